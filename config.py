@@ -1,0 +1,141 @@
+"""Configuration, read from the environment.
+
+Config is the base; DevelopmentConfig is the one-machine trial (SQLite in instance/,
+embedded Redis, local SMTP sink); TestingConfig is used by the test-suite;
+ProductionConfig expects PostgreSQL, a real Redis and real SMTP.
+The whole Celery beat schedule lives here, in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("PROCURE_INSTANCE", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres://"):  # the Heroku-style spelling
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url or f"sqlite:///{INSTANCE_DIR / 'procure.sqlite'}"
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    #: Base of the links in emails and other text produced outside a request.
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
+
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    # Sessions: HTTP-only, SameSite, short-lived; Secure in production (HTTPS).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_DURATION = timedelta(days=7)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    # Login throttling (Flask-Limiter); storage is Redis so all workers share counts.
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL
+    RATELIMIT_HEADERS_ENABLED = True
+
+    #: Lifetime of a password-reset link.
+    PASSWORD_RESET_TTL = timedelta(hours=1)
+
+    # Mail (Flask-Mail): every email leaves through the outbox and these settings.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "1025"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Procure <noreply@procure.local>")
+    MAIL_TIMEOUT = 10
+    #: Outbox retries: attempt n waits MAIL_RETRY_BASE_SECONDS * 2**(n-1), capped.
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_RETRY_BASE_SECONDS = float(os.environ.get("MAIL_RETRY_BASE_SECONDS", "30"))
+    MAIL_RETRY_MAX_SECONDS = 3600.0
+
+    # i18n
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BOOTSWATCH_THEME = None
+
+    #: Overrides of policy values (procure/policy.py), e.g. {"tender.min_days.public": 25}.
+    POLICY_OVERRIDES: dict = {}
+
+    #: Refuse to serve when the database is behind the migrations.
+    CHECK_SCHEMA = True
+
+    CELERY = {
+        "broker_url": REDIS_URL,
+        "result_backend": REDIS_URL,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "timezone": "Asia/Shanghai",
+        "beat_schedule": {
+            # Picks up outbox rows whose after-commit dispatch was lost (broker down).
+            "outbox-sweep": {"task": "workers.mail.sweep_outbox", "schedule": 60.0},
+        },
+    }
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_RETRY_BASE_SECONDS = 0.5
+    MAIL_RETRY_MAX_SECONDS = 2.0
+    BASE_URL = "http://testserver.local"
+    CHECK_SCHEMA = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def celery_config(redis_url: str) -> dict:
+    """The Celery settings with broker and result backend pointing at ``redis_url``."""
+    conf = dict(Config.CELERY)
+    conf["broker_url"] = redis_url
+    conf["result_backend"] = redis_url
+    return conf

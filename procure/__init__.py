@@ -1,0 +1,185 @@
+"""Procure: government purchase of services, from budget to acceptance."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: object | str | None = None, **overrides) -> Flask:
+    """The application factory. ``config`` is a config class, its name
+    ("development", "testing", "production") or None for PROCURE_CONFIG / development."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                instance_path=os.environ.get("PROCURE_INSTANCE", str(ROOT / "instance")))
+    _configure(app, config, overrides)
+    _configure_extensions(app)
+    _configure_i18n(app)
+    _configure_blueprints(app)
+    _configure_errors(app)
+    _configure_cli(app)
+    _configure_celery(app)
+    return app
+
+
+def _configure(app: Flask, config, overrides: dict) -> None:
+    from config import CONFIGS
+
+    if config is None or isinstance(config, str):
+        config = CONFIGS[config or os.environ.get("PROCURE_CONFIG", "development")]
+    app.config.from_object(config)
+    app.config.update(overrides)
+    # Celery settings follow REDIS_URL when a test or caller overrides it.
+    if "REDIS_URL" in overrides and "CELERY" not in overrides:
+        from config import celery_config
+
+        app.config["CELERY"] = celery_config(overrides["REDIS_URL"])
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+
+def _configure_extensions(app: Flask) -> None:
+    # Models must be imported before migrate/metadata is used.
+    from . import models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    mail.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(identity: str):
+        from .auth.models import User
+
+        user_id, _sep, token = identity.partition(":")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or user.session_token != token or not user.is_active:
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if _wants_json():
+            return jsonify(error="unauthorized", reason=_("Please sign in.")), 401
+        flash(_("Please sign in to see this page."), "info")
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    langs = current_app.config["LANGUAGES"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in langs:
+        return current_user.locale
+    lang = session.get("lang")
+    if lang in langs:
+        return lang
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _configure_i18n(app: Flask) -> None:
+    from .money import format_money
+    from .timeutil import to_local
+
+    babel.init_app(app, locale_selector=_select_locale)
+
+    def local_dt(value, fmt="medium"):
+        if value is None:
+            return ""
+        return format_datetime(to_local(value), fmt)
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["dt"] = local_dt
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.context_processor
+    def inject():
+        from .permissions import can
+
+        return {"can": lambda action, obj=None: can(current_user, action, obj),
+                "current_locale": _select_locale(), "languages": app.config["LANGUAGES"]}
+
+
+def _configure_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .auth.views import bp as auth_bp
+    from .dashboard.views import bp as dashboard_bp
+    from .organizations.views import bp as org_bp
+
+    for bp in (auth_bp, dashboard_bp, admin_bp, org_bp):
+        app.register_blueprint(bp)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _wants_json() -> bool:
+    return request.is_json or (request.accept_mimetypes.best == "application/json")
+
+
+def _configure_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from .errors import DomainError
+
+    messages = {
+        400: lambda: _("The request could not be understood."),
+        403: lambda: _("You are not allowed to see this page."),
+        404: lambda: _("This page does not exist."),
+        405: lambda: _("This action is not allowed here."),
+        413: lambda: _("The upload is too large."),
+        429: lambda: _("Too many attempts. Please wait a minute and try again."),
+        500: lambda: _("Something went wrong on our side. Nothing was saved; please try again."),
+    }
+
+    def render_error(code: int, reason: str | None = None):
+        reason = reason or messages.get(code, messages[500])()
+        if code >= 500:
+            db.session.rollback()
+        if _wants_json():
+            return jsonify(error=code, reason=reason), code
+        return render_template("errors/error.html", code=code, reason=reason), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda e, code=code: render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return render_error(400, _("The form expired or was sent from elsewhere. Please try again."))
+
+    @app.errorhandler(DomainError)
+    def domain_error(e: DomainError):
+        db.session.rollback()
+        return render_error(e.status_code, str(e.message))
+
+
+def _configure_cli(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def _configure_celery(app: Flask) -> None:
+    from workers import celery_init_app
+
+    celery_init_app(app)

@@ -1,0 +1,1 @@
+"""Administration: users, departments, outbox, policy values, audit trail."""

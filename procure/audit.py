@@ -1,0 +1,185 @@
+"""The audit trail: an append-only, hash-chained log of every governed change.
+
+Each event stores the SHA-256 of its own canonical content together with the hash of
+the event before it, so an edited, deleted or inserted row breaks the chain, and
+``flask audit verify`` names the first broken link.
+
+How appends are serialized (so concurrent writers cannot fork the chain):
+* On PostgreSQL every append first takes a transaction-level advisory lock
+  (``pg_advisory_xact_lock``); the next writer waits until the holder commits or rolls
+  back, then reads the new head. The lock is released with the transaction, so the
+  chain head and the change it records commit together.
+* On SQLite a writing transaction holds the database's single write lock.
+* Whatever the database, ``prev_hash`` and ``seq`` are UNIQUE: two events can never
+  claim the same predecessor, so a fork is refused by the database itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, event, select, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .timeutil import utcnow
+
+GENESIS = "0" * 64
+#: Arbitrary constant naming the advisory lock that guards the chain head.
+CHAIN_LOCK_KEY = 7_301_955_001
+
+
+class AuditEvent(db.Model):
+    """One governed change: who, what, when, from which state or values to which."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    #: Position in the chain, 1, 2, 3 … without gaps.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: e.g. "user.create", "user.update", "transition".
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+
+    actor = relationship("User", lazy="joined")
+
+    __table_args__ = (db.Index("ix_audit_events_object", "object_type", "object_id"),)
+
+    def payload(self) -> dict:
+        return {
+            "seq": self.seq,
+            "created_at": self.created_at.isoformat(timespec="microseconds"),
+            "actor_id": self.actor_id,
+            "action": self.action,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "before": self.before,
+            "after": self.after,
+            "prev_hash": self.prev_hash,
+        }
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(canonical(self.payload()).encode()).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"not JSON-serializable in an audit event: {type(value).__name__}")
+
+
+def canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      default=_json_default)
+
+
+def _plain(data: dict | None) -> dict | None:
+    """Bring values to what JSON stores, so the hash computed now is the hash read back."""
+    if data is None:
+        return None
+    return json.loads(canonical(data))
+
+
+def _lock_chain() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+
+
+def record(actor, action: str, obj_or_type: Any, object_id: Any = None, *,
+           before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Append an audit event in the current transaction (flushes, never commits).
+
+    ``obj_or_type`` is a model instance (its ``__tablename__`` and id are used) or a
+    type name with ``object_id``.
+    """
+    if isinstance(obj_or_type, str):
+        object_type, oid = obj_or_type, object_id
+    else:
+        if obj_or_type.id is None:
+            db.session.flush()
+        object_type, oid = obj_or_type.__tablename__, obj_or_type.id
+    _lock_chain()
+    head = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    ev = AuditEvent(
+        seq=(head.seq + 1) if head else 1,
+        created_at=utcnow(),
+        actor_id=getattr(actor, "id", actor),
+        action=action,
+        object_type=object_type,
+        object_id=str(oid),
+        before=_plain(before),
+        after=_plain(after),
+        prev_hash=head.hash if head else GENESIS,
+    )
+    ev.hash = ev.compute_hash()
+    db.session.add(ev)
+    db.session.flush()
+    return ev
+
+
+def diff(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the keys whose values changed, as (before, after)."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(batch: int = 5000) -> ChainReport:
+    """Walk the chain in order; report the first event whose link or content is wrong."""
+    prev_hash, expected_seq, checked = GENESIS, 1, 0
+    while True:
+        rows = db.session.execute(
+            select(AuditEvent).where(AuditEvent.seq >= expected_seq)
+            .order_by(AuditEvent.seq).limit(batch)
+        ).scalars().all()
+        if not rows:
+            return ChainReport(True, checked)
+        for ev in rows:
+            if ev.seq != expected_seq:
+                return ChainReport(False, checked, ev.seq, ev.id,
+                                   f"expected event #{expected_seq}, found #{ev.seq} (deleted row)")
+            if ev.prev_hash != prev_hash:
+                return ChainReport(False, checked, ev.seq, ev.id,
+                                   "prev_hash does not match the previous event (deleted or inserted row)")
+            if ev.compute_hash() != ev.hash:
+                return ChainReport(False, checked, ev.seq, ev.id,
+                                   "content does not match its hash (edited row)")
+            prev_hash, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
+        db.session.expunge_all()
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper, connection, target):  # pragma: no cover - guard
+    raise RuntimeError("audit events are append-only")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):  # pragma: no cover - guard
+    raise RuntimeError("audit events are append-only")

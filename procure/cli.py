@@ -1,0 +1,51 @@
+"""Command-line tools: ``flask audit verify``, ``flask demo``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """Check the audit hash chain; exit 1 naming the first broken link."""
+    from .audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"audit chain OK: {report.checked} events")
+        return
+    click.echo(f"audit chain BROKEN at event #{report.broken_seq} (id {report.broken_id}): "
+               f"{report.reason}; {report.checked} events before it are intact", err=True)
+    sys.exit(1)
+
+
+@click.command("demo")
+@click.option("--force", is_flag=True, help="Fill even when the database already holds users.")
+def demo_command(force: bool):
+    """Fill a fresh database with realistic demo data and print the logins."""
+    from .demo import load_demo
+
+    logins = load_demo(force=force)
+    if logins is None:
+        click.echo("The database already holds data; demo not loaded (use --force).")
+        return
+    click.echo("Demo data loaded. Logins (password for all: {}):".format(logins["password"]))
+    for row in logins["users"]:
+        click.echo(f"  {row['role']:<10} {row['username']:<14} {row['name']}  {row['where']}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(demo_command)
+
+    @app.shell_context_processor
+    def ctx():
+        return {"db": db}

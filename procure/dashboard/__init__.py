@@ -1,0 +1,1 @@
+"""The per-role dashboard: what waits for this user."""

@@ -1,0 +1,32 @@
+"""The dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from ..audit import AuditEvent
+from ..extensions import db
+from ..web import require_view
+from .queues import queues_for
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.route("/")
+def home():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/dashboard")
+@login_required
+def index():
+    require_view("dashboard.view")
+    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == current_user.id)
+                                .order_by(AuditEvent.seq.desc()).limit(8)).all()
+    total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    return render_template("dashboard/index.html", queues=queues_for(current_user),
+                           recent=recent, total_events=total_events)

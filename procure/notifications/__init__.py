@@ -1,0 +1,1 @@
+"""The outbox: every email leaves the system through it."""

@@ -1,0 +1,69 @@
+"""Outbox rows: one per email, written in the same transaction as the change it reports."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class NotificationState(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def label(self):
+        return {NotificationState.QUEUED: _l("Queued"), NotificationState.SENT: _l("Sent"),
+                NotificationState.FAILED: _l("Failed")}[self]
+
+
+#: queued → sent | failed (retries exhausted or permanent error); an admin may requeue.
+ALLOWED = {
+    NotificationState.QUEUED: frozenset({NotificationState.SENT, NotificationState.FAILED}),
+    NotificationState.FAILED: frozenset({NotificationState.QUEUED}),
+    NotificationState.SENT: frozenset(),
+}
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Makes an email impossible to write twice: rule, object, due date, recipient.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    rule: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    to_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    locale: Mapped[str] = mapped_column(String(10), nullable=False)
+    subject: Mapped[str] = mapped_column(String(300), nullable=False)
+    body_text: Mapped[str] = mapped_column(Text, nullable=False)
+    body_html: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[NotificationState] = mapped_column(
+        Enum(NotificationState, native_enum=False, length=10,
+             values_callable=lambda e: [m.value for m in e]),
+        nullable=False, default=NotificationState.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False, index=True)
+    #: When the next attempt is due; the sweep dispatches queued rows past it.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    recipient = relationship("User")
+
+    @property
+    def message_id(self) -> str:
+        """A stable Message-ID, so a receiver can drop a duplicate after a crash."""
+        digest = hashlib.sha256(self.dedupe_key.encode()).hexdigest()[:16]
+        return f"<notification-{self.id}-{digest}@procure.local>"

@@ -1,0 +1,163 @@
+"""Every numeric rule of the domain (DOMAIN.md §5, §6) with its source.
+
+A deployment overrides a value with ``POLICY_OVERRIDES = {"key": value}`` in its
+configuration, or with an environment variable ``PROCURE_POLICY_<KEY>`` where the key's
+dots become underscores (``PROCURE_POLICY_TENDER_MIN_DAYS_PUBLIC=25``). Code reads
+values only through :func:`value`; nothing else holds a copy of these numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+LAW_87 = "财政部令第87号《政府采购货物和服务招标投标管理办法》"
+LAW_102 = "财政部令第102号《政府购买服务管理办法》"
+PROC_LAW = "《中华人民共和国政府采购法》"
+PROC_REG = "《中华人民共和国政府采购法实施条例》"
+GUIDE_54 = "财综〔2016〕54号"
+CQ_GUIDE = "《重庆市社会组织承接政府购买服务项目管理指引》(2018)"
+MCA_60 = "民政部令第60号《社会组织信用信息管理办法》"
+PERF = "财预〔2020〕10号《项目支出绩效评价管理办法》"
+SME_PAY = "《保障中小企业款项支付条例》"
+ARCHIVE = "《会计档案管理办法》"
+DOMAIN6 = "Procure 提醒规则 (DOMAIN.md §6)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    default: Any
+    unit: Any
+    source: str
+    description: Any
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("tender.min_days.public", 20, _l("calendar days"), f"{LAW_87} 第十六条",
+         _l("Public tender: minimum days from publication to bid deadline")),
+    Rule("tender.min_days.consultation", 10, _l("calendar days"), "财库〔2014〕214号 第十条",
+         _l("Competitive consultation: minimum days from publication to bid deadline")),
+    Rule("tender.min_working_days.negotiation", 3, _l("working days"), f"{PROC_REG} 第三十八条",
+         _l("Competitive negotiation and inquiry: minimum working days to bid deadline")),
+    Rule("tender.min_bids.public", 3, _l("bids"), f"{PROC_LAW} 第三十六条",
+         _l("Public tender: fewer qualified bids than this fails the tender")),
+    Rule("evaluation.min_members.public", 5, _l("members"), f"{LAW_87} 第四十七条",
+         _l("Public tender: minimum (odd) size of the evaluation committee")),
+    Rule("evaluation.min_expert_share", Decimal("0.6667"), _l("share"), f"{LAW_87} 第四十七条",
+         _l("Minimum share of experts on the evaluation committee (two thirds)")),
+    Rule("evaluation.min_price_weight.services", Decimal("0.10"), _l("share"), f"{LAW_87} 第五十五条",
+         _l("Comprehensive scoring for services: minimum weight of the price score")),
+    Rule("award.publicity_working_days", 1, _l("working days"), f"{LAW_87} 第六十九条",
+         _l("Publication period of an award result")),
+    Rule("contract.sign_within_days", 30, _l("calendar days"), f"{PROC_LAW} 第四十六条",
+         _l("Contract signed within this many days of the award notice")),
+    Rule("contract.publish_within_working_days", 2, _l("working days"), f"{PROC_REG} 第五十条",
+         _l("Contract published within this many working days of signing")),
+    Rule("contract.max_term_years", 1, _l("years"), f"{LAW_102} 第二十二条",
+         _l("Normal maximum contract term")),
+    Rule("contract.max_term_years.continuous", 3, _l("years"), f"{LAW_102} 第二十二条",
+         _l("Maximum term for continuous, stably funded services")),
+    Rule("contract.max_supplement_share", Decimal("0.10"), _l("share"), f"{PROC_LAW} 第四十九条",
+         _l("Supplementary contracts: at most this share of the original amount in total")),
+    Rule("contract.max_bond_share", Decimal("0.10"), _l("share"), f"{PROC_REG} 第四十八条",
+         _l("Performance bond: at most this share of the contract amount")),
+    Rule("budget.max_admin_cost_share", Decimal("0.10"), _l("share"), CQ_GUIDE,
+         _l("Administrative costs: at most this share of the organization's budget")),
+    Rule("challenge.file_within_working_days", 7, _l("working days"), f"{PROC_REG} 第五十三条",
+         _l("A challenge to an award is filed within this many working days of the notice")),
+    Rule("challenge.answer_within_working_days", 7, _l("working days"), f"{PROC_LAW} 第五十三条",
+         _l("A challenge is answered within this many working days")),
+    Rule("payment.after_acceptance_days", 30, _l("calendar days"), f"{SME_PAY} 第九条",
+         _l("Payment follows acceptance within this many days")),
+    Rule("eligibility.min_registered_years", 1, _l("years"), f"{GUIDE_54}; {CQ_GUIDE}",
+         _l("An organization must have been registered at least this long")),
+    Rule("standing.abnormal_to_serious_years", 2, _l("years"), f"{MCA_60} 第十九条",
+         _l("Years on the abnormal-activity list before the serious dishonesty list")),
+    Rule("rating.valid_years", 5, _l("years"), "民政部令第39号《社会组织评估管理办法》 第十八条",
+         _l("Validity of an organization rating (1A–5A)")),
+    Rule("performance.weight.budget_execution", 10, _l("points"), PERF,
+         _l("Performance evaluation: weight of budget execution")),
+    Rule("performance.weight.outputs", 50, _l("points"), PERF,
+         _l("Performance evaluation: weight of outputs")),
+    Rule("performance.weight.outcomes", 30, _l("points"), PERF,
+         _l("Performance evaluation: weight of outcomes")),
+    Rule("performance.weight.satisfaction", 10, _l("points"), PERF,
+         _l("Performance evaluation: weight of satisfaction")),
+    Rule("performance.grade.excellent", 90, _l("points"), PERF, _l("Lowest score graded 优")),
+    Rule("performance.grade.good", 80, _l("points"), PERF, _l("Lowest score graded 良")),
+    Rule("performance.grade.pass", 60, _l("points"), PERF, _l("Lowest score graded 中 (below: 差, fail)")),
+    Rule("performance.fail_bar_years", 1, _l("years"), f"{LAW_102} 第二十条",
+         _l("A failed evaluation bars the organization from tenders for this many years")),
+    Rule("records.retention_years", 15, _l("years"), f"{PROC_LAW} 第四十二条; {ARCHIVE}",
+         _l("Minimum retention of procurement records")),
+    Rule("reminder.milestone_due_days", (7, 3, 1), _l("days before"), DOMAIN6,
+         _l("Milestone due reminders to the organization")),
+    Rule("reminder.milestone_overdue_daily", 3, _l("days"), DOMAIN6,
+         _l("Daily overdue reminders to the organization before escalation to the officer")),
+    Rule("reminder.bid_deadline_days", 3, _l("days before"), DOMAIN6,
+         _l("Bid deadline reminder to organizations holding a draft bid")),
+    Rule("reminder.evaluation_waiting_days", 2, _l("days"), DOMAIN6,
+         _l("Evaluation waiting for an evaluator's scores")),
+    Rule("reminder.report_review_working_days", 5, _l("working days"), DOMAIN6,
+         _l("Milestone report waiting for the officer's review")),
+    Rule("reminder.payment_unpaid_days", 10, _l("days"), DOMAIN6,
+         _l("Approved payment still unpaid, reminder to finance")),
+    Rule("reminder.contract_ending_days", 30, _l("days before"), DOMAIN6,
+         _l("Contract ending soon")),
+    Rule("reminder.rating_expiring_days", 60, _l("days before"), DOMAIN6,
+         _l("Organization rating expiring")),
+)
+
+_BY_KEY = {rule.key: rule for rule in RULES}
+
+
+def _coerce(rule: Rule, raw: Any) -> Any:
+    """Bring an override (often a string from the environment) to the default's type."""
+    if isinstance(rule.default, bool):
+        return str(raw).lower() in {"1", "true", "yes"} if isinstance(raw, str) else bool(raw)
+    if isinstance(rule.default, int):
+        return int(raw)
+    if isinstance(rule.default, Decimal):
+        return Decimal(str(raw))
+    if isinstance(rule.default, tuple):
+        if isinstance(raw, str):
+            return tuple(int(x) for x in raw.split(",") if x.strip())
+        return tuple(raw)
+    return raw
+
+
+def _env_name(key: str) -> str:
+    return "PROCURE_POLICY_" + key.upper().replace(".", "_")
+
+
+def value_and_origin(key: str) -> tuple[Any, str]:
+    """The value in force for ``key`` and where it came from: default, config or env."""
+    rule = _BY_KEY[key]
+    env = os.environ.get(_env_name(key))
+    if env is not None:
+        return _coerce(rule, env), "env"
+    overrides = current_app.config.get("POLICY_OVERRIDES") or {}
+    if key in overrides:
+        return _coerce(rule, overrides[key]), "config"
+    return rule.default, "default"
+
+
+def value(key: str) -> Any:
+    """The value in force for the policy ``key`` (KeyError for an unknown key)."""
+    return value_and_origin(key)[0]
+
+
+def in_force() -> list[dict]:
+    """Every rule with its value in force, default, origin and source, for the admin page."""
+    rows = []
+    for rule in RULES:
+        current, origin = value_and_origin(rule.key)
+        rows.append({"rule": rule, "value": current, "origin": origin,
+                     "env": _env_name(rule.key)})
+    return rows

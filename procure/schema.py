@@ -1,0 +1,42 @@
+"""Refuse to serve against a database that is behind the migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from .extensions import db
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+UPGRADE_COMMAND = "flask --app procure db upgrade"
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+def expected_heads() -> set[str]:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return set(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def current_heads() -> set[str]:
+    with db.engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def check_schema(app) -> None:
+    """Raise SchemaOutOfDate, naming the command to run, unless the database is at head."""
+    with app.app_context():
+        current, expected = current_heads(), expected_heads()
+    if current != expected:
+        where = ", ".join(sorted(current)) or "empty"
+        raise SchemaOutOfDate(
+            f"The database ({app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}) is not migrated "
+            f"(at: {where}; expected: {', '.join(sorted(expected))}). "
+            f"Run: {UPGRADE_COMMAND}"
+        )

@@ -1,0 +1,54 @@
+"""What thin views share: run one service call and commit once, turning domain errors
+into form errors or flashed messages in the user's language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort, flash, request
+from flask_login import current_user
+
+from .errors import DomainError, NotPermitted
+from .extensions import db
+from .permissions import can
+
+
+class ServiceFailed(Exception):
+    """The service refused; the form (or a flash) already carries the reason."""
+
+
+def perform(fn: Callable[..., Any], *args, form=None, **kwargs) -> Any:
+    """Call one service and commit once. On a DomainError roll back, attach the message
+    to the form field it names (or flash it), and raise ServiceFailed so the view can
+    re-render the form with what the user typed."""
+    try:
+        result = fn(*args, **kwargs)
+        db.session.commit()
+        return result
+    except NotPermitted:
+        db.session.rollback()
+        abort(403)
+    except DomainError as exc:
+        db.session.rollback()
+        if form is not None and exc.field and exc.field in form:
+            form[exc.field].errors = list(form[exc.field].errors) + [str(exc.message)]
+        else:
+            flash(str(exc.message), "danger")
+        raise ServiceFailed(str(exc.message)) from exc
+
+
+def require_view(action: str, obj=None) -> None:
+    """403 unless the current user may do ``action``; the service checks again."""
+    if not can(current_user, action, obj):
+        abort(403)
+
+
+def safe_next(default: str) -> str:
+    """The ``next`` parameter if it is a local path, else ``default``."""
+    target = request.args.get("next") or request.form.get("next") or ""
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+        return target
+    return default

@@ -1,0 +1,24 @@
+"""Email tasks: thin and idempotent; the rules are in procure.notifications."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from procure.notifications import delivery
+from procure.notifications.services import dispatch
+
+
+@shared_task(bind=True, name="workers.mail.send_notification", max_retries=None, acks_late=True)
+def send_notification(self, notification_id: int) -> str:
+    delay = delivery.deliver(notification_id)
+    if delay is not None:
+        raise self.retry(countdown=delay)
+    return "done"
+
+
+@shared_task(name="workers.mail.sweep_outbox")
+def sweep_outbox() -> int:
+    """Dispatch queued emails whose dispatch after commit was lost."""
+    ids = delivery.due_ids()
+    dispatch(ids)
+    return len(ids)
