@@ -117,6 +117,8 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_RETRY_BASE_SECONDS = 0.5
     MAIL_RETRY_MAX_SECONDS = 2.0
+    #: Cheap hashing in tests only; production keeps Werkzeug's scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     BASE_URL = "http://testserver.local"
     CHECK_SCHEMA = False
 

@@ -11,7 +11,7 @@ class DomainError(Exception):
     status_code = 400
 
     def __init__(self, message, *, field: str | None = None):
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
         #: The form field the error belongs to, when there is one.
         self.field = field

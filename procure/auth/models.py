@@ -6,6 +6,7 @@ import enum
 import secrets
 from datetime import datetime
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String
@@ -85,8 +86,10 @@ class User(UserMixin, db.Model):
         return self.status == UserStatus.ACTIVE
 
     def set_password(self, password: str) -> None:
-        # Werkzeug's default is scrypt, a memory-hard modern hash.
-        self.password_hash = generate_password_hash(password)
+        # Werkzeug's default is scrypt, a memory-hard modern hash (tests may pick a
+        # cheaper method through PASSWORD_HASH_METHOD to keep the suite fast).
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
         self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:

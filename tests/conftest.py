@@ -1,0 +1,129 @@
+"""Shared fixtures.
+
+The suite runs against real PostgreSQL and Redis: ``TEST_DATABASE_URL`` and
+``TEST_REDIS_URL`` (``scripts/test.sh`` sets them, starting throwaway servers when none
+answer). Without them the local defaults on 127.0.0.1 are used; if those do not answer
+the session stops with a message: nothing is skipped silently.
+
+Isolation: the schema is built once per session by the migrations; after every test all
+tables are truncated (so tests with a real worker or a browser, which need committed
+rows, are isolated the same way as the others).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import closing
+
+import pytest
+import redis as redis_lib
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from procure import create_app
+from procure.extensions import db as _db
+
+from .factories import Factory
+
+DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+
+
+def _database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_DB
+
+
+def _redis_url() -> str:
+    return os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_config(**extra) -> dict:
+    """Settings of the test apps; ``extra`` overrides."""
+    redis_url = _redis_url()
+    conf = {
+        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "REDIS_URL": redis_url,
+        "CELERY": {
+            "broker_url": redis_url, "result_backend": redis_url,
+            "task_always_eager": True, "task_eager_propagates": True,
+            "task_ignore_result": True, "broker_connection_retry_on_startup": True,
+        },
+        "MAIL_SUPPRESS_SEND": True,
+    }
+    conf.update(extra)
+    return conf
+
+
+def reset_schema(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+
+
+def truncate_all(engine) -> None:
+    tables = [t.name for t in _db.metadata.sorted_tables]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for name in reversed(tables):
+                conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(scope="session")
+def services_ready():
+    """Fail the whole session (not skip) when PostgreSQL or Redis does not answer."""
+    engine = sa.create_engine(_database_url())
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # pragma: no cover - environment
+        pytest.exit(f"PostgreSQL at {_database_url()} does not answer ({exc}); run ./scripts/test.sh", 2)
+    finally:
+        engine.dispose()
+    try:
+        redis_lib.Redis.from_url(_redis_url()).ping()
+    except Exception as exc:  # pragma: no cover - environment
+        pytest.exit(f"Redis at {_redis_url()} does not answer ({exc}); run ./scripts/test.sh", 2)
+    return True
+
+
+@pytest.fixture(scope="session")
+def app(services_ready):
+    app = create_app("testing", **app_config())
+    with app.app_context():
+        _db.session.remove()
+        reset_schema(_db.engine)
+        upgrade()
+    return app
+
+
+@pytest.fixture()
+def db(app):
+    """A clean database for the test, inside an app context."""
+    with app.app_context():
+        yield _db
+        _db.session.remove()
+        truncate_all(_db.engine)
+
+
+@pytest.fixture()
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture()
+def make(db) -> Factory:
+    return Factory(db)
+
+
+def login(client, username: str, password: str = Factory.PASSWORD, follow: bool = False):
+    return client.post("/login", data={"username": username, "password": password}, follow_redirects=follow)
