@@ -82,16 +82,13 @@ def _configure_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    """The session's language (set at sign-in from the account, and by the switch),
+    else the default. It never loads the user: that could recurse through Flask-Login."""
     from flask import current_app
 
     langs = current_app.config["LANGUAGES"]
-    if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in langs:
-        return current_user.locale
-    lang = session.get("lang")
-    if lang in langs:
-        return lang
+    if has_request_context() and session.get("lang") in langs:
+        return session["lang"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

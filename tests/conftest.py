@@ -12,6 +12,7 @@ rows, are isolated the same way as the others).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import socket
 from contextlib import closing
@@ -19,6 +20,7 @@ from contextlib import closing
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from procure import create_app
@@ -115,8 +117,21 @@ def db(app):
         truncate_all(_db.engine)
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context: its own app context, ``g`` and database
+    session, as in production (the test's own app context is not reused)."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture()
 def client(app, db):
+    from procure.extensions import limiter
+
+    limiter.reset()  # login throttling counts per test
+    app.test_client_class = IsolatedClient
+    db.session.commit()
     return app.test_client()
 
 
