@@ -45,8 +45,8 @@ def deliver(note_id: int) -> float | None:
         db.session.rollback()
         return None
     msg = Message(subject=note.subject, recipients=[note.to_email], body=note.body_text,
-                  html=note.body_html, extra_headers={"Message-ID": note.message_id,
-                                                      "X-Procure-Rule": note.rule})
+                  html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
+    msg.msgId = note.message_id
     try:
         mail.send(msg)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
