@@ -1,0 +1,36 @@
+"""The demo data: one user per role, two organizations' users, a dashboard for each."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from procure.auth.models import User
+from procure.demo import DEMO_PASSWORD
+from procure.roles import Role
+
+from .conftest import login
+
+
+def test_demo_command(app, db):
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "admin" in result.output and DEMO_PASSWORD in result.output
+    users = db.session.scalars(sa.select(User)).all()
+    assert {u.role for u in users} == set(Role)
+    orgs = {u.organization_id for u in users if u.role == Role.ORG}
+    assert len(orgs) >= 2
+    again = app.test_cli_runner().invoke(args=["demo"])
+    assert "not loaded" in again.output
+    verify = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0
+
+
+def test_every_demo_login_sees_a_chinese_dashboard(app, db, client):
+    app.test_cli_runner().invoke(args=["demo"])
+    for user in db.session.scalars(sa.select(User)).all():
+        c = app.test_client()
+        assert login(c, user.username, DEMO_PASSWORD).status_code == 302
+        page = c.get("/dashboard").get_data(as_text=True)
+        expected = "Waiting for you" if user.locale == "en" else "待办事项"
+        assert expected in page, (user.username, page[:500])
+        assert user.name in page
