@@ -109,20 +109,19 @@ def _configure_i18n(app: Flask) -> None:
 
     @app.context_processor
     def inject():
+        from .nav import items_for
         from .permissions import can
 
         return {"can": lambda action, obj=None: can(current_user, action, obj),
+                "nav_items": lambda: items_for(current_user) if current_user.is_authenticated else [],
                 "current_locale": _select_locale(), "languages": app.config["LANGUAGES"]}
 
 
 def _configure_blueprints(app: Flask) -> None:
-    from .admin.views import bp as admin_bp
-    from .auth.views import bp as auth_bp
-    from .dashboard.views import bp as dashboard_bp
-    from .organizations.views import bp as org_bp
+    from .modules import submodules
 
-    for bp in (auth_bp, dashboard_bp, admin_bp, org_bp):
-        app.register_blueprint(bp)
+    for views in submodules("views"):
+        app.register_blueprint(views.bp)
 
     @app.after_request
     def security_headers(response):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from .auth import services as accounts
 from .auth.models import User
 from .extensions import db
+from .modules import submodules
 from .notifications.services import external_url, queue_email
 from .organizations.models import Organization, OrgKind
 from .roles import Role
@@ -74,6 +75,13 @@ def load_demo(force: bool = False) -> dict | None:
         user = accounts.create_user(admin, data, DEMO_PASSWORD)
         where = deps[dep_i].name if dep_i is not None else (orgs[org_i].name if org_i is not None else "")
         rows.append({"role": role.value, "username": username, "name": name, "where": where})
+    db.session.flush()
+
+    # Each module extends the demo: procure/<module>/demo.py with ORDER and load(ctx).
+    ctx = {"admin": admin, "departments": deps, "organizations": orgs,
+           "users": {u.username: u for u in db.session.scalars(select(User))}}
+    for module in sorted(submodules("demo"), key=lambda m: getattr(m, "ORDER", 100)):
+        module.load(ctx)
     db.session.flush()
 
     # A welcome email to every user: the running demo delivers them to its SMTP sink.

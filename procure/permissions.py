@@ -63,3 +63,10 @@ def require(user, action: str, obj=None) -> None:
     """Raise NotPermitted unless ``user`` may perform ``action`` (on ``obj``)."""
     if not can(user, action, obj):
         raise NotPermitted(_l("You are not allowed to do this."))
+
+
+def define(action: str, roles, scope: Callable | None = None) -> None:
+    """Add a module's rule (each module defines its own actions at import)."""
+    if action in RULES and RULES[action] != Rule(frozenset(roles), scope):
+        raise ValueError(f"permission {action!r} defined twice")
+    RULES[action] = Rule(frozenset(roles), scope)

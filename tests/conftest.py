@@ -36,6 +36,11 @@ def _database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or DEFAULT_DB
 
 
+def session_database_url() -> str:
+    """This session's own database (see ``services_ready``)."""
+    return os.environ["PROCURE_SESSION_DATABASE_URL"]
+
+
 def _redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS
 
@@ -50,7 +55,7 @@ def app_config(**extra) -> dict:
     """Settings of the test apps; ``extra`` overrides."""
     redis_url = _redis_url()
     conf = {
-        "SQLALCHEMY_DATABASE_URI": _database_url(),
+        "SQLALCHEMY_DATABASE_URI": session_database_url(),
         "REDIS_URL": redis_url,
         "CELERY": {
             "broker_url": redis_url, "result_backend": redis_url,
@@ -82,20 +87,29 @@ def truncate_all(engine) -> None:
 
 @pytest.fixture(scope="session")
 def services_ready():
-    """Fail the whole session (not skip) when PostgreSQL or Redis does not answer."""
-    engine = sa.create_engine(_database_url())
+    """Fail the whole session (not skip) when PostgreSQL or Redis does not answer.
+
+    Each session works in a database of its own (created on the server that
+    TEST_DATABASE_URL names, dropped at the end), so two runs never meet.
+    """
+    base = sa.engine.make_url(_database_url())
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"{base.database}_{os.getpid()}"
     try:
         with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # pragma: no cover - environment
         pytest.exit(f"PostgreSQL at {_database_url()} does not answer ({exc}); run ./scripts/test.sh", 2)
-    finally:
-        engine.dispose()
     try:
         redis_lib.Redis.from_url(_redis_url()).ping()
     except Exception as exc:  # pragma: no cover - environment
         pytest.exit(f"Redis at {_redis_url()} does not answer ({exc}); run ./scripts/test.sh", 2)
-    return True
+    os.environ["PROCURE_SESSION_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+    yield True
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

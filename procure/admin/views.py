@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import audit, policy
+from .. import audit, nav, policy
 from ..auth import services as accounts
 from ..auth.forms import DepartmentForm, UserForm
 from ..auth.models import Department, User, UserStatus
 from ..extensions import db
+from ..nav import NavItem
 from ..notifications import services as outbox
 from ..notifications.models import Notification, NotificationState
 from ..organizations.models import Organization
@@ -19,6 +21,16 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+ADMIN_GROUP = _l("Administration")
+for _order, (_label, _endpoint, _perm) in enumerate([
+    (_l("Users"), "admin.users", "user.manage"),
+    (_l("Departments"), "admin.departments", "department.manage"),
+    (_l("Emails"), "admin.outbox_list", "outbox.view"),
+    (_l("Policy values"), "admin.policy_values", "policy.view"),
+    (_l("Audit trail"), "admin.audit_log", "audit.view"),
+]):
+    nav.register(NavItem(_label, _endpoint, _perm, group=ADMIN_GROUP, order=900 + _order))
 
 
 @bp.before_request

@@ -42,8 +42,11 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    lang = session.get("lang")
     logout_user()
     session.clear()
+    if lang:  # the language choice outlives the sign-in
+        session["lang"] = lang
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 

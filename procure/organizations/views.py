@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
+from .. import nav
 from ..extensions import db
+from ..nav import NavItem
 from ..web import require_view
 from .models import Organization
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+
+nav.register(NavItem(
+    _l("My organization"), "organizations.users", "organization.users.view", order=50,
+    values=lambda u: {"org_id": u.organization_id, "_obj": u.organization} if u.organization_id else None))
 
 
 @bp.route("/<int:org_id>/users")

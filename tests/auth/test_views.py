@@ -60,7 +60,8 @@ def test_disabled_user_cannot_sign_in_and_is_signed_out(client, make, db):
 def test_login_redirects_only_to_local_next(client, make):
     user = make.user(Role.EVALUATOR)
     make.commit()
-    resp = client.post("/login?next=https://evil.example/x", data={"username": user.username, "password": make.PASSWORD})
+    resp = client.post("/login?next=https://evil.example/x",
+                       data={"username": user.username, "password": make.PASSWORD})
     assert resp.location.endswith("/dashboard")
     client.post("/logout")
     resp = client.post("/login?next=/account/password", data={"username": user.username, "password": make.PASSWORD})
