@@ -16,7 +16,12 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    # Register the shared tasks with this app.
-    from . import mail  # noqa: F401
+    # Register the shared tasks of every module in this package with this app.
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name != "celery_app":
+            importlib.import_module(f"{__name__}.{mod.name}")
 
     return celery_app
