@@ -1,0 +1,91 @@
+"""Report pages and downloads; ``flask reports budget-execution``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Blueprint, Response, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import nav
+from ..auth.models import Department
+from ..budgets import services as budget
+from ..budgets.reports import budget_execution as compute_execution
+from ..budgets.reports import default_year, fiscal_years
+from ..errors import DomainError
+from ..extensions import db
+from ..permissions import require
+from ..web import require_view
+from .xlsx import budget_execution_xlsx
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
+
+nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view", order=22))
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every report needs a signed-in user (each view checks its permission)."""
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _filters() -> tuple[int, int | None, int | None]:
+    year = _int_arg("year")
+    try:
+        year = budget.check_fiscal_year(year) if year else default_year()
+    except DomainError:
+        year = default_year()
+    return year, _int_arg("source"), _int_arg("department")
+
+
+def execution_report(user, year: int, source_id: int | None = None, department_id: int | None = None):
+    """The report for ``user`` (finance and admin only)."""
+    require(user, "report.view")
+    return compute_execution(year, source_id, department_id)
+
+
+@bp.route("/budget-execution")
+def budget_execution():
+    require_view("report.view")
+    year, source_id, dep_id = _filters()
+    report = execution_report(current_user, year, source_id, dep_id)
+    return render_template("reports/budget_execution.html", report=report, years=fiscal_years(),
+                           sources=budget.funding_sources(),
+                           departments=db.session.scalars(select(Department).order_by(Department.name)).all())
+
+
+@bp.route("/budget-execution.xlsx")
+def budget_execution_xlsx_download():
+    require_view("report.view")
+    year, source_id, dep_id = _filters()
+    report = execution_report(current_user, year, source_id, dep_id)
+    return Response(budget_execution_xlsx(report),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="budget-execution-{year}.xlsx"'})
+
+
+@bp.cli.command("budget-execution")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--source", type=int, default=None, help="Funding source id")
+@click.option("--department", type=int, default=None, help="Department id")
+def budget_execution_command(year: int, fmt: str, out: str, source: int | None, department: int | None):
+    """Render the budget execution report to FILE (for scheduled jobs)."""
+    try:
+        budget.check_fiscal_year(year)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc.message), param_hint="--year") from None
+    report = compute_execution(year, source, department)
+    if fmt == "pdf":
+        raise click.UsageError("PDF output needs procure.pdf (not on this branch yet).")
+    Path(out).write_bytes(budget_execution_xlsx(report))
+    click.echo(f"wrote {out}")
