@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from .. import audit, nav, policy
 from ..auth import services as accounts
@@ -41,10 +42,10 @@ def _signed_in():
 
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
-    form.department_id.choices = [("", "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
-    form.organization_id.choices = [("", "—")] + [
-        (o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))]
+    form.department_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    form.organization_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))]
     if obj is not None and request.method == "GET":
         form.role.data = obj.role.value
     return form
