@@ -103,7 +103,13 @@ def _configure_i18n(app: Flask) -> None:
             return ""
         return format_datetime(to_local(value), fmt)
 
+    def audit_labels(event):
+        from .audit import describe
+
+        return describe(event.action, event.object_type)
+
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["audit_labels"] = audit_labels
     app.jinja_env.filters["dt"] = local_dt
     app.jinja_env.add_extension("jinja2.ext.i18n")
 

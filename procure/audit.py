@@ -31,6 +31,15 @@ from .extensions import db
 from .timeutil import utcnow
 
 GENESIS = "0" * 64
+
+#: Human names of actions and object types for the audit pages; modules add theirs.
+ACTION_LABELS: dict[str, object] = {}
+OBJECT_LABELS: dict[str, object] = {}
+
+
+def describe(action: str, object_type: str) -> tuple[str, str]:
+    """(action, object type) as the user reads them; unknown codes are shown as they are."""
+    return str(ACTION_LABELS.get(action, action)), str(OBJECT_LABELS.get(object_type, object_type))
 #: Arbitrary constant naming the advisory lock that guards the chain head.
 CHAIN_LOCK_KEY = 7_301_955_001
 

@@ -153,11 +153,23 @@ def value(key: str) -> Any:
     return value_and_origin(key)[0]
 
 
+def display(value: Any, unit: Any) -> str:
+    """A value as the admin page shows it: shares as percentages, lists joined."""
+    from babel.numbers import format_percent
+    from flask_babel import get_locale
+
+    if isinstance(value, Decimal):
+        return format_percent(value, format="#,##0.##%", locale=str(get_locale() or "zh_CN"))
+    if isinstance(value, tuple):
+        return f"{', '.join(str(v) for v in value)} {unit}"
+    return f"{value} {unit}"
+
+
 def in_force() -> list[dict]:
     """Every rule with its value in force, default, origin and source, for the admin page."""
     rows = []
     for rule in RULES:
         current, origin = value_and_origin(rule.key)
-        rows.append({"rule": rule, "value": current, "origin": origin,
-                     "env": _env_name(rule.key)})
+        rows.append({"rule": rule, "value": current, "origin": origin, "env": _env_name(rule.key),
+                     "shown": display(current, rule.unit), "default_shown": display(rule.default, rule.unit)})
     return rows

@@ -44,7 +44,7 @@ def test_admin_page_shows_value_and_origin(client, make, monkeypatch):
     page = client.get("/admin/policy").get_data(as_text=True)
     row = page[page.index('data-key="tender.min_bids.public"'):]
     row = row[: row.index("</tr>")]
-    assert "<strong>4</strong>" in row and "PROCURE_POLICY_TENDER_MIN_BIDS_PUBLIC" in row
+    assert "<strong>4 份</strong>" in row and "PROCURE_POLICY_TENDER_MIN_BIDS_PUBLIC" in row
     assert "第三十六条" in row
     assert "财政部令第87号" in page
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from .. import audit, nav, policy
 from ..auth import services as accounts
@@ -21,6 +22,18 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+audit.ACTION_LABELS.update({
+    "user.create": _l("Account created"), "user.update": _l("Account changed"),
+    "user.password_change": _l("Password changed"), "user.password_reset": _l("Password reset by link"),
+    "user.password_reset_requested": _l("Password reset requested"),
+    "department.create": _l("Department created"), "department.update": _l("Department changed"),
+    "organization.create": _l("Organization created"), "transition": _l("State changed"),
+})
+audit.OBJECT_LABELS.update({
+    "users": _l("User"), "departments": _l("Department"), "organizations": _l("Organization"),
+    "notifications": _l("Email"),
+})
 
 ADMIN_GROUP = _l("Administration")
 for _order, (_label, _endpoint, _perm) in enumerate([
@@ -41,10 +54,10 @@ def _signed_in():
 
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
-    form.department_id.choices = [("", "—")] + [
-        (d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
-    form.organization_id.choices = [("", "—")] + [
-        (o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))]
+    form.department_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(d.id, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    form.organization_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(o.id, o.name) for o in db.session.scalars(select(Organization).order_by(Organization.name))]
     if obj is not None and request.method == "GET":
         form.role.data = obj.role.value
     return form

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from ..roles import ROLE_LABELS, Role
@@ -50,10 +51,10 @@ class UserForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     email = EmailField(_l("Email address"), validators=[DataRequired(), Email(check_deliverability=False),
                                                         Length(max=254)])
-    role = SelectField(_l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role])
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
     department_id = SelectField(_l("Department"), coerce=_coerce_int_or_none, validators=[Optional()])
     organization_id = SelectField(_l("Organization"), coerce=_coerce_int_or_none, validators=[Optional()])
-    locale = SelectField(_l("Language"), choices=[("zh_CN", "简体中文"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")])
     password = PasswordField(_l("Initial password"), validators=[Optional(), Length(max=200)])
     submit = SubmitField(_l("Save"))
 

@@ -258,3 +258,16 @@ def test_no_500_on_garbage(admin_client):
     for path in ["/admin/users?page=abc", "/admin/outbox?state=zzz", "/admin/audit?page=-1"]:
         assert admin_client.get(path).status_code == 200
     _db.session.rollback()
+
+
+def test_admin_edit_user_errors_keep_input(admin_client, make, db):
+    a = make.user(Role.EVALUATOR)
+    b = make.user(Role.EVALUATOR)
+    make.commit()
+    resp = admin_client.post(f"/admin/users/{a.id}", data={
+        "username": a.username, "name": "新名字", "email": b.email, "role": "evaluator", "locale": "zh_CN",
+        "department_id": "", "organization_id": ""})
+    page = _text(resp)
+    assert resp.status_code == 200 and "新名字" in page and "is-invalid" in page
+    db.session.expire_all()
+    assert db.session.get(User, a.id).name != "新名字"  # nothing half-written
