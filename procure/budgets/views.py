@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from .. import nav
 from ..auth.models import Department
@@ -79,9 +80,10 @@ def appropriations():
 def _appropriation_form() -> AppropriationForm:
     form = AppropriationForm()
     services.ensure_funding_sources()
-    form.source_id.choices = [("", "—")] + [(str(s.id), s.name) for s in services.funding_sources()]
-    form.department_id.choices = [("", "—")] + [
-        (str(d.id), d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    form.source_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(s.id), s.name)
+                                                         for s in services.funding_sources()]
+    form.department_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
     # An unknown source typed into the request is refused by the service with a clear
     # message, not by the select's "not a valid choice".
     form.source_id.validate_choice = False

@@ -13,6 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .models import METHOD_LABELS
@@ -32,8 +33,8 @@ class ProjectForm(FlaskForm):
     service_area = StringField(_l("Service area"), validators=[DataRequired(), Length(max=200)])
     target_group = StringField(_l("Target group"), validators=[DataRequired(), Length(max=200)])
     budget_ceiling = StringField(_l("Budget ceiling (yuan)"), validators=[DataRequired(), Length(max=20)])
-    method = SelectField(_l("Procurement method"), choices=[(m.value, label) for m, label in METHOD_LABELS.items()],
-                         validate_choice=False)
+    method = SelectField(_l("Procurement method"), validate_choice=False,
+                         choices=[SelectChoice(m.value, label) for m, label in METHOD_LABELS.items()])
     period_start = DateField(_l("Planned start"), validators=[DataRequired()])
     period_end = DateField(_l("Planned end"), validators=[DataRequired()])
     targets = FieldList(FormField(TargetForm), min_entries=4, max_entries=20)

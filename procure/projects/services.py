@@ -329,3 +329,12 @@ def project_totals(project_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, 
 
 def department_choices() -> list[Department]:
     return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+audit.ACTION_LABELS.update({
+    "project.create": _l("Project created"),
+    "project.update": _l("Project changed"),
+    "catalogue.create": _l("Catalogue entry created"),
+    "catalogue.update": _l("Catalogue entry changed"),
+})
+audit.OBJECT_LABELS.update({"projects": _l("Project"), "service_categories": _l("Service category")})

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from .. import audit, nav
 from ..budgets.models import Appropriation, FundingSource
@@ -49,8 +50,8 @@ def index():
 def _project_form(project: Project | None = None) -> ProjectForm:
     form = ProjectForm(obj=project)
     cats = db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.code)).all()
-    form.category_id.choices = [("", "—")] + [
-        (str(c.id), f"{c.code} {c.name}") for c in cats
+    form.category_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(c.id), f"{c.code} {c.name}") for c in cats
         if c.is_active or (project is not None and c.id == project.category_id)]
     if request.method == "GET":
         if project is not None:
@@ -118,8 +119,8 @@ def _budget_form(project: Project) -> BudgetCheckForm:
                                .where(Appropriation.department_id == project.department_id,
                                       Appropriation.fiscal_year == project.fiscal_year)
                                .order_by(FundingSource.position)).all()
-    choices = [("", "—")] + [(str(a.id), f"{a.source.name} · {_('remaining')} {format_money(a.remaining)}")
-                             for a in apprs]
+    choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(a.id), f"{a.source.name} · {_('remaining')} {format_money(a.remaining)}") for a in apprs]
     for line in form.allocations:
         line.appropriation_id.choices = choices
     return form
