@@ -24,6 +24,7 @@ from .xlsx import budget_execution_xlsx
 bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
 
 nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view", order=22))
+nav.register(nav.NavItem(_l("Program summary"), "reports.program_summary_page", "report.view", order=23))
 
 
 @bp.before_request
@@ -89,3 +90,43 @@ def budget_execution_command(year: int, fmt: str, out: str, source: int | None, 
         raise click.UsageError("PDF output needs procure.pdf (not on this branch yet).")
     Path(out).write_bytes(budget_execution_xlsx(report))
     click.echo(f"wrote {out}")
+
+
+def _summary(user):
+    from ..budgets.summary import program_summary
+
+    require(user, "report.view")
+    this = default_year()
+    y_from, y_to = _int_arg("from") or this - 4, _int_arg("to") or this
+    try:
+        y_from, y_to = budget.check_fiscal_year(y_from, "from"), budget.check_fiscal_year(y_to, "to")
+    except DomainError:
+        y_from, y_to = this - 4, this
+    if y_from > y_to:
+        y_from, y_to = y_to, y_from
+    return program_summary(y_from, y_to, _int_arg("category"))
+
+
+@bp.route("/program-summary")
+def program_summary_page():
+    require_view("report.view")
+    from ..organizations.models import KIND_LABELS, OrgKind
+
+    summary = _summary(current_user)
+    years = {}
+    for r in summary.rows:
+        years[r.year] = years.get(r.year, 0) + r.total_funds
+    return render_template("reports/program_summary.html", s=summary, by_year=sorted(years.items()),
+                           kind_labels={k.value: KIND_LABELS[k] for k in OrgKind})
+
+
+@bp.route("/program-summary.xlsx")
+def program_summary_xlsx_download():
+    require_view("report.view")
+    from .xlsx import program_summary_xlsx
+
+    summary = _summary(current_user)
+    return Response(program_summary_xlsx(summary),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="program-summary-{summary.year_from}-{summary.year_to}.xlsx"'})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from io import BytesIO
 
 from flask_babel import gettext as _
@@ -65,6 +66,49 @@ def budget_execution_xlsx(report: ExecutionReport) -> bytes:
             r += 1
         _write(sheet, r, [_("Total")], report.total, bold=True)
         sheet.column_dimensions["A"].width = 30
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def program_summary_xlsx(summary) -> bytes:
+    """The program summary as an xlsx workbook, with a totals row."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Program summary")
+    ws.append([_("Program summary"), f"{summary.year_from}–{summary.year_to}"])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append([])
+    heads = [_("Fiscal year"), _("Service category"), _("Projects")] + [s.name for s in summary.sources] + [
+        _("Total funds"), _("Beneficiaries targeted"), _("Beneficiaries served")]
+    ws.append(heads)
+    for c in ws[3]:
+        c.font = Font(bold=True)
+    n_src = len(summary.sources)
+    for r in summary.rows:
+        ws.append([r.year, r.category, r.projects] + [r.funds[s.code] for s in summary.sources] +
+                  [r.total_funds, r.targeted, r.served])
+    by_source = summary.funds_by_source()
+    ws.append([_("Total"), "", sum(r.projects for r in summary.rows)] + [by_source[s.code] for s in summary.sources]
+              + [sum(by_source.values()), summary.beneficiaries_targeted, sum(r.served for r in summary.rows)])
+    for row in ws.iter_rows(min_row=4):
+        for cell in row[3:4 + n_src]:
+            cell.number_format = MONEY
+    for c in ws[ws.max_row]:
+        c.font = Font(bold=True)
+    ws.column_dimensions["B"].width = 30
+    head = wb.create_sheet(_("Headline"))
+    for label, value in ((_("Centrally funded projects"), summary.central_projects),
+                         (_("Central funds"), summary.central_funds),
+                         (_("Local and social matching funds"), summary.matching_funds),
+                         (_("Beneficiaries served"), summary.beneficiaries_served)):
+        head.append([label, value])
+        if isinstance(value, Decimal):
+            head.cell(row=head.max_row, column=2).number_format = MONEY
+    head.append([])
+    for kind, n in summary.organizations.items():
+        head.append([kind, n])
+    head.column_dimensions["A"].width = 36
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
