@@ -1,8 +1,8 @@
-"""documents and jobs
+"""documents, jobs, holiday calendar
 
 Revision ID: 0002_infra
 Revises: e24dab3b8f56
-Create Date: 2026-11-25 07:30:13.499915
+Create Date: 2026-11-25 07:35:23.243269
 
 """
 from alembic import op
@@ -40,6 +40,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_documents_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_documents_sha256'), ['sha256'], unique=False)
 
+    op.create_table('holiday_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.Enum('holiday', 'workday', name='daykind', native_enum=False, length=10), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_holiday_entries_created_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_holiday_entries')),
+    sa.UniqueConstraint('day', name=op.f('uq_holiday_entries_day'))
+    )
     op.create_table('jobs',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.String(length=64), nullable=False),
@@ -73,6 +84,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_jobs_requested_by_id'))
 
     op.drop_table('jobs')
+    op.drop_table('holiday_entries')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_documents_sha256'))
         batch_op.drop_index(batch_op.f('ix_documents_owner_id'))
