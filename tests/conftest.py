@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import os
 import socket
+import tempfile
 from contextlib import closing
 
 import pytest
@@ -63,6 +64,8 @@ def app_config(**extra) -> dict:
             "task_ignore_result": True, "broker_connection_retry_on_startup": True,
         },
         "MAIL_SUPPRESS_SEND": True,
+        # Stored documents of this session stay out of instance/ (tests may point it at tmp_path).
+        "DOCUMENTS_DIR": os.path.join(tempfile.gettempdir(), f"procure-test-documents-{os.getpid()}"),
     }
     conf.update(extra)
     return conf

@@ -1,0 +1,23 @@
+"""Background jobs a user waits for (reports, exports): state, progress, result file.
+
+A service creates the Job (``services.create_job``), the view commits and then
+enqueues the Celery task by name (``services.enqueue_job``); the task runs the work
+through ``services.run_job`` and reports progress with ``services.job_progress``; the
+page shows it with the ``job_progress(job)`` macro (templates/macros/jobs.html), which
+polls ``/jobs/<id>`` (JSON) until it is done and then shows the download link.
+"""
+
+from __future__ import annotations
+
+from .. import permissions
+from ..roles import Role
+
+
+def _requester_or_admin(user, job) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    return job is not None and getattr(job, "requested_by_id", None) == user.id
+
+
+#: Seeing a job's progress and its result file: whoever requested it, or an admin.
+permissions.define("job.view", frozenset(Role), _requester_or_admin)

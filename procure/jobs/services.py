@@ -1,0 +1,139 @@
+"""Job operations. ``create_job`` flushes (the caller commits, then calls
+``enqueue_job``); the task-side helpers (``run_job``, ``job_progress``) commit
+themselves, because a task is its own unit of work.
+
+A task is thin::
+
+    @shared_task(name="workers.budgets.execution_report")
+    def execution_report(job_id: int) -> str:
+        return run_job(job_id, build_execution_report)   # -> "done" / "failed" / "skipped"
+
+    def build_execution_report(job: Job) -> Document:
+        rows = ...; job_progress(job.id, 0, len(rows), "…")
+        pdf = render_pdf("pdf/budget_report.html", locale="zh_CN", rows=rows)
+        return store_document(job.requested_by, pdf, "预算执行情况表.pdf", "application/pdf",
+                              "budget_report", obj=job, permission="job.view")
+
+``work`` must not change the Job row itself (``job_progress`` updates it from its own
+connection, which would wait on a lock held by the task's session).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from .. import audit, workflow
+from ..documents.models import Document
+from ..errors import DomainError
+from ..extensions import db
+from ..timeutil import utcnow
+from .models import ALLOWED, FINAL, Job, JobState
+
+log = logging.getLogger(__name__)
+
+MESSAGE_LENGTH = 500
+
+
+def create_job(actor, kind: str, params: dict | None = None) -> Job:
+    """A queued job requested by ``actor`` (the caller has checked that the actor may
+    ask for this work). Audited as "job.create"; flushes, never commits. After the
+    commit, call :func:`enqueue_job`."""
+    job = Job(kind=kind, params=dict(params or {}), state=JobState.QUEUED,
+              requested_by_id=getattr(actor, "id", actor), created_at=utcnow())
+    db.session.add(job)
+    db.session.flush()
+    audit.record(actor, "job.create", job, after={"kind": kind, "params": job.params, "state": job.state.value})
+    return job
+
+
+def enqueue_job(job_or_id: Job | int, task_name: str) -> None:
+    """Send the job's task (by its registered name, with the job id as only argument).
+    Call after the commit, so the worker finds the row."""
+    job_id = job_or_id if isinstance(job_or_id, int) else job_or_id.id
+    celery = current_app.extensions["celery"]
+    task = celery.tasks.get(task_name)
+    if task is not None:
+        task.delay(job_id)  # honours task_always_eager (tests)
+    else:
+        celery.send_task(task_name, args=[job_id])
+
+
+def job_progress(job_id: int, done: int, total: int | None = None, message: str | None = None) -> None:
+    """Record progress in its own short transaction (committed at once, whatever the
+    task's session holds), so the page sees it while the task works."""
+    values: dict = {"progress_done": max(0, int(done))}
+    if total is not None:
+        values["progress_total"] = max(0, int(total))
+    if message is not None:
+        values["message"] = str(message)[:MESSAGE_LENGTH]
+    with Session(db.engine) as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
+
+
+def _fail(job_id: int, message: str) -> None:
+    job = db.session.get(Job, job_id, with_for_update=True)
+    if job is None or job.state in FINAL:
+        return
+    job.finished_at = utcnow()
+    job.message = message[:MESSAGE_LENGTH]
+    workflow.transition(job, JobState.FAILED, None, ALLOWED, reason=job.message)
+
+
+def fail_job(job_id: int, message: str) -> None:
+    """Mark a queued or running job failed with ``message``; commits."""
+    _fail(job_id, message)
+    db.session.commit()
+
+
+def run_job(job_id: int, work: Callable[[Job], Document | None]) -> str:
+    """Run ``work(job)`` for a queued job: queued → running (committed), then
+    running → done with the returned document as result (committed together with what
+    ``work`` wrote), or → failed with a message if ``work`` raises (its writes rolled
+    back). A job not queued any more (a duplicate delivery) is skipped.
+
+    Returns "done", "failed" or "skipped".
+    """
+    job = db.session.get(Job, job_id, with_for_update=True)
+    if job is None or job.state != JobState.QUEUED:
+        db.session.rollback()
+        return "skipped"
+    job.started_at = utcnow()
+    workflow.transition(job, JobState.RUNNING, None, ALLOWED)
+    db.session.commit()
+    try:
+        document = work(job)
+        db.session.refresh(job)
+        job.finished_at = utcnow()
+        if job.progress_total is not None:
+            job.progress_done = job.progress_total
+        if document is not None:
+            job.result_document_id = document.id
+        workflow.transition(job, JobState.DONE, None, ALLOWED,
+                            extra={"result_document_id": job.result_document_id})
+        db.session.commit()
+        return "done"
+    except Exception as exc:
+        db.session.rollback()
+        if isinstance(exc, DomainError):
+            message = str(exc.message)
+        else:
+            log.exception("job %s (%s) failed", job_id, job.kind)
+            message = str(_l("The job failed. Please try again or tell an administrator."))
+        fail_job(job_id, message)
+        return "failed"
+
+
+def status(job: Job) -> dict:
+    """What the progress endpoint returns (without the download URL)."""
+    return {
+        "id": job.id, "kind": job.kind, "state": job.state.value, "state_label": str(job.state.label),
+        "done": job.progress_done, "total": job.progress_total, "percent": job.percent,
+        "message": job.message, "is_final": job.state in FINAL,
+        "result_document_id": job.result_document_id,
+    }

@@ -1,0 +1,55 @@
+"""The holiday calendar admin page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from procure.calendar.models import HolidayEntry
+from procure.roles import Role
+
+from ..conftest import login
+
+
+@pytest.mark.parametrize("role, status", [
+    (Role.ADMIN, 200), (Role.OFFICER, 403), (Role.FINANCE, 403), (Role.ORG, 403), (Role.EVALUATOR, 403),
+])
+def test_access(client, make, role, status):
+    user = make.user(role)
+    make.commit()
+    login(client, user.username)
+    assert client.get("/admin/calendar/?year=2027").status_code == status
+    assert client.post("/admin/calendar/", data={"day": "2027-01-01", "kind": "holiday"}).status_code in (
+        (302,) if status == 200 else (403,))
+
+
+def test_add_change_and_remove_a_day(client, db, make):
+    admin = make.admin()
+    admin.locale = "en"
+    make.commit()
+    login(client, admin.username)
+    resp = client.post("/admin/calendar/", data={"day": "2027-01-01", "kind": "holiday", "note": "元旦"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("year=2027")
+    page = client.get("/admin/calendar/?year=2027").get_data(as_text=True)
+    assert "2027-01-01" in page and "元旦" in page
+    entry = db.session.scalar(sa.select(HolidayEntry))
+    assert entry.day == date(2027, 1, 1)
+    assert client.post(f"/admin/calendar/{entry.id}/delete?year=2027").status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(HolidayEntry.id))) == 0
+
+
+@pytest.mark.parametrize("data", [
+    {"day": "", "kind": "holiday"}, {"day": "2027-02-30", "kind": "holiday"}, {"day": "2027-01-01", "kind": "party"},
+    {"day": "2027-01-01", "kind": "holiday", "note": "x" * 201},
+])
+def test_bad_input_is_shown_on_the_form(client, db, make, data):
+    admin = make.admin()
+    make.commit()
+    login(client, admin.username)
+    resp = client.post("/admin/calendar/", data=data)
+    assert resp.status_code == 200
+    assert "is-invalid" in resp.get_data(as_text=True) or "invalid-feedback" in resp.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(HolidayEntry.id))) == 0

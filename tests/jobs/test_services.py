@@ -1,0 +1,156 @@
+"""Jobs: every transition, run_job's outcomes, progress in its own transaction."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from procure import workflow
+from procure.audit import AuditEvent
+from procure.documents.models import Document
+from procure.documents.services import store_document
+from procure.errors import DomainError, InvalidTransition
+from procure.jobs import services
+from procure.jobs.models import ALLOWED, Job, JobState
+from procure.roles import Role
+from procure.timeutil import utcnow
+
+
+@pytest.fixture(autouse=True)
+def _documents_dir(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "DOCUMENTS_DIR", str(tmp_path / "documents"))
+
+
+def _fresh(db, job_id: int) -> Job:
+    """The row as committed (read through a separate session)."""
+    with Session(db.engine) as session:
+        job = session.get(Job, job_id)
+        session.expunge(job)
+        return job
+
+
+def test_create_job_is_queued_and_audited(db, make):
+    user = make.user(Role.FINANCE)
+    job = services.create_job(user, "budget.execution_report", {"year": 2026})
+    assert job.state == JobState.QUEUED and job.params == {"year": 2026} and job.requested_by_id == user.id
+    assert job.percent == 0
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "job.create"))
+    assert event.object_id == str(job.id) and event.actor_id == user.id
+
+
+EXPECTED = {
+    (JobState.QUEUED, JobState.RUNNING), (JobState.QUEUED, JobState.FAILED),
+    (JobState.RUNNING, JobState.DONE), (JobState.RUNNING, JobState.FAILED),
+}
+
+
+@pytest.mark.parametrize("current, to", list(itertools.product(JobState, JobState)))
+def test_every_transition(db, make, current, to):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    job.state, job.finished_at = current, utcnow()  # the final states need finished_at
+    if (current, to) in EXPECTED:
+        workflow.transition(job, to, None, ALLOWED)
+        assert job.state == to
+    else:
+        with pytest.raises(InvalidTransition):
+            workflow.transition(job, to, None, ALLOWED)
+        assert job.state == current
+
+
+def test_run_job_done_with_its_document(db, make):
+    user = make.user(Role.FINANCE)
+    job = services.create_job(user, "k")
+    make.commit()
+    seen = {}
+
+    def work(job):
+        services.job_progress(job.id, 1, 3, "第一部分")
+        seen["mid"] = _fresh(db, job.id)  # committed while the task still works
+        return store_document(user, b"%PDF-1.7 result", "结果.pdf", "application/pdf", "report", obj=job,
+                              permission="job.view")
+
+    assert services.run_job(job.id, work) == "done"
+    mid = seen["mid"]
+    assert (mid.state, mid.progress_done, mid.progress_total, mid.message) == (JobState.RUNNING, 1, 3, "第一部分")
+    done = _fresh(db, job.id)
+    assert done.state == JobState.DONE and done.finished_at and done.started_at
+    assert done.progress_done == 3 and done.percent == 100
+    doc = db.session.get(Document, done.result_document_id)
+    assert doc.object_type == "jobs" and doc.object_id == str(job.id)
+    transitions = db.session.scalars(sa.select(AuditEvent.after).where(
+        AuditEvent.action == "transition", AuditEvent.object_type == "jobs")).all()
+    assert [t["state"] for t in transitions] == ["running", "done"]
+
+
+@pytest.mark.parametrize("error, message", [
+    (DomainError("该年度没有预算数据"), "该年度没有预算数据"),
+    (RuntimeError("boom"), "The job failed. Please try again or tell an administrator."),
+])
+def test_run_job_failure_rolls_back_the_work_and_says_why(app, db, make, tmp_path, error, message):
+    user = make.user(Role.FINANCE)
+    job = services.create_job(user, "k")
+    make.commit()
+
+    def work(job):
+        store_document(user, b"half-written", "x.pdf", "application/pdf", "report", obj=job, permission="job.view")
+        raise error
+
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        assert services.run_job(job.id, work) == "failed"
+    failed = _fresh(db, job.id)
+    assert failed.state == JobState.FAILED and failed.finished_at and failed.message == message
+    assert failed.result_document_id is None
+    assert db.session.scalar(sa.select(sa.func.count(Document.id))) == 0
+    assert not any(p.is_file() for p in (tmp_path / "documents").rglob("*"))
+
+
+def test_run_job_skips_a_job_that_is_not_queued(db, make):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    make.commit()
+    assert services.run_job(job.id, lambda j: None) == "done"
+    calls = []
+    assert services.run_job(job.id, calls.append) == "skipped"
+    assert services.run_job(987654, calls.append) == "skipped"
+    assert calls == []
+
+
+def test_progress_only_moves_running_jobs(db, make):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    make.commit()
+    services.job_progress(job.id, 5, 10, "x")
+    assert _fresh(db, job.id).progress_done == 0  # still queued
+
+
+def test_fail_job_and_percent(db, make):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    job.state, job.progress_done, job.progress_total = JobState.RUNNING, 1, 3
+    assert job.percent == 33
+    job.progress_total = 0
+    assert job.percent == 0
+    make.commit()
+    services.fail_job(job.id, "stopped")
+    assert _fresh(db, job.id).state == JobState.FAILED
+    services.fail_job(job.id, "again")  # final: nothing changes
+    assert _fresh(db, job.id).message == "stopped"
+
+
+def test_enqueue_uses_the_registered_task_or_sends_by_name(app, db, make, monkeypatch):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    make.commit()
+    celery = app.extensions["celery"]
+    ran, sent = [], []
+
+    @celery.task(name="tests.jobs.eager_probe")
+    def probe(job_id):
+        ran.append(job_id)
+
+    monkeypatch.setattr(celery, "send_task", lambda name, args: sent.append((name, args)))
+    with app.app_context():
+        services.enqueue_job(job, "tests.jobs.eager_probe")
+        services.enqueue_job(job.id, "workers.not_here.task")
+    assert ran == [job.id] and sent == [("workers.not_here.task", [job.id])]
