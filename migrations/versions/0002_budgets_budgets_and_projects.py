@@ -1,8 +1,8 @@
 """budgets and projects
 
 Revision ID: 0002_budgets
-Revises: e24dab3b8f56
-Create Date: 2026-11-25 07:26:27.607616
+Revises: 0002_infra
+Create Date: 2026-11-25 07:39:54.410629
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0002_budgets'
-down_revision = 'e24dab3b8f56'
+down_revision = '0002_infra'
 branch_labels = None
 depends_on = None
 
