@@ -63,8 +63,10 @@ def dashboard():
     report = budget_execution(year, with_projects=False)
     waiting = db.session.scalars(select(Project).where(Project.state == ProjectState.SUBMITTED)
                                  .order_by(Project.submitted_at).limit(20)).all()
+    from ..reports.services import execution_chart
+
     return render_template("budgets/dashboard.html", report=report, year=year, years=fiscal_years(),
-                           waiting=waiting)
+                           waiting=waiting, chart=execution_chart(report))
 
 
 @bp.route("/appropriations")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -17,8 +18,11 @@ from ..budgets.reports import budget_execution as compute_execution
 from ..budgets.reports import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
-from ..permissions import require
-from ..web import require_view
+from ..jobs.models import Job
+from ..jobs.services import enqueue_job
+from ..permissions import can, require
+from ..web import ServiceFailed, perform, require_view
+from . import services
 from .xlsx import budget_execution_xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
@@ -58,9 +62,30 @@ def budget_execution():
     require_view("report.view")
     year, source_id, dep_id = _filters()
     report = execution_report(current_user, year, source_id, dep_id)
+    job = None
+    if _int_arg("job"):
+        job = db.session.get(Job, _int_arg("job"))
+        if job is None or job.kind != services.EXECUTION_PDF or not can(current_user, "job.view", job):
+            job = None
     return render_template("reports/budget_execution.html", report=report, years=fiscal_years(),
-                           sources=budget.funding_sources(),
+                           sources=budget.funding_sources(), chart=services.execution_chart(report), job=job,
                            departments=db.session.scalars(select(Department).order_by(Department.name)).all())
+
+
+@bp.route("/budget-execution/pdf", methods=["POST"])
+def budget_execution_pdf():
+    """Queue the PDF; the page then shows the job's progress and the download link."""
+    require_view("report.view")
+    year, source_id, dep_id = (request.form.get("year", ""), request.form.get("source") or None,
+                               request.form.get("department") or None)
+    try:
+        job = perform(services.request_execution_pdf, current_user, year, source_id, dep_id)
+    except ServiceFailed:
+        return redirect(url_for("reports.budget_execution"))
+    enqueue_job(job.id, services.EXECUTION_TASK)  # after the commit: the worker finds the row
+    flash(_("The PDF is being generated."), "info")
+    return redirect(url_for("reports.budget_execution", year=job.params["year"], source=job.params["source"] or "",
+                            department=job.params["department"] or "", job=job.id))
 
 
 @bp.route("/budget-execution.xlsx")
@@ -87,8 +112,9 @@ def budget_execution_command(year: int, fmt: str, out: str, source: int | None, 
         raise click.BadParameter(str(exc.message), param_hint="--year") from None
     report = compute_execution(year, source, department)
     if fmt == "pdf":
-        raise click.UsageError("PDF output needs procure.pdf (not on this branch yet).")
-    Path(out).write_bytes(budget_execution_xlsx(report))
+        Path(out).write_bytes(services.execution_pdf(report))
+    else:
+        Path(out).write_bytes(budget_execution_xlsx(report))
     click.echo(f"wrote {out}")
 
 

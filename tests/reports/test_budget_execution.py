@@ -93,7 +93,7 @@ def test_page_and_xlsx_show_the_same_totals(client, dataset):
     login(client, fin.username)
     page = client.get(f"/reports/budget-execution?year={YEAR}").get_data(as_text=True)
     assert _money_cells(page, "<tfoot>") == exp
-    assert "<svg" in page and 'data-series="paid"' in page
+    assert "<svg" in page and "Paid" in page.split("<svg", 1)[1].split("</svg>", 1)[0]
 
     resp = client.get(f"/reports/budget-execution.xlsx?year={YEAR}")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
@@ -120,3 +120,79 @@ def test_command_line_xlsx(app, dataset, tmp_path):
     assert Decimal(repr(values[6].value)) == exp["paid"]
     bad = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", "1900", "--out", str(out)])
     assert bad.exit_code != 0 and "fiscal year" in bad.output.lower()
+
+
+def _pdf_totals(data: bytes) -> dict[str, Decimal]:
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith(("Total", "合计")))
+    amounts = [Decimal(a.replace(",", "")) for a in re.findall(r"[\d,]+\.\d{2}", line)]
+    return dict(zip(COLS, amounts[:5], strict=True))
+
+
+def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path):
+    import subprocess
+
+    from pypdf import PdfReader
+
+    from procure.budgets.reports import budget_execution
+    from procure.reports.services import execution_pdf
+
+    _fin, exp, _ = dataset
+    with app.test_request_context():
+        data = execution_pdf(budget_execution(YEAR), locale="zh_CN")
+    assert _pdf_totals(data) == exp
+    reader = PdfReader(BytesIO(data))
+    fonts = set()
+    for page in reader.pages:
+        for f in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(f.get_object()["/BaseFont"]))
+    assert any("CJK" in f for f in fonts), fonts
+    first = reader.pages[0].extract_text()
+    assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
+    assert "一般公共预算" in first
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    png = next(tmp_path.glob("p*.png"))
+    assert png.stat().st_size > 5000  # a page with text and a chart, not blank
+    # The command line renders the same report.
+    out = tmp_path / "cli.pdf"
+    result = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", str(YEAR),
+                                                "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _pdf_totals(out.read_bytes()) == exp
+
+
+def test_pdf_job_through_the_page_and_who_may_download(client, dataset, make, db):
+    fin, exp, _ = dataset
+    login(client, fin.username)
+    resp = client.post("/reports/budget-execution/pdf", data={"year": str(YEAR)})
+    assert resp.status_code == 302 and "job=" in resp.location
+    page = client.get(resp.location).get_data(as_text=True)  # eager in tests: already done
+    assert 'id="pdf-job"' in page
+    job_id = int(re.search(r"job=(\d+)", resp.location).group(1))
+    status = client.get(f"/jobs/{job_id}", headers={"Accept": "application/json"}).json
+    assert status["state"] == "done", status
+    pdf = client.get(status["download_url"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert _pdf_totals(pdf.data) == exp
+    from procure.documents.models import Document
+
+    doc = db.session.get(Document, status["result_document_id"])
+    import hashlib
+
+    assert doc.sha256 == hashlib.sha256(pdf.data).hexdigest()
+    # another finance officer may read the report; org users and evaluators may not
+    for role, code in ((Role.FINANCE, 200), (Role.ORG, 403), (Role.EVALUATOR, 403), (Role.OFFICER, 403)):
+        client.post("/logout")
+        u = make.user(role)
+        make.commit()
+        login(client, u.username)
+        assert client.get(status["download_url"]).status_code == code, role
+    # bad year: a clear message, no job
+    client.post("/logout")
+    login(client, fin.username)
+    bad = client.post("/reports/budget-execution/pdf", data={"year": "1800"}, follow_redirects=True)
+    assert "fiscal year must be between" in bad.get_data(as_text=True)
