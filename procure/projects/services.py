@@ -246,6 +246,13 @@ def return_project(actor, project: Project, reason: str) -> Project:
     return workflow.transition(project, S.DRAFT, actor, ALLOWED, reason=reason)
 
 
+def _must_be_submitted(project: Project) -> None:
+    """The budget check approves only a submitted project (tendering → approved, a
+    re-tender after 流标, keeps the money already reserved and allocates nothing)."""
+    if project.state != S.SUBMITTED:
+        raise InvalidTransition(_l("Only a project waiting for the budget check can be approved."))
+
+
 def approve_project(actor, project: Project, lines: list[tuple[object, object]], note: str | None = None) -> Project:
     """submitted → approved: allocate amounts from one or more appropriations of the
     project's department and fiscal year, at most the budget ceiling in total.
@@ -253,7 +260,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     ``lines`` are (appropriation id, amount) pairs; lines without an appropriation are
     ignored. Appropriations are locked in id order (always before the project)."""
     require(actor, "project.budget_check")
-    workflow.check(ALLOWED, project.state, S.APPROVED)
+    _must_be_submitted(project)
     wanted: dict[int, Decimal] = {}
     for appr_id, amount in lines:
         if appr_id in (None, "", 0, "0"):
@@ -273,7 +280,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     # approval or cancellation of the same project waits here.
     project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
                                 .execution_options(populate_existing=True))
-    workflow.check(ALLOWED, project.state, S.APPROVED)
+    _must_be_submitted(project)
     for appr in apprs:
         if appr.department_id != project.department_id or appr.fiscal_year != project.fiscal_year:
             raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),

@@ -9,15 +9,50 @@ from playwright.sync_api import Page, expect
 from procure.projects import services as ps
 from procure.roles import Role
 
+from ..conftest import _redis_url, app_config, free_port
 from ..factories import Factory
+from ..integration.conftest import running_worker
 
 pytestmark = pytest.mark.browser
 
 
-def test_finance_approves_and_downloads_the_report(page: Page, live_server, make, db, app, tmp_path,
-                                                   monkeypatch, artifacts):
-    monkeypatch.setitem(app.config, "DOCUMENTS_DIR", str(tmp_path / "documents"))
-    page.set_default_timeout(15000)
+@pytest.fixture()
+def live_server_with_worker(app, db, tmp_path):
+    """Like ``live_server``, but the app's tasks go through Redis to a real Celery
+    worker (not eager), so the page really waits for the PDF job."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from procure import create_app
+    from procure.extensions import db as _db
+    from procure.extensions import limiter
+
+    redis_url = _redis_url()
+    live_app = create_app("testing", **app_config(
+        WTF_CSRF_ENABLED=True, DOCUMENTS_DIR=str(tmp_path / "documents"),
+        CELERY={"broker_url": redis_url, "result_backend": redis_url, "task_ignore_result": True,
+                "broker_connection_retry_on_startup": True, "task_acks_late": True,
+                "worker_prefetch_multiplier": 1}))
+    limiter.reset()
+    server = make_server("127.0.0.1", free_port(), live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        with running_worker(live_app):
+            yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        with live_app.app_context():
+            _db.engine.dispose()
+        app.extensions["celery"].set_default()
+
+
+def test_finance_approves_and_downloads_the_report(page: Page, live_server_with_worker, make, db, artifacts):
+    live_server = live_server_with_worker
+    page.set_default_timeout(30000)
     officer = make.user(Role.OFFICER)
     fin = make.finance()
     fin.locale = "en"
@@ -58,7 +93,8 @@ def test_finance_approves_and_downloads_the_report(page: Page, live_server, make
     page.get_by_role("link", name="Budget execution report").first.click()
     page.locator("#generate-pdf").click()
     box = page.locator("#pdf-job .job-progress")
-    expect(box).to_have_attribute("data-state", "done")
+    expect(box).to_be_visible()
+    expect(box).to_have_attribute("data-state", "done")  # the page polled until the worker finished
     expect(box.locator(".progress-bar")).to_have_text("100%")
     link = box.locator(".job-download")
     expect(link).to_be_visible()

@@ -213,3 +213,14 @@ def test_edit_only_in_draft_and_audited(make, db, world):
     ps.submit_project(officer, p)
     with pytest.raises(InvalidTransition):
         ps.update_project(officer, p, data)
+
+
+def test_budget_check_cannot_allocate_again_after_tendering(make, db, world):
+    officer, appr = world
+    p = _project_in(make, officer, appr, S.TENDERING)
+    allocated = appr.allocated
+    with pytest.raises(InvalidTransition):
+        ps.approve_project(make.finance(), p, [(appr.id, "10.00")])
+    assert appr.allocated == allocated
+    ps.advance_project(officer, p, S.APPROVED)  # re-tender after 流标: the reservation stays
+    assert p.state == S.APPROVED and appr.allocated == allocated
