@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..budgets import services as budget
+from ..budgets.models import ZERO
 from ..budgets.reports import ExecutionReport, budget_execution
 from ..charts import bar_chart_svg
 from ..documents.services import store_document
@@ -30,6 +31,19 @@ def execution_chart(report: ExecutionReport, width: int = 640, height: int = 300
         {_("Appropriated"): [x.appropriated for x in lines], _("Allocated"): [x.allocated for x in lines],
          _("Committed"): [x.committed for x in lines], _("Paid"): [x.paid for x in lines]},
         width=width, height=height, empty_message=_("No appropriations match the filter."))
+
+
+def summary_chart(summary, width: int = 640, height: int = 260) -> Markup:
+    """Funds by fiscal year and source for the program summary (page and PDF)."""
+    years = list(range(summary.year_from, summary.year_to + 1))
+    series = {}
+    for src in summary.sources:
+        per_year = dict.fromkeys(years, ZERO)
+        for r in summary.rows:
+            per_year[r.year] += r.funds.get(src.code, ZERO)
+        series[src.name] = [per_year[y] for y in years]
+    return bar_chart_svg([str(y) for y in years], series, width=width, height=height,
+                         empty_message=_("No funded projects in these years."))
 
 
 def execution_pdf(report: ExecutionReport, locale: str = "zh_CN") -> bytes:
@@ -68,3 +82,44 @@ def build_execution_pdf(job: Job):
     jobs.job_progress(job.id, 2, 3, _("Storing the document"))
     return store_document(job.requested_by, data, f"预算执行情况表-{p['year']}.pdf", "application/pdf",
                           "budget_execution_report", obj=job, permission="report.view")
+
+
+SUMMARY_PDF = "program_summary_pdf"
+SUMMARY_TASK = "workers.budgets.program_summary_report"
+
+
+def summary_pdf(summary, locale: str = "zh_CN") -> bytes:
+    """The program summary as PDF bytes (the same figures and chart as the page)."""
+    from flask_babel import force_locale
+
+    from ..organizations.models import KIND_LABELS, OrgKind
+    from ..timeutil import utcnow
+
+    with force_locale(locale):
+        return render_pdf("pdf/program_summary.html", locale=locale, s=summary,
+                          chart=summary_chart(summary, width=620, height=240),
+                          kind_labels={k.value: KIND_LABELS[k] for k in OrgKind},
+                          generated=to_local(utcnow()).strftime("%Y-%m-%d %H:%M"), title=_("Program summary"))
+
+
+def request_summary_pdf(user, year_from, year_to) -> Job:
+    """Queue a PDF of the program summary; the caller commits, then enqueues."""
+    require(user, "report.view")
+    y_from = budget.check_fiscal_year(year_from, "from")
+    y_to = budget.check_fiscal_year(year_to, "to")
+    if y_from > y_to:
+        raise ValidationError(_("The first year comes after the last."), field="from")
+    return jobs.create_job(user, SUMMARY_PDF, {"from": y_from, "to": y_to,
+                                               "locale": getattr(user, "locale", None) or "zh_CN"})
+
+
+def build_summary_pdf(job: Job):
+    """The job's work in the worker: compute, render, store."""
+    from ..budgets.summary import program_summary
+
+    p = job.params
+    jobs.job_progress(job.id, 0, 2, _("Computing the figures"))
+    data = summary_pdf(program_summary(p["from"], p["to"]), p.get("locale") or "zh_CN")
+    jobs.job_progress(job.id, 1, 2, _("Storing the document"))
+    return store_document(job.requested_by, data, f"项目汇总-{p['from']}-{p['to']}.pdf", "application/pdf",
+                          "program_summary_report", obj=job, permission="report.view")

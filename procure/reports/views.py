@@ -57,16 +57,20 @@ def execution_report(user, year: int, source_id: int | None = None, department_i
     return compute_execution(year, source_id, department_id)
 
 
+def _own_job(kind: str) -> Job | None:
+    """The job named by ?job= if it is of ``kind`` and the user may follow it."""
+    job = db.session.get(Job, _int_arg("job")) if _int_arg("job") else None
+    if job is None or job.kind != kind or not can(current_user, "job.view", job):
+        return None
+    return job
+
+
 @bp.route("/budget-execution")
 def budget_execution():
     require_view("report.view")
     year, source_id, dep_id = _filters()
     report = execution_report(current_user, year, source_id, dep_id)
-    job = None
-    if _int_arg("job"):
-        job = db.session.get(Job, _int_arg("job"))
-        if job is None or job.kind != services.EXECUTION_PDF or not can(current_user, "job.view", job):
-            job = None
+    job = _own_job(services.EXECUTION_PDF)
     return render_template("reports/budget_execution.html", report=report, years=fiscal_years(),
                            sources=budget.funding_sources(), chart=services.execution_chart(report), job=job,
                            departments=db.session.scalars(select(Department).order_by(Department.name)).all())
@@ -139,11 +143,24 @@ def program_summary_page():
     from ..organizations.models import KIND_LABELS, OrgKind
 
     summary = _summary(current_user)
-    years = {}
-    for r in summary.rows:
-        years[r.year] = years.get(r.year, 0) + r.total_funds
-    return render_template("reports/program_summary.html", s=summary, by_year=sorted(years.items()),
-                           kind_labels={k.value: KIND_LABELS[k] for k in OrgKind})
+    return render_template("reports/program_summary.html", s=summary, chart=services.summary_chart(summary),
+                           kind_labels={k.value: KIND_LABELS[k] for k in OrgKind},
+                           job=_own_job(services.SUMMARY_PDF))
+
+
+@bp.route("/program-summary/pdf", methods=["POST"])
+def program_summary_pdf():
+    """Queue the PDF; the page then shows the job's progress and the download link."""
+    require_view("report.view")
+    try:
+        job = perform(services.request_summary_pdf, current_user, request.form.get("from", ""),
+                      request.form.get("to", ""))
+    except ServiceFailed:
+        return redirect(url_for("reports.program_summary_page"))
+    enqueue_job(job.id, services.SUMMARY_TASK)
+    flash(_("The PDF is being generated."), "info")
+    return redirect(url_for("reports.program_summary_page", job=job.id,
+                            **{"from": job.params["from"], "to": job.params["to"]}))
 
 
 @bp.route("/program-summary.xlsx")
@@ -156,3 +173,23 @@ def program_summary_xlsx_download():
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition":
                              f'attachment; filename="program-summary-{summary.year_from}-{summary.year_to}.xlsx"'})
+
+
+@bp.cli.command("program-summary")
+@click.option("--from", "year_from", type=int, required=True)
+@click.option("--to", "year_to", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def program_summary_command(year_from: int, year_to: int, fmt: str, out: str):
+    """Render the program summary to FILE."""
+    from ..budgets.summary import program_summary
+    from .xlsx import program_summary_xlsx
+
+    try:
+        budget.check_fiscal_year(year_from)
+        budget.check_fiscal_year(year_to)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc.message)) from None
+    summary = program_summary(year_from, year_to)
+    Path(out).write_bytes(services.summary_pdf(summary) if fmt == "pdf" else program_summary_xlsx(summary))
+    click.echo(f"wrote {out}")

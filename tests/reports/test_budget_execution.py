@@ -151,6 +151,7 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     assert any("CJK" in f for f in fonts), fonts
     first = reader.pages[0].extract_text()
     assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
+    assert re.search(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
     assert "一般公共预算" in first
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(data)

@@ -86,3 +86,33 @@ def test_summary_page_and_xlsx(client, make, db):
         login(client, u.username)
         assert client.get("/reports/program-summary").status_code == 403
         assert client.get("/reports/program-summary.xlsx").status_code == 403
+
+
+def test_summary_pdf_job_and_command_line(app, client, make, db, tmp_path):
+    import re
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    _reply_data(make)
+    fin = make.finance()
+    fin.locale = "en"
+    make.commit()
+    login(client, fin.username)
+    resp = client.post("/reports/program-summary/pdf", data={"from": "2012", "to": "2018"})
+    assert resp.status_code == 302
+    job_id = int(re.search(r"job=(\d+)", resp.location).group(1))
+    assert 'id="pdf-job"' in client.get(resp.location).get_data(as_text=True)
+    status = client.get(f"/jobs/{job_id}", headers={"Accept": "application/json"}).json
+    assert status["state"] == "done", status
+    data = client.get(status["download_url"]).data
+    text = "".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
+    assert "7.00 million yuan of central funds" in text and "77,152" in text
+    assert "7,003,000.00" in text  # the central funds total row, to the fen
+    bad = client.post("/reports/program-summary/pdf", data={"from": "2018", "to": "2012"}, follow_redirects=True)
+    assert "comes after" in bad.get_data(as_text=True)
+    out = tmp_path / "s.pdf"
+    result = app.test_cli_runner().invoke(args=["reports", "program-summary", "--from", "2012", "--to", "2018",
+                                                "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"%PDF"
