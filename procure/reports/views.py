@@ -18,7 +18,7 @@ from ..budgets.reports import budget_execution as compute_execution
 from ..budgets.reports import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
-from ..jobs.models import Job
+from ..jobs.models import Job, JobState
 from ..jobs.services import enqueue_job
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
@@ -71,7 +71,9 @@ def budget_execution():
     year, source_id, dep_id = _filters()
     report = execution_report(current_user, year, source_id, dep_id)
     job = _own_job(services.EXECUTION_PDF)
-    return render_template("reports/budget_execution.html", report=report, years=fiscal_years(),
+    recent = db.session.scalars(select(Job).where(Job.kind == services.EXECUTION_PDF, Job.state == JobState.DONE)
+                                .order_by(Job.id.desc()).limit(5)).all()
+    return render_template("reports/budget_execution.html", report=report, years=fiscal_years(), recent=recent,
                            sources=budget.funding_sources(), chart=services.execution_chart(report), job=job,
                            departments=db.session.scalars(select(Department).order_by(Department.name)).all())
 

@@ -36,6 +36,8 @@ def test_demo_budgets(app, db, tmp_path):
     login(client, "finance", DEMO_PASSWORD)
     resp = client.get(f"/documents/{doc.id}")
     assert resp.status_code == 200 and resp.data[:4] == b"%PDF"
+    page = client.get("/reports/budget-execution").get_data(as_text=True)
+    assert f'href="/documents/{doc.id}"' in page  # the demo's report is ready to download
     for path in ("/budgets/", "/reports/budget-execution", "/reports/program-summary", "/projects/"):
         assert client.get(path).status_code == 200, path
     assert app.test_cli_runner().invoke(args=["budgets", "reconcile"]).exit_code == 0
