@@ -98,6 +98,9 @@ def new():
 def edit(project_id: int):
     project = db.get_or_404(Project, project_id)
     require_view("project.edit", project)
+    if project.state != ProjectState.DRAFT:
+        flash(_("Only a draft project can be edited."), "warning")
+        return redirect(url_for("projects.detail", project_id=project.id))
     form = _project_form(project)
     status = 200
     if form.validate_on_submit():

@@ -206,3 +206,22 @@ def test_dashboard_queue_for_finance(client, world, make, db):
     assert 'data-queue="budget.check"' in page
     budget = client.get("/budgets/?year=2026").get_data(as_text=True)
     assert p.title in budget and "<svg" in budget
+
+
+def test_edit_page_shows_the_targets_and_saves_fen(client, world, make, db):
+    users, ids = world
+    officer = db.session.merge(users[OFFICER])
+    p = make.project(officer, ceiling="1234.56")
+    make.commit()
+    login(client, officer.username)
+    page = client.get(f"/projects/{p.id}/edit").get_data(as_text=True)
+    assert 'value="服务对象人数"' in page and 'value="1200.50"' in page and 'value="1234.56"' in page
+    approved = client.get(f"/projects/{ids['own']}/edit")
+    assert approved.status_code == 302  # only drafts are edited
+    form = {"title": "改过的项目", "category_id": str(p.category_id), "fiscal_year": "2026", "service_area": "a",
+            "target_group": "b", "budget_ceiling": "0.01", "method": "inquiry", "period_start": "2026-01-01",
+            "period_end": "2026-01-31", "targets-0-indicator": "人数", "targets-0-unit": "人",
+            "targets-0-target_value": "3"}
+    assert client.post(f"/projects/{p.id}/edit", data=form).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Project, p.id).budget_ceiling == Decimal("0.01")
