@@ -37,3 +37,7 @@ class Conflict(DomainError):
     """A concurrent change or a uniqueness rule refused the action."""
 
     status_code = 409
+
+
+class BudgetExceeded(Conflict):
+    """A hard stop of DOMAIN.md §5: the money is not there (the message says how much is)."""

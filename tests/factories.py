@@ -60,3 +60,51 @@ class Factory:
 
     def commit(self):
         self.db.session.commit()
+
+    # --- budgets and projects -----------------------------------------------------
+
+    def finance(self) -> User:
+        if getattr(self, "_finance", None) is None:
+            self._finance = self.user(Role.FINANCE)
+        return self._finance
+
+    def sources(self) -> dict:
+        from procure.budgets.services import ensure_funding_sources
+
+        return {s.code: s for s in ensure_funding_sources()}
+
+    def category(self, name: str | None = None):
+        from procure.projects.services import save_category
+
+        n = next(_seq)
+        return save_category(self.admin(), None, f"C{n}", name or f"服务类别{n}")
+
+    def appropriation(self, department, amount="1000000.00", *, year: int = 2026, source: str = "general"):
+        from procure.budgets.services import create_appropriation
+
+        return create_appropriation(self.finance(), source_id=self.sources()[source].id, fiscal_year=year,
+                                    department_id=department.id, amount=amount)
+
+    def project(self, officer, *, ceiling="100000.00", year: int = 2026, category=None, title=None,
+                targets=None, served=None):
+        from datetime import date
+
+        from procure.projects.models import ProcurementMethod
+        from procure.projects.services import ProjectData, TargetData, create_project
+
+        n = next(_seq)
+        data = ProjectData(
+            title=title or f"测试项目{n}", category_id=(category or self.category()).id, fiscal_year=year,
+            service_area="渝中区", target_group="高龄独居老人", budget_ceiling=ceiling,
+            method=ProcurementMethod.PUBLIC_TENDER.value, period_start=date(year, 3, 1),
+            period_end=date(year, 12, 31), beneficiaries_served=served,
+            targets=targets if targets is not None else [
+                TargetData("服务对象人数", "人", "300", True), TargetData("服务时长", "小时", "1200.5")])
+        return create_project(officer, data)
+
+    def approved_project(self, officer, appropriation, amount="80000.00", **kw):
+        from procure.projects.services import approve_project, submit_project
+
+        project = self.project(officer, **kw)
+        submit_project(officer, project)
+        return approve_project(self.finance(), project, [(appropriation.id, amount)])

@@ -1,0 +1,136 @@
+"""Seed-scale data for the budgets benchmark: 17,343 organizations (7,767 social groups,
+9,499 social service organizations, 77 foundations), 3,000 projects over five fiscal
+years with targets, allocations and ledger rows (allocate, commit, pay), appropriations
+for every department × funding source × year. Rows are bulk-inserted (the services
+would take minutes at this scale); the running totals are computed from the same
+amounts as the ledger rows, so ``flask budgets reconcile`` passes.
+
+    python -m bench.budgets_data postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+ORG_KINDS = [("social_group", 7767), ("service_org", 9499), ("foundation", 77)]
+DEPARTMENTS = 20
+PROJECTS = 3000
+FIRST_YEAR = 2022
+YEARS = 5
+SOURCES = ["general", "lottery", "central", "matching"]
+BENCH_PASSWORD = "bench-password-1"
+
+
+def recreate_database(url: str) -> None:
+    u = sa.engine.make_url(url)
+    admin = sa.create_engine(u.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{u.database}"'))
+    admin.dispose()
+
+
+def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
+    """Fill a fresh database at ``url``; returns what was made (for the benchmark)."""
+    from flask_migrate import upgrade
+
+    from procure import create_app
+    from procure.auth.models import Department, User
+    from procure.budgets import services as bs
+    from procure.budgets.models import Allocation, Appropriation, LedgerEntry
+    from procure.extensions import db
+    from procure.organizations.models import Organization
+    from procure.projects.models import PerformanceTarget, Project, ServiceCategory
+    from procure.roles import Role
+
+    recreate_database(url)
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url,
+                     PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
+    rng = random.Random(seed)
+    with app.app_context():
+        upgrade()
+        s = db.session
+        s.execute(sa.insert(Organization), [
+            {"name": f"{kind}-组织{i}", "credit_code": None, "kind": kind}
+            for kind, n in ORG_KINDS for i in range(n)])
+        s.execute(sa.insert(Department), [{"name": f"部门{i}", "code": f"B{i}"} for i in range(DEPARTMENTS)])
+        deps = list(s.scalars(sa.select(Department.id).order_by(Department.id)))
+        finance = User(username="bench-finance", email="f@bench.local", name="财务", role=Role.FINANCE,
+                       department_id=deps[0], locale="zh_CN")
+        finance.set_password(BENCH_PASSWORD)
+        s.add(finance)
+        s.flush()
+        sources = {x.code: x.id for x in bs.ensure_funding_sources()}
+        s.execute(sa.insert(ServiceCategory), [{"code": f"A{i:02d}", "name": f"服务类别{i}", "is_active": True}
+                                               for i in range(12)])
+        cats = list(s.scalars(sa.select(ServiceCategory.id)))
+        apprs = {}
+        rows = []
+        for year in range(FIRST_YEAR, FIRST_YEAR + YEARS):
+            for dep in deps:
+                for code in SOURCES:
+                    rows.append({"source_id": sources[code], "fiscal_year": year, "department_id": dep,
+                                 "amount": Decimal(rng.randint(5_000_000, 20_000_000)) + Decimal("0.55"),
+                                 "allocated": 0, "committed": 0, "paid": 0, "created_by_id": finance.id})
+        s.execute(sa.insert(Appropriation), rows)
+        for a in s.execute(sa.select(Appropriation.id, Appropriation.fiscal_year, Appropriation.department_id,
+                                     Appropriation.source_id)):
+            apprs[(a.fiscal_year, a.department_id, a.source_id)] = {"id": a.id, "allocated": Decimal(0),
+                                                                     "committed": Decimal(0), "paid": Decimal(0)}
+        project_rows = []
+        for i in range(projects):
+            year = FIRST_YEAR + (i // len(deps)) % YEARS
+            project_rows.append({
+                "title": f"购买服务项目{i}", "department_id": deps[i % len(deps)], "category_id": rng.choice(cats),
+                "fiscal_year": year, "service_area": "重庆市", "target_group": "服务对象",
+                "budget_ceiling": Decimal("300000.00"), "method": "public_tender",
+                "period_start": date(year, 3, 1), "period_end": date(year, 12, 31),
+                "state": "approved", "beneficiaries_served": rng.randint(10, 2000), "created_by_id": finance.id})
+        s.execute(sa.insert(Project), project_rows)
+        plist = s.execute(sa.select(Project.id, Project.fiscal_year, Project.department_id)
+                          .order_by(Project.id)).all()
+        s.execute(sa.insert(PerformanceTarget), [
+            {"project_id": p.id, "position": 0, "indicator": "服务对象人数", "unit": "人",
+             "target_value": Decimal(rng.randint(50, 3000)), "is_beneficiaries": True} for p in plist])
+        alloc_rows, plan = [], []
+        for p in plist:
+            for code in rng.sample(SOURCES, 2):
+                amount = Decimal(rng.randint(1_000_000, 12_000_000)) / 100
+                committed = (amount * Decimal("0.8")).quantize(Decimal("0.01"))
+                paid = (committed * Decimal("0.5")).quantize(Decimal("0.01"))
+                a = apprs[(p.fiscal_year, p.department_id, sources[code])]
+                a["allocated"] += amount
+                a["committed"] += committed
+                a["paid"] += paid
+                alloc_rows.append({"appropriation_id": a["id"], "project_id": p.id, "allocated": amount,
+                                   "committed": committed, "paid": paid})
+                plan.append((a["id"], p.id, amount, committed, paid))
+        s.execute(sa.insert(Allocation), alloc_rows)
+        alloc_ids = {(r.appropriation_id, r.project_id): r.id
+                     for r in s.execute(sa.select(Allocation.id, Allocation.appropriation_id, Allocation.project_id))}
+        ledger = []
+        for appr_id, pid, amount, committed, paid in plan:
+            base = {"appropriation_id": appr_id, "project_id": pid, "allocation_id": alloc_ids[(appr_id, pid)],
+                    "actor_id": finance.id}
+            ledger += [dict(base, kind="allocate", amount=amount), dict(base, kind="commit", amount=committed),
+                       dict(base, kind="pay", amount=paid)]
+        s.execute(sa.insert(LedgerEntry), ledger)
+        for a in apprs.values():
+            s.execute(sa.update(Appropriation).where(Appropriation.id == a["id"]).values(
+                allocated=a["allocated"], committed=a["committed"], paid=a["paid"]))
+        s.commit()
+        problems = bs.reconcile()
+        assert problems == [], problems[:5]
+        counts = {"organizations": sum(n for _k, n in ORG_KINDS), "projects": len(plist),
+                  "allocations": len(alloc_rows), "ledger_entries": len(ledger), "appropriations": len(apprs)}
+    return counts
+
+
+if __name__ == "__main__":
+    print(generate(sys.argv[1] if len(sys.argv) > 1 else
+                   "postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets"))

@@ -1,0 +1,1 @@
+"""Budgets: funding sources, appropriations, allocations, the money ledger, reports."""

@@ -1,0 +1,148 @@
+"""The budget execution report (DOMAIN.md §7) and the figures of the finance dashboard:
+ONE function, :func:`budget_execution`, computes the rows and totals with SQL GROUP BY;
+the web page, the xlsx and the PDF all take their numbers from it.
+
+Definitions: appropriated = the appropriation's amount after adjustments; allocated =
+reserved for projects; committed = under contract; paid; remaining = appropriated −
+allocated (what can still be allocated); execution rate = paid ÷ appropriated.
+For a project row: remaining = allocated − paid, rate = paid ÷ allocated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import func, select
+
+from ..auth.models import Department
+from ..extensions import db
+from ..projects.models import Project
+from ..timeutil import utcnow
+from .models import ZERO, Allocation, Appropriation, FundingSource
+
+
+def rate(part: Decimal, whole: Decimal) -> Decimal | None:
+    """part ÷ whole as a percentage with one decimal, or None when whole is zero."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class Line:
+    """One row of figures. ``appropriated`` is None on project rows."""
+
+    label: str
+    appropriated: Decimal | None
+    allocated: Decimal
+    committed: Decimal
+    paid: Decimal
+    source: str = ""
+    department: str = ""
+    project_id: int | None = None
+    key: tuple = ()
+
+    @property
+    def remaining(self) -> Decimal:
+        if self.appropriated is None:
+            return self.allocated - self.paid
+        return self.appropriated - self.allocated
+
+    @property
+    def rate(self) -> Decimal | None:
+        return rate(self.paid, self.allocated if self.appropriated is None else self.appropriated)
+
+
+@dataclass
+class ExecutionReport:
+    year: int
+    source_id: int | None
+    department_id: int | None
+    #: One line per funding source × department (appropriations).
+    groups: list[Line] = field(default_factory=list)
+    #: Project lines per (source id, department id).
+    projects: dict[tuple, list[Line]] = field(default_factory=dict)
+    by_source: list[Line] = field(default_factory=list)
+    by_department: list[Line] = field(default_factory=list)
+    total: Line | None = None
+    generated_at: datetime | None = None
+    source_name: str = ""
+    department_name: str = ""
+
+    def filter_text(self) -> str:
+        parts = [str(self.year)]
+        if self.source_name:
+            parts.append(self.source_name)
+        if self.department_name:
+            parts.append(self.department_name)
+        return " · ".join(parts)
+
+
+def _sum(lines: list[Line], label: str, key=()) -> Line:
+    return Line(label, sum((x.appropriated or ZERO for x in lines), ZERO), sum((x.allocated for x in lines), ZERO),
+                sum((x.committed for x in lines), ZERO), sum((x.paid for x in lines), ZERO), key=key)
+
+
+def budget_execution(year: int, source_id: int | None = None, department_id: int | None = None, *,
+                     with_projects: bool = True) -> ExecutionReport:
+    """Rows and totals of the budget execution report for ``year`` (optionally one
+    funding source and/or one department). Two grouped queries whatever the data size
+    (one without project rows)."""
+    report = ExecutionReport(year, source_id, department_id, generated_at=utcnow())
+    where = [Appropriation.fiscal_year == year]
+    if source_id:
+        where.append(Appropriation.source_id == source_id)
+    if department_id:
+        where.append(Appropriation.department_id == department_id)
+    rows = db.session.execute(
+        select(FundingSource.id, FundingSource.name, Department.id, Department.name,
+               func.sum(Appropriation.amount), func.sum(Appropriation.allocated),
+               func.sum(Appropriation.committed), func.sum(Appropriation.paid))
+        .join(FundingSource, FundingSource.id == Appropriation.source_id)
+        .join(Department, Department.id == Appropriation.department_id)
+        .where(*where)
+        .group_by(FundingSource.id, FundingSource.name, FundingSource.position, Department.id, Department.name)
+        .order_by(FundingSource.position, Department.name)).all()
+    for sid, sname, did, dname, amount, alloc, comm, paid in rows:
+        report.groups.append(Line(f"{sname} · {dname}", Decimal(amount), Decimal(alloc), Decimal(comm),
+                                  Decimal(paid), source=sname, department=dname, key=(sid, did)))
+        if source_id == sid:
+            report.source_name = sname
+        if department_id == did:
+            report.department_name = dname
+    if with_projects and report.groups:
+        prow = db.session.execute(
+            select(Appropriation.source_id, Appropriation.department_id, Project.id, Project.title,
+                   func.sum(Allocation.allocated), func.sum(Allocation.committed), func.sum(Allocation.paid))
+            .join(Appropriation, Appropriation.id == Allocation.appropriation_id)
+            .join(Project, Project.id == Allocation.project_id)
+            .where(*where)
+            .group_by(Appropriation.source_id, Appropriation.department_id, Project.id, Project.title)
+            .order_by(Appropriation.source_id, Appropriation.department_id, Project.id)).all()
+        for sid, did, pid, title, alloc, comm, paid in prow:
+            report.projects.setdefault((sid, did), []).append(
+                Line(title, None, Decimal(alloc), Decimal(comm), Decimal(paid), project_id=pid))
+    by_source: dict = {}
+    by_dep: dict = {}
+    for line in report.groups:
+        by_source.setdefault((line.key[0], line.source), []).append(line)
+        by_dep.setdefault((line.key[1], line.department), []).append(line)
+    report.by_source = [_sum(lines, name, (sid,)) for (sid, name), lines in by_source.items()]
+    report.by_department = sorted((_sum(lines, name, (did,)) for (did, name), lines in by_dep.items()),
+                                  key=lambda x: x.label)
+    report.total = _sum(report.groups, "")
+    return report
+
+
+def fiscal_years() -> list[int]:
+    """Years that have appropriations, newest first."""
+    return list(db.session.scalars(select(Appropriation.fiscal_year).distinct()
+                                   .order_by(Appropriation.fiscal_year.desc())))
+
+
+def default_year() -> int:
+    years = fiscal_years()
+    this = utcnow().year
+    return this if this in years or not years else years[0]

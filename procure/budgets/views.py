@@ -1,0 +1,164 @@
+"""Finance pages: the dashboard, appropriations and their adjustments; the budget
+execution report (page, xlsx); ``flask budgets reconcile|seed``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
+
+from .. import nav
+from ..auth.models import Department
+from ..dashboard.queues import Queue
+from ..dashboard.queues import register as register_queue
+from ..extensions import db
+from ..nav import NavItem
+from ..projects.models import Project, ProjectState
+from ..roles import Role
+from ..web import ServiceFailed, perform, require_view
+from . import services
+from .forms import AdjustmentForm, AppropriationForm
+from .models import Allocation, Appropriation, FundingSource, LedgerEntry
+from .reports import budget_execution, default_year, fiscal_years
+
+bp = Blueprint("budgets", __name__, url_prefix="/budgets", cli_group="budgets")
+
+nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", order=20))
+nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", order=21))
+
+register_queue(Queue(
+    "budget.check", frozenset({Role.FINANCE}), _l("Projects waiting for a budget check"),
+    lambda u: db.session.scalar(select(func.count()).select_from(Project)
+                                .where(Project.state == ProjectState.SUBMITTED)) or 0,
+    lambda u: url_for("projects.index", state="submitted")))
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every finance page needs a signed-in user (each view checks its permission)."""
+
+
+def _year_arg() -> int:
+    raw = request.args.get("year", "")
+    if raw.isdigit():
+        try:
+            return services.check_fiscal_year(raw)
+        except Exception:  # noqa: BLE001 - an out-of-range year in a link falls back
+            pass
+    return default_year()
+
+
+@bp.route("/")
+def dashboard():
+    require_view("budget.view")
+    year = _year_arg()
+    report = budget_execution(year, with_projects=False)
+    waiting = db.session.scalars(select(Project).where(Project.state == ProjectState.SUBMITTED)
+                                 .order_by(Project.submitted_at).limit(20)).all()
+    from ..reports.services import execution_chart
+
+    return render_template("budgets/dashboard.html", report=report, year=year, years=fiscal_years(),
+                           waiting=waiting, chart=execution_chart(report))
+
+
+@bp.route("/appropriations")
+def appropriations():
+    require_view("budget.view")
+    year = _year_arg()
+    rows = db.session.scalars(select(Appropriation).where(Appropriation.fiscal_year == year)
+                              .join(FundingSource).order_by(FundingSource.position, Appropriation.department_id)
+                              ).all()
+    return render_template("budgets/appropriations.html", rows=rows, year=year, years=fiscal_years())
+
+
+def _appropriation_form() -> AppropriationForm:
+    form = AppropriationForm()
+    services.ensure_funding_sources()
+    form.source_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(s.id), s.name)
+                                                         for s in services.funding_sources()]
+    form.department_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    # An unknown source typed into the request is refused by the service with a clear
+    # message, not by the select's "not a valid choice".
+    form.source_id.validate_choice = False
+    form.department_id.validate_choice = False
+    if request.method == "GET" and not form.fiscal_year.data:
+        form.fiscal_year.data = str(_year_arg())
+    return form
+
+
+@bp.route("/appropriations/new", methods=["GET", "POST"])
+def appropriation_new():
+    require_view("budget.manage")
+    form = _appropriation_form()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            appr = perform(services.create_appropriation, current_user, source_id=form.source_id.data,
+                           fiscal_year=form.fiscal_year.data, department_id=form.department_id.data,
+                           amount=form.amount.data, reference=form.reference.data, form=form)
+        except ServiceFailed:
+            status = 400
+        else:
+            flash(_("Appropriation recorded."), "success")
+            return redirect(url_for("budgets.appropriation", appr_id=appr.id))
+    elif request.method == "POST":
+        status = 400
+    else:
+        db.session.commit()  # the funding sources, if they were just created
+    return render_template("budgets/appropriation_form.html", form=form), status
+
+
+@bp.route("/appropriations/<int:appr_id>", methods=["GET", "POST"])
+def appropriation(appr_id: int):
+    require_view("budget.view")
+    appr = db.get_or_404(Appropriation, appr_id)
+    form = AdjustmentForm()
+    status = 200
+    if request.method == "POST":
+        require_view("budget.manage")
+        if form.validate_on_submit():
+            try:
+                perform(services.adjust_appropriation, current_user, appr, form.delta.data, form.reason.data,
+                        form=form)
+            except ServiceFailed:
+                db.session.refresh(appr)
+                status = 400
+            else:
+                flash(_("Adjustment recorded."), "success")
+                return redirect(url_for("budgets.appropriation", appr_id=appr.id))
+        else:
+            status = 400
+    allocations = db.session.scalars(select(Allocation).where(Allocation.appropriation_id == appr.id)
+                                     .options(selectinload(Allocation.project)).order_by(Allocation.id)).all()
+    ledger = db.session.scalars(select(LedgerEntry).where(LedgerEntry.appropriation_id == appr.id)
+                                .order_by(LedgerEntry.id.desc()).limit(100)).all()
+    return render_template("budgets/appropriation.html", appr=appr, form=form, allocations=allocations,
+                           ledger=ledger), status
+
+
+@bp.cli.command("reconcile")
+def reconcile_command():
+    """Compare the running totals with the ledger's sums; exit 1 on any difference."""
+    problems = services.reconcile()
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo("budgets reconcile OK")
+
+
+@bp.cli.command("seed")
+def seed_command():
+    """Create the four funding sources if they are missing."""
+    services.ensure_funding_sources()
+    db.session.commit()
+    click.echo("funding sources ready")

@@ -1,0 +1,1 @@
+"""Purchase-of-services projects (planning): the guiding catalogue, projects, targets."""

@@ -1,0 +1,347 @@
+"""Project operations: the guiding catalogue (admin), planning (officers of the
+department), the budget check (finance). Each checks permission, validates, audits,
+flushes; the caller commits once. State changes go through ``workflow.transition``
+over ``ALLOWED`` (DOMAIN.md §4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from .. import audit, workflow
+from ..auth.models import Department
+from ..budgets import services as budget
+from ..budgets.models import ZERO
+from ..errors import BudgetExceeded, InvalidTransition, ValidationError
+from ..extensions import db
+from ..money import format_money
+from ..permissions import define, require
+from ..roles import Role
+from ..timeutil import utcnow
+from .models import PerformanceTarget, ProcurementMethod, Project, ProjectState, ServiceCategory
+
+S = ProjectState
+
+#: DOMAIN.md §4. This issue drives draft → submitted → approved, submitted → draft
+#: (returned by finance) and → cancelled; the later states are for the tendering and
+#: delivery issues.
+ALLOWED = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.DRAFT, S.CANCELLED}),
+    S.APPROVED: frozenset({S.TENDERING, S.CANCELLED}),
+    S.TENDERING: frozenset({S.AWARDED, S.APPROVED, S.CANCELLED}),
+    S.AWARDED: frozenset({S.CONTRACTED, S.CANCELLED}),
+    S.CONTRACTED: frozenset({S.IN_PROGRESS}),
+    S.IN_PROGRESS: frozenset({S.ACCEPTANCE}),
+    S.ACCEPTANCE: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+CANCELLABLE = frozenset({S.DRAFT, S.SUBMITTED, S.APPROVED, S.TENDERING, S.AWARDED})
+
+
+def _own_department(user, project) -> bool:
+    """Finance and admin see every project; an officer the projects of their department."""
+    if user.role in (Role.FINANCE, Role.ADMIN):
+        return True
+    return project is None or project.department_id == user.department_id
+
+
+def _officer_of(user, project) -> bool:
+    return project is None or project.department_id == user.department_id
+
+
+define("catalogue.manage", {Role.ADMIN})
+define("project.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE}, _own_department)
+define("project.create", {Role.OFFICER})
+define("project.edit", {Role.OFFICER}, _officer_of)
+define("project.budget_check", {Role.FINANCE})
+
+
+def visible_projects(user, stmt=None):
+    """``stmt`` (default: all projects) narrowed to what ``user`` may see."""
+    require(user, "project.view")
+    stmt = select(Project) if stmt is None else stmt
+    if user.role == Role.OFFICER:
+        stmt = stmt.where(Project.department_id == user.department_id)
+    return stmt
+
+
+# --- the catalogue ----------------------------------------------------------------
+
+def save_category(actor, category: ServiceCategory | None, code: str, name: str,
+                  is_active: bool = True) -> ServiceCategory:
+    """Create or change a catalogue entry (admin)."""
+    require(actor, "catalogue.manage")
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or not name:
+        raise ValidationError(_l("Give the entry a code and a name."), field="name" if code else "code")
+    for col, value, fld in ((ServiceCategory.code, code, "code"), (ServiceCategory.name, name, "name")):
+        other = db.session.scalar(select(ServiceCategory.id).where(col == value))
+        if other and (category is None or other != category.id):
+            raise ValidationError(_l("The catalogue already has this entry."), field=fld)
+    before = category.snapshot() if category else None
+    if category is None:
+        category = ServiceCategory(code=code, name=name, is_active=is_active)
+        db.session.add(category)
+    else:
+        category.code, category.name, category.is_active = code, name, is_active
+    db.session.flush()
+    if before is None:
+        audit.record(actor, "catalogue.create", category, after=category.snapshot())
+    else:
+        b, a = audit.diff(before, category.snapshot())
+        if a:
+            audit.record(actor, "catalogue.update", category, before=b, after=a)
+    return category
+
+
+# --- planning ---------------------------------------------------------------------
+
+@dataclass
+class TargetData:
+    indicator: str
+    unit: str
+    target_value: object
+    is_beneficiaries: bool = False
+
+
+@dataclass
+class ProjectData:
+    title: str
+    category_id: object
+    fiscal_year: object
+    service_area: str
+    target_group: str
+    budget_ceiling: object
+    method: object
+    period_start: date | None
+    period_end: date | None
+    targets: list[TargetData] = field(default_factory=list)
+    beneficiaries_served: int | None = None
+
+
+def _validate(data: ProjectData, current_category_id: int | None = None) -> dict:
+    values = {}
+    title = (data.title or "").strip()
+    if not title:
+        raise ValidationError(_l("Give the project a title."), field="title")
+    values["title"] = title[:200]
+    cat = db.session.get(ServiceCategory, int(data.category_id)) if str(data.category_id or "").isdigit() else None
+    if cat is None or (not cat.is_active and cat.id != current_category_id):
+        raise ValidationError(_l("Choose a service category from the guiding catalogue."), field="category_id")
+    values["category_id"] = cat.id
+    values["fiscal_year"] = budget.check_fiscal_year(data.fiscal_year)
+    for name in ("service_area", "target_group"):
+        text = (getattr(data, name) or "").strip()
+        if not text:
+            raise ValidationError(_l("This field is required."), field=name)
+        values[name] = text[:200]
+    values["budget_ceiling"] = budget.parse_amount(data.budget_ceiling, "budget_ceiling")
+    try:
+        values["method"] = ProcurementMethod(data.method)
+    except ValueError:
+        raise ValidationError(_l("Choose a procurement method."), field="method") from None
+    if data.period_start is None or data.period_end is None:
+        raise ValidationError(_l("Give the planned period."), field="period_start")
+    if data.period_end < data.period_start:
+        raise ValidationError(_l("The period ends before it starts."), field="period_end")
+    values["period_start"], values["period_end"] = data.period_start, data.period_end
+    if data.beneficiaries_served is not None and int(data.beneficiaries_served) < 0:
+        raise ValidationError(_l("The number cannot be negative."), field="beneficiaries_served")
+    values["beneficiaries_served"] = data.beneficiaries_served
+    targets = []
+    for t in data.targets:
+        indicator, unit = (t.indicator or "").strip(), (t.unit or "").strip()
+        raw = "" if t.target_value is None else str(t.target_value).strip()
+        if not indicator and not unit and not raw:
+            continue  # an empty row of the form
+        if not indicator or not unit or not raw:
+            raise ValidationError(_l("Each target needs an indicator, a unit and a target value."),
+                                  field="targets")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or value < 0 or value > budget.MAX_AMOUNT \
+                or value != value.quantize(Decimal("0.01")):
+            raise ValidationError(_l("A target value is a number ≥ 0 with at most two decimals."), field="targets")
+        targets.append(PerformanceTarget(indicator=indicator[:200], unit=unit[:40], target_value=value,
+                                         is_beneficiaries=bool(t.is_beneficiaries), position=len(targets)))
+    values["targets"] = targets
+    return values
+
+
+def create_project(actor, data: ProjectData) -> Project:
+    """A new draft project of the officer's department."""
+    require(actor, "project.create")
+    values = _validate(data)
+    targets = values.pop("targets")
+    project = Project(department_id=actor.department_id, created_by_id=actor.id, state=S.DRAFT, **values)
+    project.targets = targets
+    db.session.add(project)
+    db.session.flush()
+    audit.record(actor, "project.create", project, after=project.snapshot())
+    return project
+
+
+def update_project(actor, project: Project, data: ProjectData) -> Project:
+    """Edit a draft (or returned) project. Only ``beneficiaries_served`` may change later."""
+    require(actor, "project.edit", project)
+    if project.state != S.DRAFT:
+        raise InvalidTransition(_l("Only a draft project can be edited."))
+    before = project.snapshot()
+    values = _validate(data, project.category_id)
+    targets = values.pop("targets")
+    for key, value in values.items():
+        setattr(project, key, value)
+    project.targets = targets
+    db.session.flush()
+    b, a = audit.diff(before, project.snapshot())
+    if a:
+        audit.record(actor, "project.update", project, before=b, after=a)
+    return project
+
+
+def record_beneficiaries_served(actor, project: Project, served) -> Project:
+    """Beneficiaries served so far (for the program summary), at any state but draft."""
+    require(actor, "project.edit", project)
+    try:
+        served = int(served)
+    except (TypeError, ValueError):
+        served = -1
+    if served < 0:
+        raise ValidationError(_l("The number cannot be negative."), field="beneficiaries_served")
+    before = project.beneficiaries_served
+    project.beneficiaries_served = served
+    db.session.flush()
+    audit.record(actor, "project.update", project, before={"beneficiaries_served": before},
+                 after={"beneficiaries_served": served})
+    return project
+
+
+def submit_project(actor, project: Project) -> Project:
+    """draft → submitted (for the budget check). Needs at least one performance target."""
+    require(actor, "project.edit", project)
+    workflow.check(ALLOWED, project.state, S.SUBMITTED)
+    if not project.targets:
+        raise ValidationError(_l("Set at least one performance target before submitting."))
+    project.submitted_at = utcnow()
+    project.state_reason = None
+    return workflow.transition(project, S.SUBMITTED, actor, ALLOWED)
+
+
+def return_project(actor, project: Project, reason: str) -> Project:
+    """submitted → draft: finance sends the project back with a reason."""
+    require(actor, "project.budget_check")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Say why the project is returned."), field="reason")
+    workflow.check(ALLOWED, project.state, S.DRAFT)
+    project.state_reason = reason
+    return workflow.transition(project, S.DRAFT, actor, ALLOWED, reason=reason)
+
+
+def _must_be_submitted(project: Project) -> None:
+    """The budget check approves only a submitted project (tendering → approved, a
+    re-tender after 流标, keeps the money already reserved and allocates nothing)."""
+    if project.state != S.SUBMITTED:
+        raise InvalidTransition(_l("Only a project waiting for the budget check can be approved."))
+
+
+def approve_project(actor, project: Project, lines: list[tuple[object, object]], note: str | None = None) -> Project:
+    """submitted → approved: allocate amounts from one or more appropriations of the
+    project's department and fiscal year, at most the budget ceiling in total.
+
+    ``lines`` are (appropriation id, amount) pairs; lines without an appropriation are
+    ignored. Appropriations are locked in id order (always before the project)."""
+    require(actor, "project.budget_check")
+    _must_be_submitted(project)
+    wanted: dict[int, Decimal] = {}
+    for appr_id, amount in lines:
+        if appr_id in (None, "", 0, "0"):
+            continue
+        if not str(appr_id).isdigit():
+            raise ValidationError(_l("Choose an appropriation."), field="allocations")
+        wanted[int(appr_id)] = wanted.get(int(appr_id), ZERO) + budget.parse_amount(amount, "allocations")
+    if not wanted:
+        raise ValidationError(_l("Allocate an amount from at least one appropriation."), field="allocations")
+    total = sum(wanted.values(), ZERO)
+    if total > project.budget_ceiling:
+        raise BudgetExceeded(_l("The allocations (%(total)s) exceed the project's budget ceiling (%(ceiling)s).",
+                                total=format_money(total), ceiling=format_money(project.budget_ceiling)),
+                             field="allocations")
+    apprs = [budget.lock_appropriation(i) for i in sorted(wanted)]
+    # The project row after the appropriations (fixed order), read fresh: a concurrent
+    # approval or cancellation of the same project waits here.
+    project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
+                                .execution_options(populate_existing=True))
+    _must_be_submitted(project)
+    for appr in apprs:
+        if appr.department_id != project.department_id or appr.fiscal_year != project.fiscal_year:
+            raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),
+                                  field="allocations")
+        budget.allocate(actor, appr, project, wanted[appr.id], reason=note)
+    project.state_reason = None
+    return workflow.transition(project, S.APPROVED, actor, ALLOWED, reason=note,
+                               extra={"allocations": {str(k): str(v) for k, v in wanted.items()}})
+
+
+def cancel_project(actor, project: Project, reason: str) -> Project:
+    """Any state before contracted → cancelled; the reservation is released."""
+    if actor.role == Role.FINANCE:
+        require(actor, "project.budget_check")
+    else:
+        require(actor, "project.edit", project)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Say why the project is cancelled."), field="reason")
+    workflow.check(ALLOWED, project.state, S.CANCELLED)
+    released = budget.release_project_funds(actor, project, reason=reason)
+    project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
+                                .execution_options(populate_existing=True))
+    workflow.check(ALLOWED, project.state, S.CANCELLED)
+    project.state_reason = reason
+    return workflow.transition(project, S.CANCELLED, actor, ALLOWED, reason=reason,
+                               extra={"released": str(released)})
+
+
+def advance_project(actor, project: Project, to: ProjectState) -> Project:
+    """Later transitions (tendering, award, contract, delivery), for the issues that
+    own them; here only the map is enforced. Finance or the department's officer."""
+    if actor.role != Role.FINANCE:
+        require(actor, "project.edit", project)
+    if to == S.CANCELLED:
+        raise InvalidTransition(_l("Use cancel to cancel a project."))
+    if to == S.APPROVED and project.state == S.SUBMITTED:
+        raise InvalidTransition(_l("Approval goes through the budget check."))
+    return workflow.transition(project, to, actor, ALLOWED)
+
+
+def project_totals(project_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, Decimal]]:
+    """(allocated, committed, paid) per project, one grouped query."""
+    from ..budgets.models import Allocation
+
+    if not project_ids:
+        return {}
+    rows = db.session.execute(select(Allocation.project_id, func.sum(Allocation.allocated),
+                                     func.sum(Allocation.committed), func.sum(Allocation.paid))
+                              .where(Allocation.project_id.in_(project_ids)).group_by(Allocation.project_id))
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def department_choices() -> list[Department]:
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+audit.ACTION_LABELS.update({
+    "project.create": _l("Project created"),
+    "project.update": _l("Project changed"),
+    "catalogue.create": _l("Catalogue entry created"),
+    "catalogue.update": _l("Catalogue entry changed"),
+})
+audit.OBJECT_LABELS.update({"projects": _l("Project"), "service_categories": _l("Service category")})

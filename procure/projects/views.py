@@ -1,0 +1,251 @@
+"""Project pages: list, create/edit, detail with submit, budget check (approve or
+return), cancel; the guiding catalogue (admin)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from .. import audit, nav
+from ..budgets.models import Appropriation, FundingSource
+from ..extensions import db
+from ..money import format_money
+from ..nav import NavItem
+from ..permissions import can
+from ..web import ServiceFailed, perform, require_view
+from . import services as ps
+from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
+from .models import Project, ProjectState, ServiceCategory
+
+bp = Blueprint("projects", __name__, url_prefix="/projects")
+
+nav.register(NavItem(_l("Projects"), "projects.index", "project.view", order=10))
+nav.register(NavItem(_l("Service catalogue"), "projects.catalogue", "catalogue.manage",
+                     group=_l("Administration"), order=905))
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every project page needs a signed-in user (each view checks its permission)."""
+
+
+@bp.route("/")
+def index():
+    require_view("project.view")
+    state = request.args.get("state", "")
+    stmt = ps.visible_projects(current_user).order_by(Project.fiscal_year.desc(), Project.id.desc())
+    if state in {s.value for s in ProjectState}:
+        stmt = stmt.where(Project.state == ProjectState(state))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    totals = ps.project_totals([p.id for p in page.items])
+    return render_template("projects/index.html", page=page, state=state, states=list(ProjectState),
+                           totals=totals)
+
+
+def _project_form(project: Project | None = None) -> ProjectForm:
+    form = ProjectForm(obj=project)
+    cats = db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.code)).all()
+    form.category_id.choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(c.id), f"{c.code} {c.name}") for c in cats
+        if c.is_active or (project is not None and c.id == project.category_id)]
+    if request.method == "GET":
+        if project is not None:
+            form.category_id.data = str(project.category_id)
+            form.method.data = project.method.value
+            while len(form.targets.entries) < max(4, len(project.targets) + 1):
+                form.targets.append_entry()
+        elif not form.fiscal_year.data:
+            from ..timeutil import utcnow
+
+            form.fiscal_year.data = str(utcnow().year)
+    return form
+
+
+def _project_data(form: ProjectForm) -> ps.ProjectData:
+    return ps.ProjectData(
+        title=form.title.data, category_id=form.category_id.data, fiscal_year=form.fiscal_year.data,
+        service_area=form.service_area.data, target_group=form.target_group.data,
+        budget_ceiling=form.budget_ceiling.data, method=form.method.data,
+        period_start=form.period_start.data, period_end=form.period_end.data,
+        targets=[ps.TargetData(t.indicator.data, t.unit.data, t.target_value.data, t.is_beneficiaries.data)
+                 for t in form.targets])
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require_view("project.create")
+    form = _project_form()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            project = perform(ps.create_project, current_user, _project_data(form), form=form)
+        except ServiceFailed:
+            status = 400
+        else:
+            flash(_("Project saved as a draft."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("projects/form.html", form=form, project=None), status
+
+
+@bp.route("/<int:project_id>/edit", methods=["GET", "POST"])
+def edit(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require_view("project.edit", project)
+    if project.state != ProjectState.DRAFT:
+        flash(_("Only a draft project can be edited."), "warning")
+        return redirect(url_for("projects.detail", project_id=project.id))
+    form = _project_form(project)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            perform(ps.update_project, current_user, project, _project_data(form), form=form)
+        except ServiceFailed:
+            status = 400
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("projects/form.html", form=form, project=project), status
+
+
+def _budget_form(project: Project) -> BudgetCheckForm:
+    form = BudgetCheckForm()
+    apprs = db.session.scalars(select(Appropriation).join(FundingSource)
+                               .where(Appropriation.department_id == project.department_id,
+                                      Appropriation.fiscal_year == project.fiscal_year)
+                               .order_by(FundingSource.position)).all()
+    choices = [SelectChoice("", "—")] + [
+        SelectChoice(str(a.id), f"{a.source.name} · {_('remaining')} {format_money(a.remaining)}") for a in apprs]
+    for line in form.allocations:
+        line.appropriation_id.choices = choices
+    return form
+
+
+def _detail(project: Project, status: int = 200, **forms):
+    require_view("project.view", project)
+    totals = ps.project_totals([project.id]).get(project.id)
+    events = db.session.scalars(select(audit.AuditEvent).where(
+        audit.AuditEvent.object_type == "projects", audit.AuditEvent.object_id == str(project.id))
+        .order_by(audit.AuditEvent.seq.desc()).limit(30)).all()
+    ctx = {"budget_form": None, "return_form": ReasonForm(prefix="ret"), "cancel_form": ReasonForm(prefix="cancel"),
+           "served_form": ServedForm()}
+    if project.state == ProjectState.SUBMITTED and can(current_user, "project.budget_check"):
+        ctx["budget_form"] = _budget_form(project)
+    ctx.update(forms)
+    return render_template("projects/detail.html", project=project, totals=totals, events=events,
+                           cancellable=project.state in ps.CANCELLABLE, **ctx), status
+
+
+@bp.route("/<int:project_id>")
+def detail(project_id: int):
+    return _detail(db.get_or_404(Project, project_id))
+
+
+@bp.route("/<int:project_id>/submit", methods=["POST"])
+def submit(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require_view("project.edit", project)
+    try:
+        perform(ps.submit_project, current_user, project)
+    except ServiceFailed:
+        pass
+    else:
+        flash(_("Submitted for the budget check."), "success")
+    return redirect(url_for("projects.detail", project_id=project.id))
+
+
+@bp.route("/<int:project_id>/approve", methods=["POST"])
+def approve(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require_view("project.budget_check")
+    form = _budget_form(project)
+    if form.validate_on_submit():
+        lines = [(line.appropriation_id.data, line.amount.data) for line in form.allocations]
+        try:
+            perform(ps.approve_project, current_user, project, lines, form.note.data, form=form)
+        except ServiceFailed:
+            db.session.refresh(project)
+        else:
+            flash(_("Funds reserved; the project is approved."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _detail(project, 400, budget_form=form)
+
+
+@bp.route("/<int:project_id>/return", methods=["POST"])
+def return_(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require_view("project.budget_check")
+    form = ReasonForm(prefix="ret")
+    if form.validate_on_submit():
+        try:
+            perform(ps.return_project, current_user, project, form.reason.data, form=form)
+        except ServiceFailed:
+            db.session.refresh(project)
+        else:
+            flash(_("The project was returned to its department."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _detail(project, 400, return_form=form)
+
+
+@bp.route("/<int:project_id>/cancel", methods=["POST"])
+def cancel(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    if not (can(current_user, "project.edit", project) or can(current_user, "project.budget_check")):
+        abort(403)
+    form = ReasonForm(prefix="cancel")
+    if form.validate_on_submit():
+        try:
+            perform(ps.cancel_project, current_user, project, form.reason.data, form=form)
+        except ServiceFailed:
+            db.session.refresh(project)
+        else:
+            flash(_("The project was cancelled and its reserved funds released."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _detail(project, 400, cancel_form=form)
+
+
+@bp.route("/<int:project_id>/served", methods=["POST"])
+def served(project_id: int):
+    project = db.get_or_404(Project, project_id)
+    require_view("project.edit", project)
+    form = ServedForm()
+    if form.validate_on_submit():
+        try:
+            perform(ps.record_beneficiaries_served, current_user, project, form.beneficiaries_served.data,
+                    form=form)
+        except ServiceFailed:
+            db.session.refresh(project)
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _detail(project, 400, served_form=form)
+
+
+@bp.route("/catalogue", methods=["GET", "POST"])
+@bp.route("/catalogue/<int:cat_id>", methods=["GET", "POST"])
+def catalogue(cat_id: int | None = None):
+    require_view("catalogue.manage")
+    cat = db.get_or_404(ServiceCategory, cat_id) if cat_id else None
+    form = CategoryForm(obj=cat)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            perform(ps.save_category, current_user, cat, form.code.data, form.name.data, form.is_active.data,
+                    form=form)
+        except ServiceFailed:
+            status = 400
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("projects.catalogue"))
+    elif request.method == "POST":
+        status = 400
+    rows = db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.code)).all()
+    return render_template("projects/catalogue.html", form=form, rows=rows, cat=cat), status

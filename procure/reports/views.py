@@ -1,0 +1,197 @@
+"""Report pages and downloads; ``flask reports budget-execution``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import nav
+from ..auth.models import Department
+from ..budgets import services as budget
+from ..budgets.reports import budget_execution as compute_execution
+from ..budgets.reports import default_year, fiscal_years
+from ..errors import DomainError
+from ..extensions import db
+from ..jobs.models import Job, JobState
+from ..jobs.services import enqueue_job
+from ..permissions import can, require
+from ..web import ServiceFailed, perform, require_view
+from . import services
+from .xlsx import budget_execution_xlsx
+
+bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
+
+nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view", order=22))
+nav.register(nav.NavItem(_l("Program summary"), "reports.program_summary_page", "report.view", order=23))
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every report needs a signed-in user (each view checks its permission)."""
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _filters() -> tuple[int, int | None, int | None]:
+    year = _int_arg("year")
+    try:
+        year = budget.check_fiscal_year(year) if year else default_year()
+    except DomainError:
+        year = default_year()
+    return year, _int_arg("source"), _int_arg("department")
+
+
+def execution_report(user, year: int, source_id: int | None = None, department_id: int | None = None):
+    """The report for ``user`` (finance and admin only)."""
+    require(user, "report.view")
+    return compute_execution(year, source_id, department_id)
+
+
+def _own_job(kind: str) -> Job | None:
+    """The job named by ?job= if it is of ``kind`` and the user may follow it."""
+    job = db.session.get(Job, _int_arg("job")) if _int_arg("job") else None
+    if job is None or job.kind != kind or not can(current_user, "job.view", job):
+        return None
+    return job
+
+
+@bp.route("/budget-execution")
+def budget_execution():
+    require_view("report.view")
+    year, source_id, dep_id = _filters()
+    report = execution_report(current_user, year, source_id, dep_id)
+    job = _own_job(services.EXECUTION_PDF)
+    recent = db.session.scalars(select(Job).where(Job.kind == services.EXECUTION_PDF, Job.state == JobState.DONE)
+                                .order_by(Job.id.desc()).limit(5)).all()
+    return render_template("reports/budget_execution.html", report=report, years=fiscal_years(), recent=recent,
+                           sources=budget.funding_sources(), chart=services.execution_chart(report), job=job,
+                           departments=db.session.scalars(select(Department).order_by(Department.name)).all())
+
+
+@bp.route("/budget-execution/pdf", methods=["POST"])
+def budget_execution_pdf():
+    """Queue the PDF; the page then shows the job's progress and the download link."""
+    require_view("report.view")
+    year, source_id, dep_id = (request.form.get("year", ""), request.form.get("source") or None,
+                               request.form.get("department") or None)
+    try:
+        job = perform(services.request_execution_pdf, current_user, year, source_id, dep_id)
+    except ServiceFailed:
+        return redirect(url_for("reports.budget_execution"))
+    enqueue_job(job.id, services.EXECUTION_TASK)  # after the commit: the worker finds the row
+    flash(_("The PDF is being generated."), "info")
+    return redirect(url_for("reports.budget_execution", year=job.params["year"], source=job.params["source"] or "",
+                            department=job.params["department"] or "", job=job.id))
+
+
+@bp.route("/budget-execution.xlsx")
+def budget_execution_xlsx_download():
+    require_view("report.view")
+    year, source_id, dep_id = _filters()
+    report = execution_report(current_user, year, source_id, dep_id)
+    return Response(budget_execution_xlsx(report),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="budget-execution-{year}.xlsx"'})
+
+
+@bp.cli.command("budget-execution")
+@click.option("--year", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@click.option("--source", type=int, default=None, help="Funding source id")
+@click.option("--department", type=int, default=None, help="Department id")
+def budget_execution_command(year: int, fmt: str, out: str, source: int | None, department: int | None):
+    """Render the budget execution report to FILE (for scheduled jobs)."""
+    try:
+        budget.check_fiscal_year(year)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc.message), param_hint="--year") from None
+    report = compute_execution(year, source, department)
+    if fmt == "pdf":
+        Path(out).write_bytes(services.execution_pdf(report))
+    else:
+        Path(out).write_bytes(budget_execution_xlsx(report))
+    click.echo(f"wrote {out}")
+
+
+def _summary(user):
+    from ..budgets.summary import program_summary
+
+    require(user, "report.view")
+    this = default_year()
+    y_from, y_to = _int_arg("from") or this - 4, _int_arg("to") or this
+    try:
+        y_from, y_to = budget.check_fiscal_year(y_from, "from"), budget.check_fiscal_year(y_to, "to")
+    except DomainError:
+        y_from, y_to = this - 4, this
+    if y_from > y_to:
+        y_from, y_to = y_to, y_from
+    return program_summary(y_from, y_to, _int_arg("category"))
+
+
+@bp.route("/program-summary")
+def program_summary_page():
+    require_view("report.view")
+    from ..organizations.models import KIND_LABELS, OrgKind
+
+    summary = _summary(current_user)
+    return render_template("reports/program_summary.html", s=summary, chart=services.summary_chart(summary),
+                           kind_labels={k.value: KIND_LABELS[k] for k in OrgKind},
+                           job=_own_job(services.SUMMARY_PDF))
+
+
+@bp.route("/program-summary/pdf", methods=["POST"])
+def program_summary_pdf():
+    """Queue the PDF; the page then shows the job's progress and the download link."""
+    require_view("report.view")
+    try:
+        job = perform(services.request_summary_pdf, current_user, request.form.get("from", ""),
+                      request.form.get("to", ""))
+    except ServiceFailed:
+        return redirect(url_for("reports.program_summary_page"))
+    enqueue_job(job.id, services.SUMMARY_TASK)
+    flash(_("The PDF is being generated."), "info")
+    return redirect(url_for("reports.program_summary_page", job=job.id,
+                            **{"from": job.params["from"], "to": job.params["to"]}))
+
+
+@bp.route("/program-summary.xlsx")
+def program_summary_xlsx_download():
+    require_view("report.view")
+    from .xlsx import program_summary_xlsx
+
+    summary = _summary(current_user)
+    return Response(program_summary_xlsx(summary),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="program-summary-{summary.year_from}-{summary.year_to}.xlsx"'})
+
+
+@bp.cli.command("program-summary")
+@click.option("--from", "year_from", type=int, required=True)
+@click.option("--to", "year_to", type=int, required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+def program_summary_command(year_from: int, year_to: int, fmt: str, out: str):
+    """Render the program summary to FILE."""
+    from ..budgets.summary import program_summary
+    from .xlsx import program_summary_xlsx
+
+    try:
+        budget.check_fiscal_year(year_from)
+        budget.check_fiscal_year(year_to)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc.message)) from None
+    summary = program_summary(year_from, year_to)
+    Path(out).write_bytes(services.summary_pdf(summary) if fmt == "pdf" else program_summary_xlsx(summary))
+    click.echo(f"wrote {out}")

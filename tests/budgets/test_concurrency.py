@@ -1,0 +1,99 @@
+"""The hard stops under concurrent requests, on PostgreSQL with real threads: many
+approvals and payments against the same appropriation at once never overspend, and
+every refusal says why."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from procure.auth.models import User
+from procure.budgets import services as bs
+from procure.budgets.models import Allocation, Appropriation, EntryKind, LedgerEntry
+from procure.errors import BudgetExceeded
+from procure.projects import services as ps
+from procure.projects.models import Project, ProjectState
+from procure.roles import Role
+
+THREADS = 12
+
+
+def _race(app, fn, n):
+    """Run ``fn(i)`` in ``n`` threads released at once; each in its own app context and
+    session, committing or rolling back like a request. Returns (successes, refusals)."""
+    barrier = threading.Barrier(n)
+    ok, refused, errors = [], [], []
+
+    def worker(i):
+        with app.app_context():
+            from procure.extensions import db
+
+            try:
+                barrier.wait(timeout=10)
+                fn(i)
+                db.session.commit()
+                ok.append(i)
+            except BudgetExceeded as exc:
+                db.session.rollback()
+                refused.append(str(exc.message))
+            except Exception as exc:  # pragma: no cover - reported below
+                db.session.rollback()
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    return ok, refused
+
+
+def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
+    officer = make.user(Role.OFFICER)
+    fin = make.finance()
+    appr = make.appropriation(officer.department, "1000.00")
+    # one funded project whose commitment many payments race for
+    funded = make.approved_project(officer, appr, "300.00", ceiling="300.00")
+    bs.commit_funds(fin, funded.allocations[0].id, "250.00")
+    projects = [make.project(officer, ceiling="100.00") for _ in range(THREADS)]
+    for p in projects:
+        ps.submit_project(officer, p)
+    db.session.commit()
+    appr_id, fin_id, alloc_id = appr.id, fin.id, funded.allocations[0].id
+    project_ids = [p.id for p in projects]
+
+    def approve(i):
+        from procure.extensions import db as d
+
+        ps.approve_project(d.session.get(User, fin_id), d.session.get(Project, project_ids[i]),
+                           [(appr_id, "100.00")])
+
+    def pay(i):
+        from procure.extensions import db as d
+
+        bs.pay(d.session.get(User, fin_id), alloc_id, "30.00")
+
+    ok, refused = _race(app, approve, THREADS)
+    # 700.00 were free: exactly seven approvals of 100.00 fit
+    assert len(ok) == 7 and len(refused) == THREADS - 7
+    assert all("remain in this appropriation" in r for r in refused), refused
+
+    ok_pay, refused_pay = _race(app, pay, THREADS)
+    # 250.00 committed: eight payments of 30.00 fit (240.00), the rest are refused
+    assert len(ok_pay) == 8 and len(refused_pay) == THREADS - 8
+    assert all("unpaid" in r for r in refused_pay), refused_pay
+
+    db.session.expire_all()
+    appr = db.session.get(Appropriation, appr_id)
+    assert appr.allocated == Decimal("1000.00") and appr.paid == Decimal("240.00")
+    assert appr.allocated <= appr.amount and appr.paid <= appr.committed
+    approved = db.session.scalar(select(func.count()).select_from(Project)
+                                 .where(Project.state == ProjectState.APPROVED))
+    assert approved == 8
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry)
+                             .where(LedgerEntry.kind == EntryKind.PAY)) == 8
+    assert db.session.get(Allocation, alloc_id).paid == Decimal("240.00")
+    assert bs.reconcile() == []

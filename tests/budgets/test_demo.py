@@ -1,0 +1,43 @@
+"""The demo's budgets: several years and sources, projects in every state of this issue,
+a generated report ready to download; totals reconcile with the ledger."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from procure.budgets.models import Appropriation, AppropriationAdjustment, FundingSource
+from procure.budgets.services import reconcile
+from procure.demo import DEMO_PASSWORD
+from procure.documents.models import Document
+from procure.jobs.models import Job, JobState
+from procure.projects.models import Project, ProjectState
+
+from ..conftest import login
+
+
+def test_demo_budgets(app, db, tmp_path):
+    app.config["DOCUMENTS_DIR"] = str(tmp_path)
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    years = set(db.session.scalars(sa.select(Appropriation.fiscal_year)))
+    assert len(years) == 3
+    codes = set(db.session.scalars(sa.select(FundingSource.code).join(Appropriation)))
+    assert codes == {"general", "lottery", "central", "matching"}
+    states = set(db.session.scalars(sa.select(Project.state)))
+    assert {ProjectState.DRAFT, ProjectState.SUBMITTED, ProjectState.APPROVED, ProjectState.CANCELLED} <= states
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Project).where(
+        Project.state == ProjectState.DRAFT, Project.state_reason.is_not(None))) == 1  # returned by finance
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AppropriationAdjustment)) == 2
+    assert reconcile() == []
+    job = db.session.scalars(sa.select(Job)).one()
+    assert job.state == JobState.DONE
+    doc = db.session.get(Document, job.result_document_id)
+    client = app.test_client()
+    login(client, "finance", DEMO_PASSWORD)
+    resp = client.get(f"/documents/{doc.id}")
+    assert resp.status_code == 200 and resp.data[:4] == b"%PDF"
+    page = client.get("/reports/budget-execution").get_data(as_text=True)
+    assert f'href="/documents/{doc.id}"' in page  # the demo's report is ready to download
+    for path in ("/budgets/", "/reports/budget-execution", "/reports/program-summary", "/projects/"):
+        assert client.get(path).status_code == 200, path
+    assert app.test_cli_runner().invoke(args=["budgets", "reconcile"]).exit_code == 0

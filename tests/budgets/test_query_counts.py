@@ -1,0 +1,68 @@
+"""A page's query count does not grow with the data: the same pages against two data
+sizes issue the same number of SQL statements."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from procure.budgets import services as bs
+from procure.extensions import db as _db
+from procure.projects import services as ps
+from procure.roles import Role
+
+from ..conftest import login
+
+PAGES = ["/budgets/?year=2026", "/budgets/appropriations?year=2026", "/budgets/appropriations/{appr}",
+         "/reports/budget-execution?year=2026", "/reports/program-summary?from=2024&to=2026", "/projects/",
+         "/projects/{project}", "/dashboard"]
+
+
+def _fill(make, departments: int, projects_each: int):
+    fin = make.finance()
+    first = None
+    for _d in range(departments):
+        officer = make.user(Role.OFFICER)
+        cat = make.category()
+        for code in ("general", "central"):
+            appr = make.appropriation(officer.department, "9000000.00", year=2026, source=code)
+            first = first or appr
+            for i in range(projects_each):
+                p = make.approved_project(officer, appr, "1000.00", ceiling="2000.00", category=cat, served=i)
+                bs.commit_funds(fin, p.allocations[0].id, "900.00")
+                bs.pay(fin, p.allocations[0].id, "100.00")
+        ps.submit_project(officer, make.project(officer, category=cat))
+    make.commit()
+    return fin, first
+
+
+def _count(app, client, url) -> int:
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        resp = client.get(url)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert resp.status_code == 200, url
+    return len(statements)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_query_count_does_not_grow(app, make, db, client, path):
+    fin, appr = _fill(make, 1, 1)
+    from procure.projects.models import Project
+
+    project = db.session.query(Project).filter(Project.state == "approved").first()
+    login(client, fin.username)
+    url = path.format(appr=appr.id, project=project.id)
+    small = _count(app, client, url)
+    _fill(make, 3, 4)  # many more departments, appropriations, projects, ledger rows
+    large = _count(app, client, url)
+    assert small >= 3  # the listener sees the page's statements
+    assert large == small, f"{url}: {small} queries with little data, {large} with more"

@@ -1,0 +1,199 @@
+"""The budget execution report: one function, the same totals in the web page, the xlsx
+and the command line, equal to totals computed independently from the generated data;
+amounts with fen survive every round trip."""
+
+from __future__ import annotations
+
+import random
+import re
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from procure.budgets import services as bs
+from procure.projects import services as ps
+from procure.roles import Role
+
+from ..conftest import login
+
+YEAR = 2025
+COLS = ("appropriated", "allocated", "committed", "paid", "remaining")
+
+
+def _fen(rng) -> Decimal:
+    return Decimal(rng.randint(1, 9_999_999)) / 100
+
+
+@pytest.fixture()
+def dataset(make, db):
+    """Departments × sources with appropriations, projects approved from them, part of
+    the money committed and paid; the expected totals summed here from the inputs."""
+    rng = random.Random(4)
+    fin = make.finance()
+    fin.locale = "en"
+    exp = dict.fromkeys(COLS, Decimal("0.00"))
+    by_source: dict[str, Decimal] = {}
+    for _d in range(3):
+        officer = make.user(Role.OFFICER)
+        for code in ("general", "lottery", "central"):
+            amount = _fen(rng) + Decimal("200000.00")
+            appr = make.appropriation(officer.department, str(amount), year=YEAR, source=code)
+            exp["appropriated"] += amount
+            by_source[code] = by_source.get(code, Decimal("0")) + amount
+            for _p in range(2):
+                alloc_amt = _fen(rng) % Decimal("90000") + Decimal("0.01")
+                project = make.approved_project(officer, appr, str(alloc_amt), ceiling="100000.00", year=YEAR)
+                exp["allocated"] += alloc_amt
+                committed = (alloc_amt * Decimal("0.7")).quantize(Decimal("0.01"))
+                bs.commit_funds(fin, project.allocations[0].id, committed)
+                paid = (committed / 3).quantize(Decimal("0.01"))
+                bs.pay(fin, project.allocations[0].id, paid)
+                exp["committed"] += committed
+                exp["paid"] += paid
+        # a cancelled project: its money is released and appears nowhere
+        p = make.approved_project(officer, appr, "333.33", ceiling="1000.00", year=YEAR)
+        ps.cancel_project(officer, p, "取消")
+    # another year must not leak into the report
+    make.appropriation(make.user(Role.OFFICER).department, "777.77", year=YEAR + 1)
+    exp["remaining"] = exp["appropriated"] - exp["allocated"]
+    make.commit()
+    return fin, exp, by_source
+
+
+def test_one_function_totals(dataset):
+    from procure.budgets.reports import budget_execution
+
+    _fin, exp, by_source = dataset
+    report = budget_execution(YEAR)
+    assert {c: getattr(report.total, c) for c in COLS} == exp
+    assert report.total.rate == (exp["paid"] * 100 / exp["appropriated"]).quantize(Decimal("0.1"))
+    assert sum(len(v) for v in report.projects.values()) == 18 + 3  # cancelled ones still have rows (0 allocated)
+    # every project row adds up to its group
+    for g in report.groups:
+        rows = report.projects[g.key]
+        assert sum((r.allocated for r in rows), Decimal(0)) == g.allocated
+        assert sum((r.paid for r in rows), Decimal(0)) == g.paid
+    lottery = next(s for s in bs.funding_sources() if s.code == "lottery")
+    only = budget_execution(YEAR, source_id=lottery.id)
+    assert only.total.appropriated == by_source["lottery"]
+
+
+def _money_cells(html: str, where: str) -> dict[str, Decimal]:
+    part = html.split(where, 1)[1].split("</tr>", 1)[0]
+    out = {}
+    for col, text in re.findall(r'data-col="(\w+)">([^<]*)<', part):
+        out[col] = Decimal(re.sub(r"[^\d.\-]", "", text))
+    return out
+
+
+def test_page_and_xlsx_show_the_same_totals(client, dataset):
+    fin, exp, _ = dataset
+    login(client, fin.username)
+    page = client.get(f"/reports/budget-execution?year={YEAR}").get_data(as_text=True)
+    assert _money_cells(page, "<tfoot>") == exp
+    assert "<svg" in page and "Paid" in page.split("<svg", 1)[1].split("</svg>", 1)[0]
+
+    resp = client.get(f"/reports/budget-execution.xlsx?year={YEAR}")
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
+    wb = load_workbook(BytesIO(resp.data))
+    ws = wb.worksheets[0]
+    total_row = next(r for r in ws.iter_rows(min_row=5) if r[0].value == "Total")
+    got = {c: Decimal(repr(total_row[3 + i].value)) for i, c in enumerate(COLS)}
+    assert got == exp
+    assert total_row[3].number_format == "#,##0.00"
+    assert all(isinstance(total_row[3 + i].value, int | float) for i in range(5))  # real numbers, not text
+    summary = wb["By funding source"]
+    last = [r for r in summary.iter_rows(min_row=2)][-1]
+    assert last[0].value == "Total" and Decimal(repr(last[1].value)) == exp["appropriated"]
+
+
+def test_command_line_xlsx(app, dataset, tmp_path):
+    _fin, exp, _ = dataset
+    out = tmp_path / "r.xlsx"
+    result = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", str(YEAR),
+                                                "--format", "xlsx", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ws = load_workbook(out).worksheets[0]
+    values = [r for r in ws.iter_rows(min_row=5) if r[0].value in ("Total", "合计")][0]
+    assert Decimal(repr(values[6].value)) == exp["paid"]
+    bad = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", "1900", "--out", str(out)])
+    assert bad.exit_code != 0 and "fiscal year" in bad.output.lower()
+
+
+def _pdf_totals(data: bytes) -> dict[str, Decimal]:
+    from pypdf import PdfReader
+
+    text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith(("Total", "合计")))
+    amounts = [Decimal(a.replace(",", "")) for a in re.findall(r"[\d,]+\.\d{2}", line)]
+    return dict(zip(COLS, amounts[:5], strict=True))
+
+
+def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path):
+    import subprocess
+
+    from pypdf import PdfReader
+
+    from procure.budgets.reports import budget_execution
+    from procure.reports.services import execution_pdf
+
+    _fin, exp, _ = dataset
+    with app.test_request_context():
+        data = execution_pdf(budget_execution(YEAR), locale="zh_CN")
+    assert _pdf_totals(data) == exp
+    reader = PdfReader(BytesIO(data))
+    fonts = set()
+    for page in reader.pages:
+        for f in (page["/Resources"].get("/Font") or {}).values():
+            fonts.add(str(f.get_object()["/BaseFont"]))
+    assert any("CJK" in f for f in fonts), fonts
+    first = reader.pages[0].extract_text()
+    assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
+    assert re.search(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
+    assert "一般公共预算" in first
+    pdf = tmp_path / "r.pdf"
+    pdf.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
+    png = next(tmp_path.glob("p*.png"))
+    assert png.stat().st_size > 5000  # a page with text and a chart, not blank
+    # The command line renders the same report.
+    out = tmp_path / "cli.pdf"
+    result = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", str(YEAR),
+                                                "--format", "pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert _pdf_totals(out.read_bytes()) == exp
+
+
+def test_pdf_job_through_the_page_and_who_may_download(client, dataset, make, db):
+    fin, exp, _ = dataset
+    login(client, fin.username)
+    resp = client.post("/reports/budget-execution/pdf", data={"year": str(YEAR)})
+    assert resp.status_code == 302 and "job=" in resp.location
+    page = client.get(resp.location).get_data(as_text=True)  # eager in tests: already done
+    assert 'id="pdf-job"' in page
+    job_id = int(re.search(r"job=(\d+)", resp.location).group(1))
+    status = client.get(f"/jobs/{job_id}", headers={"Accept": "application/json"}).json
+    assert status["state"] == "done", status
+    pdf = client.get(status["download_url"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert _pdf_totals(pdf.data) == exp
+    from procure.documents.models import Document
+
+    doc = db.session.get(Document, status["result_document_id"])
+    import hashlib
+
+    assert doc.sha256 == hashlib.sha256(pdf.data).hexdigest()
+    # another finance officer may read the report; org users and evaluators may not
+    for role, code in ((Role.FINANCE, 200), (Role.ORG, 403), (Role.EVALUATOR, 403), (Role.OFFICER, 403)):
+        client.post("/logout")
+        u = make.user(role)
+        make.commit()
+        login(client, u.username)
+        assert client.get(status["download_url"]).status_code == code, role
+    # bad year: a clear message, no job
+    client.post("/logout")
+    login(client, fin.username)
+    bad = client.post("/reports/budget-execution/pdf", data={"year": "1800"}, follow_redirects=True)
+    assert "fiscal year must be between" in bad.get_data(as_text=True)
