@@ -79,12 +79,12 @@ def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
     ok, refused = _race(app, approve, THREADS)
     # 700.00 were free: exactly seven approvals of 100.00 fit
     assert len(ok) == 7 and len(refused) == THREADS - 7
-    assert all("remain in this appropriation" in r for r in refused), refused
+    assert all("该预算指标仅剩" in r for r in refused), refused
 
     ok_pay, refused_pay = _race(app, pay, THREADS)
     # 250.00 committed: eight payments of 30.00 fit (240.00), the rest are refused
     assert len(ok_pay) == 8 and len(refused_pay) == THREADS - 8
-    assert all("unpaid" in r for r in refused_pay), refused_pay
+    assert all("尚未支付的金额仅为" in r for r in refused_pay), refused_pay
 
     db.session.expire_all()
     appr = db.session.get(Appropriation, appr_id)

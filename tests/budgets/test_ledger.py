@@ -68,7 +68,7 @@ def test_bad_appropriation_input_changes_nothing(make, db, officer, kw, field):
 
 def test_duplicate_appropriation_is_refused(make, officer):
     make.appropriation(officer.department)
-    with pytest.raises(ValidationError, match="adjust"):
+    with pytest.raises(ValidationError, match="请改为调整该指标"):
         make.appropriation(officer.department)
 
 

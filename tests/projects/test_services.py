@@ -99,7 +99,7 @@ def test_approve_refuses_more_than_ceiling_or_remaining(make, db, world):
     officer, appr = world
     p = make.project(officer, ceiling="100000.00")
     ps.submit_project(officer, p)
-    with pytest.raises(BudgetExceeded, match="ceiling"):
+    with pytest.raises(BudgetExceeded, match="最高限价"):
         ps.approve_project(make.finance(), p, [(appr.id, "100000.01")])
     small = make.appropriation(officer.department, "99.99", source="central")
     with pytest.raises(BudgetExceeded, match="99.99"):
@@ -113,7 +113,7 @@ def test_approve_refuses_other_department_or_year(make, world):
     p = make.project(officer)
     ps.submit_project(officer, p)
     for appr in (other, later):
-        with pytest.raises(ValidationError, match="department and fiscal year"):
+        with pytest.raises(ValidationError, match="所在部门及财政年度"):
             ps.approve_project(make.finance(), p, [(appr.id, "10.00")])
 
 

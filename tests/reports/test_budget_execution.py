@@ -119,7 +119,7 @@ def test_command_line_xlsx(app, dataset, tmp_path):
     values = [r for r in ws.iter_rows(min_row=5) if r[0].value in ("Total", "合计")][0]
     assert Decimal(repr(values[6].value)) == exp["paid"]
     bad = app.test_cli_runner().invoke(args=["reports", "budget-execution", "--year", "1900", "--out", str(out)])
-    assert bad.exit_code != 0 and "fiscal year" in bad.output.lower()
+    assert bad.exit_code != 0 and "财政年度" in bad.output
 
 
 def _pdf_totals(data: bytes) -> dict[str, Decimal]:
@@ -151,7 +151,7 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     assert any("CJK" in f for f in fonts), fonts
     first = reader.pages[0].extract_text()
     assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
-    assert re.search(r"Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
+    assert re.search(r"生成时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
     assert "一般公共预算" in first
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(data)
