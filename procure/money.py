@@ -104,3 +104,12 @@ def rmb_upper(amount) -> str:
         text += DIGITS[jiao] + "角"
     text += DIGITS[fen] + "分" if fen else "整"
     return sign + text
+
+
+def format_large_amount(value, locale=None) -> str:
+    """A large sum as reports quote it: 4,003.00万元 in Chinese, 40.03 million yuan in English."""
+    amount = to_money(value)
+    loc = str(locale or get_locale() or "zh_CN")
+    if loc.startswith("zh"):
+        return f"{amount / 10000:,.2f}万元"
+    return f"{amount / 1000000:,.2f} million yuan"

@@ -62,3 +62,10 @@ def test_times_are_shown_in_shanghai(app):
     with app.test_request_context():
         shown = app.jinja_env.filters["dt"](datetime(2026, 1, 1, 16, 30))  # stored UTC
         assert "2026" in shown and "00:30" in shown and ("1月2日" in shown or "01-02" in shown)
+
+
+def test_large_amounts_are_quoted_as_reports_do(app):
+    from procure.money import format_large_amount
+
+    assert format_large_amount(Decimal("40030000.00"), "zh_CN") == "4,003.00万元"
+    assert format_large_amount(Decimal("40030000.00"), "en") == "40.03 million yuan"
