@@ -26,3 +26,12 @@ def apply_standing_rules(on: str | None = None) -> dict:
     summary = services.apply_standing_rules(today)
     db.session.commit()
     return summary.__dict__
+
+
+@shared_task(name="workers.registry.run_import", acks_late=True)
+def run_import(job_id: int) -> str:
+    """Import a large registry file with progress (the rules are in the importer)."""
+    from procure.organizations import importer
+
+    importer.run_job(job_id)
+    return "done"

@@ -2,7 +2,7 @@
 
 Revision ID: 0002_registry
 Revises: e24dab3b8f56
-Create Date: 2026-11-25 07:28:43.101976
+Create Date: 2026-11-25 07:33:46.185810
 
 """
 from alembic import op
@@ -74,6 +74,27 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_org_ratings_expires_on'), ['expires_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_org_ratings_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('org_import_jobs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('is_only_good', sa.Boolean(), nullable=False),
+    sa.Column('state', sa.Enum('queued', 'running', 'done', 'rejected', 'failed', name='jobstate', native_enum=False, length=20), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('message', sa.String(length=200), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('data', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_org_import_jobs_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_org_import_jobs'))
+    )
+    with op.batch_alter_table('org_import_jobs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_org_import_jobs_user_id'), ['user_id'], unique=False)
+
     with op.batch_alter_table('organizations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration_date', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('registration_authority', sa.String(length=120), nullable=True))
@@ -121,6 +142,10 @@ def downgrade():
         batch_op.drop_column('registration_authority')
         batch_op.drop_column('registration_date')
 
+    with op.batch_alter_table('org_import_jobs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_org_import_jobs_user_id'))
+
+    op.drop_table('org_import_jobs')
     with op.batch_alter_table('org_ratings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_org_ratings_organization_id'))
         batch_op.drop_index(batch_op.f('ix_org_ratings_expires_on'))

@@ -4,9 +4,12 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
+import os
+import sys
 from datetime import date
 
-from flask import Blueprint, redirect, render_template, request, url_for
+import click
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask import flash as _flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -17,20 +20,30 @@ from .. import audit, nav
 from ..extensions import db
 from ..nav import NavItem
 from ..web import ServiceFailed, perform, require_view
-from . import services
-from .forms import AnnualReportForm, CreditEntryForm, EntryDecisionForm, ProfileForm, RatingForm, RegistrationForm
+from . import importer, services
+from .forms import (
+    AnnualReportForm,
+    CreditEntryForm,
+    EntryDecisionForm,
+    ImportForm,
+    ProfileForm,
+    RatingForm,
+    RegistrationForm,
+)
 from .models import (
     AnnualReport,
     CreditEntry,
     CreditList,
     CreditStanding,
     EntryState,
+    ImportJob,
+    JobState,
     Organization,
     OrgKind,
     Rating,
 )
 
-bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+bp = Blueprint("organizations", __name__, url_prefix="/organizations", cli_group="orgs")
 
 nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list", order=40))
 nav.register(NavItem(
@@ -262,3 +275,105 @@ def decide_entry(org_id: int, entry_id: int, action: str):
 def users(org_id: int):
     org = _org(org_id, "organization.users.view")
     return render_template("organizations/users.html", org=org, users=org.users)
+
+
+# --- import --------------------------------------------------------------------------
+
+
+def _max_bytes() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("REGISTRY_IMPORT_MAX_BYTES", importer.DEFAULT_MAX_BYTES))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_upload():
+    """Upload a registry export. Small files are imported at once; large ones by a
+    worker, with a progress page. A rejected file is never stored."""
+    require_view("organization.import")
+    form = ImportForm()
+    result = None
+    if request.method == "POST" and (request.content_length or 0) > _max_bytes() + 64 * 1024:
+        abort(413)
+    if form.validate_on_submit():
+        data = form.file.data.read(_max_bytes() + 1)
+        filename = (form.file.data.filename or "")[:200]
+        if len(data) > _max_bytes():
+            abort(413)
+        try:
+            rows = importer.count_rows(data)
+        except importer.FileRejected as exc:
+            form.file.errors = [str(exc.message)]
+        else:
+            if rows > importer.WORKER_THRESHOLD:
+                try:
+                    job = perform(importer.create_job, current_user, data, filename=filename,
+                                  only_good=form.only_good.data, total=rows, form=form)
+                except ServiceFailed:
+                    pass
+                else:
+                    importer.dispatch_job(job.id)
+                    return redirect(url_for("organizations.import_job", job_id=job.id))
+            else:
+                try:
+                    result = perform(importer.import_bytes, current_user, data, only_good=form.only_good.data,
+                                     filename=filename, form=form)
+                except ServiceFailed:
+                    pass
+                else:
+                    if result.applied:
+                        _flash(_("Imported: %(c)d new, %(u)d updated, %(n)d unchanged.", c=len(result.created),
+                                 u=len(result.updated), n=result.unchanged), "success")
+                    else:
+                        _flash(_("Nothing was imported: %(n)d row(s) are wrong. Fix them, or choose to "
+                                 "import only the good rows.", n=len(result.errors)), "danger")
+    status = 400 if form.errors or (result is not None and not result.applied) else 200
+    return render_template("organizations/import.html", form=form, result=result,
+                           max_mb=_max_bytes() // (1024 * 1024)), status
+
+
+def _job(job_id: int) -> ImportJob:
+    job = db.get_or_404(ImportJob, job_id)
+    require_view("organization.import_job.view", job)
+    return job
+
+
+@bp.route("/import/<int:job_id>")
+def import_job(job_id: int):
+    return render_template("organizations/import_job.html", job=_job(job_id))
+
+
+@bp.route("/import/<int:job_id>.json")
+def import_job_json(job_id: int):
+    job = _job(job_id)
+    return jsonify(id=job.id, state=job.state.value, state_label=str(job.state.label), done=job.done,
+                   total=job.total, message=job.message, result=job.result,
+                   finished=job.state not in (JobState.QUEUED, JobState.RUNNING))
+
+
+@bp.cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--only-good", is_flag=True, help="Import the good rows even when some rows are bad.")
+def import_command(path: str, only_good: bool):
+    """Import a registry export (.csv or .xlsx). Bad rows are printed one a line,
+    starting with their line number; nothing is imported when any row is bad unless
+    --only-good is given."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        result = importer.import_bytes(None, data, only_good=only_good, filename=os.path.basename(path))
+        db.session.commit()
+    except importer.FileRejected as exc:
+        db.session.rollback()
+        click.echo(f"rejected: {exc.message}", err=True)
+        sys.exit(2)
+    for err in result.errors:
+        click.echo(f"{err.line}: {err.message}")
+    for code, changes in result.updated.items():
+        text = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
+        click.echo(f"updated {code}: {text}")
+    if not result.applied:
+        click.echo(f"nothing imported: {len(result.errors)} bad row(s) of {result.total}", err=True)
+        sys.exit(1)
+    click.echo(f"imported {result.total - len(result.errors)} row(s): {len(result.created)} new, "
+               f"{len(result.updated)} updated, {result.unchanged} unchanged; {len(result.errors)} bad row(s) skipped")

@@ -28,6 +28,7 @@ PAGES = {
     "/organizations/{own_org}/edit": STAFF,
     "/organizations/{own_org}/profile": {ADMIN, OFFICER, ORG},
     "/organizations/{other_org}/profile": STAFF,
+    "/organizations/import": STAFF,
 }
 
 #: POST routes that change data: only these roles get past the permission check.
@@ -42,6 +43,7 @@ POSTS = {
     "/organizations/{own_org}/credit/{entry}/confirm": STAFF,
     "/organizations/{own_org}/credit/{entry}/reject": STAFF,
     "/organizations/{own_org}/credit/{entry}/remove": STAFF,
+    "/organizations/import": STAFF,
 }
 
 
