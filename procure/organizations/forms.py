@@ -87,3 +87,29 @@ class ImportForm(FlaskForm):
     file = FileField(_l("Registry file (.csv or .xlsx)"), validators=[FileRequired()])
     only_good = BooleanField(_l("Import only the good rows (skip the bad ones)"))
     submit = SubmitField(_l("Import"))
+
+
+class BaseForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    operator = StringField(_l("Run by (credit code or exact name of the organization)"),
+                           validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    area_sqm = IntegerField(_l("Area (m²)"), validators=[Optional(), NumberRange(min=1, max=10_000_000)])
+    facilities = TextAreaField(_l("Facilities"), validators=[Optional(), Length(max=5000)])
+    opened_on = DateField(_l("Opened on"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+    def data_dict(self) -> dict:
+        return {k: getattr(self, k).data for k in ("name", "operator", "address", "area_sqm", "facilities",
+                                                   "opened_on")}
+
+
+class ResidentForm(FlaskForm):
+    credit_code = StringField(_l("Credit code or exact name of the organization"),
+                              validators=[DataRequired(), Length(max=200)])
+    moved_in_on = DateField(_l("Moved in on"), validators=[InputRequired()])
+    submit = SubmitField(_l("Add resident"))
+
+
+class GraduateForm(FlaskForm):
+    graduated_on = DateField(_l("Graduated on"), validators=[InputRequired()])

@@ -297,3 +297,47 @@ class ImportJob(db.Model):
     data: Mapped[bytes | None] = mapped_column(db.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IncubationBase(db.Model):
+    """孵化基地: run by an organization; young organizations reside there for a time."""
+
+    __tablename__ = "incubation_bases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    #: The organization that runs the base.
+    operator_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    #: Floor area in square metres.
+    area_sqm: Mapped[int | None] = mapped_column(Integer)
+    facilities: Mapped[str | None] = mapped_column(Text)
+    opened_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    operator = relationship("Organization", foreign_keys=[operator_id], lazy="joined")
+    residencies = relationship("Residency", back_populates="base", order_by="Residency.moved_in_on.desc()")
+
+    __table_args__ = (CheckConstraint("area_sqm IS NULL OR area_sqm > 0", name="base_area_positive"),)
+
+    def snapshot(self) -> dict:
+        return {k: getattr(self, k) for k in ("name", "operator_id", "address", "area_sqm", "facilities", "opened_on")}
+
+
+class Residency(db.Model):
+    """An organization incubated at a base, from move-in to graduation (出壳)."""
+
+    __tablename__ = "incubation_residencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base_id: Mapped[int] = mapped_column(ForeignKey("incubation_bases.id"), nullable=False, index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    moved_in_on: Mapped[date] = mapped_column(Date, nullable=False)
+    graduated_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    base = relationship("IncubationBase", back_populates="residencies")
+    organization = relationship("Organization", lazy="joined")
+
+    __table_args__ = (CheckConstraint("graduated_on IS NULL OR graduated_on >= moved_in_on",
+                                      name="residency_dates_ordered"),)

@@ -377,3 +377,30 @@ def import_command(path: str, only_good: bool):
         sys.exit(1)
     click.echo(f"imported {result.total - len(result.errors)} row(s): {len(result.created)} new, "
                f"{len(result.updated)} updated, {result.unchanged} unchanged; {len(result.errors)} bad row(s) skipped")
+
+
+# --- incubation bases ----------------------------------------------------------------
+
+from . import base_views  # noqa: E402
+from . import bases as _bases  # noqa: E402
+from .models import IncubationBase, Residency  # noqa: E402
+
+base_views.register(bp)
+nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", order=41))
+
+
+def _base_filter(stmt, f):
+    return _bases.current_base_filter(stmt, int(f["base"])) if f.get("base") else stmt
+
+
+def _residency_section(org):
+    residencies = db.session.scalars(select(Residency).where(Residency.organization_id == org.id)
+                                     .order_by(Residency.moved_in_on.desc())).all()
+    runs = db.session.scalars(select(IncubationBase).where(IncubationBase.operator_id == org.id)).all()
+    return "organizations/_residency.html", {"residencies": residencies, "runs": runs}
+
+
+LIST_FILTER_HOOKS.append(_base_filter)
+LIST_CONTEXT["bases"] = lambda: db.session.execute(
+    select(IncubationBase.id, IncubationBase.name).order_by(IncubationBase.name)).all()
+DETAIL_SECTIONS.append(_residency_section)
