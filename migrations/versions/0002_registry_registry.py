@@ -2,7 +2,7 @@
 
 Revision ID: 0002_registry
 Revises: e24dab3b8f56
-Create Date: 2026-11-25 07:58:40.217250
+Create Date: 2026-11-25 08:01:27.925638
 
 """
 from alembic import op
@@ -107,6 +107,38 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_incubation_residencies_base_id'), ['base_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incubation_residencies_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('notice_mutes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notice_mutes_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notice_mutes')),
+    sa.UniqueConstraint('user_id', 'rule', name='uq_mute_user_rule')
+    )
+    with op.batch_alter_table('notice_mutes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notice_mutes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('notices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=64), nullable=False),
+    sa.Column('object_type', sa.String(length=64), nullable=True),
+    sa.Column('object_id', sa.String(length=64), nullable=True),
+    sa.Column('link', sa.String(length=300), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('due_date', sa.Date(), nullable=True),
+    sa.Column('is_critical', sa.Boolean(), nullable=False),
+    sa.Column('read_at', sa.DateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notices_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_notices_dedupe_key'))
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index('ix_notices_user_unread', ['user_id', 'read_at'], unique=False)
+
     op.create_table('org_import_jobs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -179,6 +211,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_org_import_jobs_user_id'))
 
     op.drop_table('org_import_jobs')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index('ix_notices_user_unread')
+
+    op.drop_table('notices')
+    with op.batch_alter_table('notice_mutes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notice_mutes_user_id'))
+
+    op.drop_table('notice_mutes')
     with op.batch_alter_table('incubation_residencies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incubation_residencies_organization_id'))
         batch_op.drop_index(batch_op.f('ix_incubation_residencies_base_id'))

@@ -73,6 +73,8 @@ def filters_from(args) -> dict:
     f["authority"] = args.get("authority", "").strip()[:120]
     if args.get("base", "").isdigit():
         f["base"] = args["base"]
+    #: Organizations that owe the annual report of this year (the officers' reminder links here).
+    f["missing_report"] = args["missing_report"] if args.get("missing_report", "").isdigit() else ""
     return f
 
 
@@ -92,6 +94,8 @@ def list_query(f: dict):
         stmt = stmt.where(Organization.credit_standing == CreditStanding(f["standing"]))
     if f["authority"]:
         stmt = stmt.where(Organization.registration_authority == f["authority"])
+    if f.get("missing_report"):
+        stmt = stmt.where(services._must_report_clause(int(f["missing_report"])))
     for hook in LIST_FILTER_HOOKS:
         stmt = hook(stmt, f)
     return stmt.order_by(Organization.name, Organization.id)
