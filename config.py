@@ -12,6 +12,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("PROCURE_INSTANCE", BASE_DIR / "instance"))
 
@@ -102,6 +104,11 @@ class Config:
         "beat_schedule": {
             # Picks up outbox rows whose after-commit dispatch was lost (broker down).
             "outbox-sweep": {"task": "workers.mail.sweep_outbox", "schedule": 60.0},
+            # Registry standing rules (abnormal/serious lists, rating expiry), then the
+            # reminder scan; both idempotent, daily in Asia/Shanghai time.
+            "registry-standing": {"task": "workers.registry.apply_standing_rules",
+                                  "schedule": crontab(hour=1, minute=0)},
+            "reminder-scan": {"task": "workers.reminders.scan", "schedule": crontab(hour=8, minute=0)},
         },
     }
 

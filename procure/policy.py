@@ -112,6 +112,19 @@ RULES: tuple[Rule, ...] = (
          _l("Contract ending soon")),
     Rule("reminder.rating_expiring_days", 60, _l("days before"), DOMAIN6,
          _l("Organization rating expiring")),
+    Rule("annual_report.due_month_day", (5, 31), _l("month, day"), f"{MCA_60}; 《社会组织年度报告办法》",
+         _l("An annual report for year Y is due by this month and day of year Y+1")),
+    Rule("standing.auto_abnormal", False, _l("yes/no"), f"{MCA_60} 第十一条",
+         _l("A missing annual report puts the organization on the abnormal-activity list at once "
+            "(otherwise the listing is proposed to the officer)")),
+    Rule("reminder.annual_report_due_days", (30, 7, 1), _l("days before"), DOMAIN6,
+         _l("Annual report due reminders to the organization")),
+    Rule("reminder.annual_report_overdue_days", 1, _l("days after"), DOMAIN6,
+         _l("Annual report not filed: escalation to the officer this many days after the due date")),
+    Rule("reminder.rating_expiring_days_list", (60, 7), _l("days before"), DOMAIN6,
+         _l("Organization rating expiring: reminders to the organization")),
+    Rule("reminder.serious_list_days", (30,), _l("days before"), f"{DOMAIN6}; {MCA_60} 第十九条",
+         _l("Organization about to move to the serious dishonesty list: reminders")),
 )
 
 _BY_KEY = {rule.key: rule for rule in RULES}

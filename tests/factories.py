@@ -13,6 +13,19 @@ from procure.roles import Role
 _seq = itertools.count(1)
 
 
+def credit_code(kind: OrgKind, n: int, division: str = "500103") -> str:
+    """A valid credit code of ``kind`` with serial ``n``."""
+    from procure.organizations.creditcode import ALPHABET, TYPE_DIGIT, check_character
+
+    serial = ""
+    x = n
+    for _ in range(9):
+        serial = ALPHABET[x % 31] + serial
+        x //= 31
+    first = "5" + TYPE_DIGIT[kind] + division + "MJ" + serial[2:]
+    return first + check_character(first)
+
+
 class Factory:
     PASSWORD = "correct4horse"
 
@@ -35,9 +48,12 @@ class Factory:
         n = next(_seq)
         return accounts.create_department(self.admin(), name or f"测试部门{n}", f"D{n}")
 
-    def organization(self, name: str | None = None, kind: OrgKind = OrgKind.SERVICE_ORG) -> Organization:
+    def organization(self, name: str | None = None, kind: OrgKind = OrgKind.SERVICE_ORG, *,
+                     with_code: bool = False, **fields) -> Organization:
         n = next(_seq)
-        org = Organization(name=name or f"测试社会组织{n}", credit_code=None, kind=kind)
+        if with_code and kind != OrgKind.FILED:
+            fields.setdefault("credit_code", credit_code(kind, n))
+        org = Organization(name=name or f"测试社会组织{n}", kind=kind, **fields)
         self.db.session.add(org)
         self.db.session.flush()
         return org

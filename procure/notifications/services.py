@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     "password_reset": _l("Reset your Procure password"),
     "welcome": _l("Your Procure account"),
+    "reminder_annual_report_due": _l("Annual report due soon"),
+    "reminder_annual_report_overdue": _l("Annual reports not filed"),
+    "reminder_rating_expiring": _l("Organization rating expiring"),
+    "reminder_serious_soon": _l("Organization about to move to the serious dishonesty list"),
 }
 
 SEND_TASK = "workers.mail.send_notification"

@@ -1,27 +1,410 @@
-"""Organization pages (the registry issue adds the rest)."""
+"""Organization pages: the registry list, a page per organization with its standing,
+eligibility and history, and the forms officers and organizations use. Thin: each view
+checks the permission, validates its form and calls one service through ``perform``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
-from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+import os
+import sys
+from datetime import date
 
-from .. import nav
+import click
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import flash as _flash
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from .. import audit, nav
 from ..extensions import db
 from ..nav import NavItem
-from ..web import require_view
-from .models import Organization
+from ..web import ServiceFailed, perform, require_view
+from . import importer, services
+from .forms import (
+    AnnualReportForm,
+    CreditEntryForm,
+    EntryDecisionForm,
+    ImportForm,
+    ProfileForm,
+    RatingForm,
+    RegistrationForm,
+)
+from .models import (
+    AnnualReport,
+    CreditEntry,
+    CreditList,
+    CreditStanding,
+    EntryState,
+    ImportJob,
+    JobState,
+    Organization,
+    OrgKind,
+    Rating,
+)
 
-bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+bp = Blueprint("organizations", __name__, url_prefix="/organizations", cli_group="orgs")
 
+nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list", order=40))
 nav.register(NavItem(
-    _l("My organization"), "organizations.users", "organization.users.view", order=50,
-    values=lambda u: {"org_id": u.organization_id, "_obj": u.organization} if u.organization_id else None))
+    _l("My organization"), "organizations.detail", "organization.view", order=50,
+    values=lambda u: {"org_id": u.organization_id, "_obj": u.organization}
+    if u.organization_id and u.role == "org" else None))
+
+PER_PAGE = 50
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every registry page needs a signed-in user (each view checks its permission)."""
+
+
+def filters_from(args) -> dict:
+    """The list filters as given in the query string (unknown values ignored)."""
+    f = {"q": args.get("q", "").strip()[:100], "kind": "", "rating": "", "standing": "", "authority": "",
+         "base": ""}
+    if args.get("kind") in {k.value for k in OrgKind}:
+        f["kind"] = args["kind"]
+    if args.get("rating") in {"none", "1", "2", "3", "4", "5"}:
+        f["rating"] = args["rating"]
+    if args.get("standing") in {s.value for s in CreditStanding}:
+        f["standing"] = args["standing"]
+    f["authority"] = args.get("authority", "").strip()[:120]
+    if args.get("base", "").isdigit():
+        f["base"] = args["base"]
+    #: Organizations that owe the annual report of this year (the officers' reminder links here).
+    f["missing_report"] = args["missing_report"] if args.get("missing_report", "").isdigit() else ""
+    return f
+
+
+def list_query(f: dict):
+    """One select for the list page, whatever the filters."""
+    stmt = select(Organization)
+    if f["q"]:
+        like = f"%{f['q']}%"
+        stmt = stmt.where(or_(Organization.name.ilike(like), Organization.credit_code.ilike(like)))
+    if f["kind"]:
+        stmt = stmt.where(Organization.kind == OrgKind(f["kind"]))
+    if f["rating"] == "none":
+        stmt = stmt.where(Organization.rating_level.is_(None))
+    elif f["rating"]:
+        stmt = stmt.where(Organization.rating_level == int(f["rating"]))
+    if f["standing"]:
+        stmt = stmt.where(Organization.credit_standing == CreditStanding(f["standing"]))
+    if f["authority"]:
+        stmt = stmt.where(Organization.registration_authority == f["authority"])
+    if f.get("missing_report"):
+        stmt = stmt.where(services._must_report_clause(int(f["missing_report"])))
+    for hook in LIST_FILTER_HOOKS:
+        stmt = hook(stmt, f)
+    return stmt.order_by(Organization.name, Organization.id)
+
+
+#: Other parts of the module (incubation bases) add filters here: (stmt, filters) -> stmt.
+LIST_FILTER_HOOKS: list = []
+
+
+@bp.route("/")
+def index():
+    require_view("organization.list")
+    f = filters_from(request.args)
+    page = db.paginate(list_query(f), per_page=PER_PAGE, error_out=False)
+    authorities = db.session.scalars(select(Organization.registration_authority).distinct().where(
+        Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all()
+    return render_template("organizations/index.html", page=page, f=f, authorities=authorities,
+                           kinds=list(OrgKind), standings=list(CreditStanding),
+                           bases=LIST_CONTEXT["bases"]() if LIST_CONTEXT.get("bases") else [])
+
+
+#: Extra data for the list page's filter form (e.g. "bases": () -> [(id, name)]).
+LIST_CONTEXT: dict = {}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    require_view("organization.manage")
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            org = perform(services.create_organization, current_user, form.data_dict(), form=form)
+        except ServiceFailed:
+            pass
+        else:
+            _flash(_("Organization %(n)s registered.", n=org.name), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return render_template("organizations/form.html", form=form, org=None,
+                           title=_("Register an organization"))
+
+
+def _org(org_id: int, action: str) -> Organization:
+    org = db.get_or_404(Organization, org_id)
+    require_view(action, org)
+    return org
+
+
+def history(org: Organization, limit: int = 50) -> list:
+    """Audit events of the organization and of its ratings, reports and credit entries."""
+    E = audit.AuditEvent
+    child = [("org_ratings", select(Rating.id).where(Rating.organization_id == org.id)),
+             ("org_annual_reports", select(AnnualReport.id).where(AnnualReport.organization_id == org.id)),
+             ("org_credit_entries", select(CreditEntry.id).where(CreditEntry.organization_id == org.id))]
+    conds = [(E.object_type == "organizations") & (E.object_id == str(org.id))]
+    for table, ids in child:
+        conds.append((E.object_type == table) & E.object_id.in_([str(i) for i in db.session.scalars(ids)]))
+    return db.session.scalars(select(E).where(or_(*conds)).order_by(E.seq.desc()).limit(limit)).all()
+
+
+def _render_detail(org: Organization, status: int = 200, **forms):
+    forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
+    forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
+    forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
+    reasons = services.check_eligibility(org, date.today())
+    return render_template("organizations/detail.html", org=org, reasons=reasons, events=history(org),
+                           EntryState=EntryState, today=date.today(),
+                           extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
+
+
+#: Other parts of the module add sections to the page: (org) -> (template, context).
+DETAIL_SECTIONS: list = []
+
+
+@bp.route("/<int:org_id>")
+def detail(org_id: int):
+    org = _org(org_id, "organization.view")
+    return _render_detail(org)
+
+
+@bp.route("/<int:org_id>/edit", methods=["GET", "POST"])
+def edit(org_id: int):
+    org = _org(org_id, "organization.manage")
+    form = RegistrationForm(obj=org)
+    if request.method == "GET":
+        form.kind.data, form.status.data = org.kind.value, org.status.value
+    if form.validate_on_submit():
+        try:
+            perform(services.update_registration, current_user, org, form.data_dict(), form=form)
+        except ServiceFailed:
+            db.session.refresh(org)
+        else:
+            _flash(_("Changes saved."), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return render_template("organizations/form.html", form=form, org=org, title=_("Registration data"))
+
+
+@bp.route("/<int:org_id>/profile", methods=["GET", "POST"])
+def profile(org_id: int):
+    org = _org(org_id, "organization.edit_profile")
+    form = ProfileForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            perform(services.update_profile, current_user, org, form.data_dict(), form=form)
+        except ServiceFailed:
+            db.session.refresh(org)
+        else:
+            _flash(_("Changes saved."), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return render_template("organizations/form.html", form=form, org=org, title=_("Profile"))
+
+
+@bp.route("/<int:org_id>/ratings", methods=["POST"])
+def add_rating(org_id: int):
+    org = _org(org_id, "organization.manage")
+    form = RatingForm()
+    if form.validate_on_submit():
+        try:
+            perform(services.add_rating, current_user, org, int(form.level.data), form.rated_on.data, form=form)
+        except ServiceFailed:
+            pass
+        else:
+            _flash(_("Rating recorded."), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return _render_detail(db.session.get(Organization, org_id), 400, rating_form=form)
+
+
+@bp.route("/<int:org_id>/annual-reports", methods=["POST"])
+def annual_report(org_id: int):
+    org = _org(org_id, "organization.manage")
+    form = AnnualReportForm()
+    if form.validate_on_submit():
+        try:
+            perform(services.record_annual_report, current_user, org, form.year.data, form.filed_on.data,
+                    form=form)
+        except ServiceFailed:
+            pass
+        else:
+            _flash(_("Annual report recorded."), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return _render_detail(db.session.get(Organization, org_id), 400, report_form=form)
+
+
+@bp.route("/<int:org_id>/credit", methods=["POST"])
+def add_credit(org_id: int):
+    org = _org(org_id, "organization.manage")
+    form = CreditEntryForm()
+    if form.validate_on_submit():
+        try:
+            perform(services.add_credit_entry, current_user, org, CreditList(form.list.data),
+                    form.listed_on.data, form.reason.data, form=form)
+        except ServiceFailed:
+            pass
+        else:
+            _flash(_("Listing recorded."), "success")
+            return redirect(url_for("organizations.detail", org_id=org.id))
+    return _render_detail(db.session.get(Organization, org_id), 400, credit_form=form)
+
+
+@bp.route("/<int:org_id>/credit/<int:entry_id>/<any(confirm, reject, remove):action>", methods=["POST"])
+def decide_entry(org_id: int, entry_id: int, action: str):
+    org = _org(org_id, "organization.manage")
+    form = EntryDecisionForm()
+    form.validate()
+    try:
+        entry = services.get_entry(org, entry_id)
+        if action == "confirm":
+            perform(services.confirm_entry, current_user, entry)
+        elif action == "reject":
+            perform(services.reject_entry, current_user, entry, form.reason.data or "")
+        else:
+            perform(services.remove_entry, current_user, entry, form.removed_on.data or date.today(),
+                    form.reason.data or "")
+    except ServiceFailed:
+        pass
+    else:
+        _flash(_("Changes saved."), "success")
+    return redirect(url_for("organizations.detail", org_id=org_id))
 
 
 @bp.route("/<int:org_id>/users")
-@login_required
 def users(org_id: int):
-    org = db.get_or_404(Organization, org_id)
-    require_view("organization.users.view", org)
+    org = _org(org_id, "organization.users.view")
     return render_template("organizations/users.html", org=org, users=org.users)
+
+
+# --- import --------------------------------------------------------------------------
+
+
+def _max_bytes() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("REGISTRY_IMPORT_MAX_BYTES", importer.DEFAULT_MAX_BYTES))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+def import_upload():
+    """Upload a registry export. Small files are imported at once; large ones by a
+    worker, with a progress page. A rejected file is never stored."""
+    require_view("organization.import")
+    form = ImportForm()
+    result = None
+    if request.method == "POST" and (request.content_length or 0) > _max_bytes() + 64 * 1024:
+        abort(413)
+    if form.validate_on_submit():
+        data = form.file.data.read(_max_bytes() + 1)
+        filename = (form.file.data.filename or "")[:200]
+        if len(data) > _max_bytes():
+            abort(413)
+        try:
+            rows = importer.count_rows(data)
+        except importer.FileRejected as exc:
+            form.file.errors = [str(exc.message)]
+        else:
+            if rows > importer.WORKER_THRESHOLD:
+                try:
+                    job = perform(importer.create_job, current_user, data, filename=filename,
+                                  only_good=form.only_good.data, total=rows, form=form)
+                except ServiceFailed:
+                    pass
+                else:
+                    importer.dispatch_job(job.id)
+                    return redirect(url_for("organizations.import_job", job_id=job.id))
+            else:
+                try:
+                    result = perform(importer.import_bytes, current_user, data, only_good=form.only_good.data,
+                                     filename=filename, form=form)
+                except ServiceFailed:
+                    pass
+                else:
+                    if result.applied:
+                        _flash(_("Imported: %(c)d new, %(u)d updated, %(n)d unchanged.", c=len(result.created),
+                                 u=len(result.updated), n=result.unchanged), "success")
+                    else:
+                        _flash(_("Nothing was imported: %(n)d row(s) are wrong. Fix them, or choose to "
+                                 "import only the good rows.", n=len(result.errors)), "danger")
+    status = 400 if form.errors or (result is not None and not result.applied) else 200
+    return render_template("organizations/import.html", form=form, result=result,
+                           max_mb=_max_bytes() // (1024 * 1024)), status
+
+
+def _job(job_id: int) -> ImportJob:
+    job = db.get_or_404(ImportJob, job_id)
+    require_view("organization.import_job.view", job)
+    return job
+
+
+@bp.route("/import/<int:job_id>")
+def import_job(job_id: int):
+    return render_template("organizations/import_job.html", job=_job(job_id))
+
+
+@bp.route("/import/<int:job_id>.json")
+def import_job_json(job_id: int):
+    job = _job(job_id)
+    return jsonify(id=job.id, state=job.state.value, state_label=str(job.state.label), done=job.done,
+                   total=job.total, message=job.message, result=job.result,
+                   finished=job.state not in (JobState.QUEUED, JobState.RUNNING))
+
+
+@bp.cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--only-good", is_flag=True, help="Import the good rows even when some rows are bad.")
+def import_command(path: str, only_good: bool):
+    """Import a registry export (.csv or .xlsx). Bad rows are printed one a line,
+    starting with their line number; nothing is imported when any row is bad unless
+    --only-good is given."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    try:
+        result = importer.import_bytes(None, data, only_good=only_good, filename=os.path.basename(path))
+        db.session.commit()
+    except importer.FileRejected as exc:
+        db.session.rollback()
+        click.echo(f"rejected: {exc.message}", err=True)
+        sys.exit(2)
+    for err in result.errors:
+        click.echo(f"{err.line}: {err.message}")
+    for code, changes in result.updated.items():
+        text = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
+        click.echo(f"updated {code}: {text}")
+    if not result.applied:
+        click.echo(f"nothing imported: {len(result.errors)} bad row(s) of {result.total}", err=True)
+        sys.exit(1)
+    click.echo(f"imported {result.total - len(result.errors)} row(s): {len(result.created)} new, "
+               f"{len(result.updated)} updated, {result.unchanged} unchanged; {len(result.errors)} bad row(s) skipped")
+
+
+# --- incubation bases ----------------------------------------------------------------
+
+from . import base_views  # noqa: E402
+from . import bases as _bases  # noqa: E402
+from .models import IncubationBase, Residency  # noqa: E402
+
+base_views.register(bp)
+nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", order=41))
+
+
+def _base_filter(stmt, f):
+    return _bases.current_base_filter(stmt, int(f["base"])) if f.get("base") else stmt
+
+
+def _residency_section(org):
+    residencies = db.session.scalars(select(Residency).where(Residency.organization_id == org.id)
+                                     .order_by(Residency.moved_in_on.desc())).all()
+    runs = db.session.scalars(select(IncubationBase).where(IncubationBase.operator_id == org.id)).all()
+    return "organizations/_residency.html", {"residencies": residencies, "runs": runs}
+
+
+LIST_FILTER_HOOKS.append(_base_filter)
+LIST_CONTEXT["bases"] = lambda: db.session.execute(
+    select(IncubationBase.id, IncubationBase.name).order_by(IncubationBase.name)).all()
+DETAIL_SECTIONS.append(_residency_section)

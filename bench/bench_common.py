@@ -1,0 +1,26 @@
+"""A fresh database for a benchmark: BENCH_DATABASE_URL (dropped and re-created)."""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+
+
+def bench_app():
+    url = sa.engine.make_url(os.environ.get("BENCH_DATABASE_URL",
+                                            "postgresql+psycopg://postgres@127.0.0.1:5432/bench_registry"))
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    from flask_migrate import upgrade
+
+    from procure import create_app
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=url.render_as_string(hide_password=False),
+                     CELERY={"task_always_eager": True, "broker_url": "memory://"})
+    with app.app_context():
+        upgrade()
+    return app

@@ -1,0 +1,1 @@
+"""Reminders: rules that find dated obligations and write emails and in-app notices."""

@@ -1,0 +1,267 @@
+"""The reminder engine: rules in one place, one scan.
+
+A rule finds, with indexed queries, the obligations due ``offset`` days from today
+(negative offsets: days after the due date) and names the recipients. The scan writes
+one outbox email (``queue_email``) and one in-app notice per obligation, offset and
+recipient; both carry the key ``rule@offset:object:due_date:recipient``, unique in the
+database, so two scans — or two workers — running at once still write one of each.
+
+Each rule is configurable: its offsets come from a policy value (overridable), and the
+app config ``REMINDERS = {"<rule key>": {"enabled": False, "offsets": (…),
+"recipients": ("org", "officer")}}`` switches it off or changes offsets and recipients.
+Later issues add rules (tenders, milestones, payments) with :func:`register`, without
+touching the scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .. import policy
+from ..auth.models import User, UserStatus
+from ..extensions import db
+from ..notifications.services import external_url, queue_email
+from ..roles import Role
+from .models import Mute, Notice
+
+
+@dataclass
+class Due:
+    """One obligation found by a rule."""
+
+    object_type: str
+    object_id: int | str
+    due_date: date
+    #: recipient kind ("org", "officer") → users
+    recipients: dict[str, list]
+    endpoint: str
+    values: dict
+    context: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    key: str
+    label: object
+    template: str
+    #: Policy key of the offsets (days before the due date; negative: after).
+    offsets_policy: str | None
+    #: (today, offsets) -> iterable of (offset, Due)
+    find: Callable[[date, tuple], Iterable[tuple[int, Due]]]
+    recipients: tuple = ("org",)
+    is_critical: bool = False
+    #: Text of the in-app notice (lazy, formatted with the Due's context).
+    notice: object = None
+    #: Fixed offsets when there is no policy value.
+    default_offsets: tuple = ()
+
+
+RULES: dict[str, ReminderRule] = {}
+
+
+def register(rule: ReminderRule) -> None:
+    RULES[rule.key] = rule
+
+
+def settings(rule: ReminderRule) -> dict:
+    """Whether the rule is on, its offsets and recipient kinds, as configured."""
+    conf = (current_app.config.get("REMINDERS") or {}).get(rule.key, {})
+    offsets = conf.get("offsets")
+    if offsets is None:
+        value = policy.value(rule.offsets_policy) if rule.offsets_policy else rule.default_offsets
+        offsets = value if isinstance(value, tuple) else (value,)
+    return {"enabled": conf.get("enabled", True), "offsets": tuple(int(o) for o in offsets),
+            "recipients": tuple(conf.get("recipients", rule.recipients))}
+
+
+def org_users(org_ids: list[int]) -> dict[int, list]:
+    """Active users of each organization, in one query."""
+    out: dict[int, list] = {}
+    if not org_ids:
+        return out
+    for user in db.session.scalars(select(User).where(User.organization_id.in_(org_ids), User.role == Role.ORG,
+                                                      User.status == UserStatus.ACTIVE).order_by(User.id)):
+        out.setdefault(user.organization_id, []).append(user)
+    return out
+
+
+def officers() -> list:
+    """Active officers (registry staff); a deployment narrows them with
+    REMINDER_OFFICER_DEPARTMENTS = ["MZJ-SZ", …] (department codes)."""
+    from ..auth.models import Department
+
+    stmt = select(User).where(User.role == Role.OFFICER, User.status == UserStatus.ACTIVE)
+    codes = current_app.config.get("REMINDER_OFFICER_DEPARTMENTS")
+    if codes:
+        stmt = stmt.join(Department, User.department_id == Department.id).where(Department.code.in_(codes))
+    return list(db.session.scalars(stmt.order_by(User.id)))
+
+
+def _key(rule: str, offset: int, due: Due, user) -> str:
+    return f"{rule}@{offset}:{due.object_type}:{due.object_id}:{due.due_date.isoformat()}:{user.id}"
+
+
+def _notice(rule: ReminderRule, key: str, due: Due, user, link: str) -> bool:
+    with force_locale(user.locale):
+        text = str(rule.notice).format(**due.context) if rule.notice else str(rule.label)
+    note = Notice(dedupe_key=key, user_id=user.id, rule=rule.key, object_type=due.object_type,
+                  object_id=str(due.object_id), link=link, text=text[:500], due_date=due.due_date,
+                  is_critical=rule.is_critical)
+    try:
+        with db.session.begin_nested():
+            db.session.add(note)
+    except IntegrityError:  # written by a scan running at the same time
+        return False
+    return True
+
+
+def scan(today: date, only: Iterable[str] | None = None) -> dict[str, int]:
+    """Run every enabled rule for ``today``; returns emails written per rule. Flushes,
+    never commits (the task commits once)."""
+    counts: dict[str, int] = {}
+    for rule in RULES.values():
+        if only is not None and rule.key not in only:
+            continue
+        conf = settings(rule)
+        if not conf["enabled"] or not conf["offsets"]:
+            continue
+        found = list(rule.find(today, conf["offsets"]))
+        keys, plan = [], []
+        for offset, due in found:
+            for kind in conf["recipients"]:
+                for user in due.recipients.get(kind, []):
+                    key = _key(rule.key, offset, due, user)
+                    keys.append(key)
+                    plan.append((offset, due, user, key))
+        if not plan:
+            continue
+        # One query for what earlier scans already wrote, and the users' mutes.
+        done = set()
+        for start in range(0, len(keys), 5000):
+            done.update(db.session.scalars(select(Notice.dedupe_key).where(
+                Notice.dedupe_key.in_(keys[start:start + 5000]))))
+        muted = set() if rule.is_critical else set(db.session.scalars(
+            select(Mute.user_id).where(Mute.rule == rule.key)))
+        written = 0
+        for offset, due, user, key in plan:
+            if key in done or user.id in muted:
+                continue
+            link = external_url(due.endpoint, **due.values)
+            path = link[len(current_app.config["BASE_URL"].rstrip("/")):]
+            if not _notice(rule, key, due, user, path):
+                continue
+            note = queue_email(template=rule.template, to_email=user.email, locale=user.locale, rule=rule.key,
+                               dedupe_key=key, recipient=user, obj=None, due_date=due.due_date,
+                               context=dict(due.context, link=link, user=user, offset=offset, days=abs(offset)))
+            if note is not None:
+                note.object_type, note.object_id = due.object_type, str(due.object_id)
+                written += 1
+        counts[rule.key] = written
+    db.session.flush()
+    return counts
+
+
+# --- the registry's rules ------------------------------------------------------------
+
+
+def _annual_report_due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
+    from ..organizations.models import Organization
+    from ..organizations.services import annual_report_due, missing_report_orgs
+
+    for offset in offsets:
+        if offset <= 0:
+            continue
+        day = today + timedelta(days=offset)
+        year = day.year - 1
+        if annual_report_due(year) != day:
+            continue
+        orgs = db.session.execute(missing_report_orgs(year).with_only_columns(
+            Organization.id, Organization.name)).all()
+        users = org_users([o.id for o in orgs])
+        for org in orgs:
+            if org.id in users:
+                yield offset, Due("organizations", org.id, day, {"org": users[org.id]}, "organizations.detail",
+                                  {"org_id": org.id}, {"org_name": org.name, "year": year,
+                                                       "due": day.isoformat()})
+
+
+def _annual_report_overdue(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
+    """The day after the due date: one message per officer naming how many organizations
+    have not filed, linking to that list (the escalation after the organizations'
+    own reminders ran out)."""
+    from sqlalchemy import func
+
+    from ..organizations.services import annual_report_due, missing_report_orgs
+
+    for offset in offsets:
+        day = today - timedelta(days=abs(offset))
+        year = day.year - 1
+        if annual_report_due(year) != day:
+            continue
+        count = db.session.scalar(select(func.count()).select_from(missing_report_orgs(year).subquery()))
+        if count:
+            yield -abs(offset), Due("annual_report_year", year, day, {"officer": officers()}, "organizations.index",
+                                    {"missing_report": year}, {"count": count, "year": year, "due": day.isoformat()})
+
+
+def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
+    from ..organizations.models import Organization, Rating, RatingState
+
+    for offset in offsets:
+        day = today + timedelta(days=offset)
+        rows = db.session.execute(select(Rating.id, Rating.level, Organization.id, Organization.name)
+                                  .join(Organization, Organization.id == Rating.organization_id)
+                                  .where(Rating.state == RatingState.ACTIVE, Rating.expires_on == day)).all()
+        users = org_users([r[2] for r in rows])
+        for rid, level, oid, name in rows:
+            if oid in users:
+                yield offset, Due("org_ratings", rid, day, {"org": users[oid], "officer": officers()},
+                                  "organizations.detail", {"org_id": oid},
+                                  {"org_name": name, "rating": f"{level}A", "due": day.isoformat()})
+
+
+def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
+    from ..organizations.models import CreditEntry, CreditList, EntryState, Organization
+    from ..organizations.services import add_years, serious_move_date
+
+    years = policy.value("standing.abnormal_to_serious_years")
+    for offset in offsets:
+        day = today + timedelta(days=offset)
+        approx = add_years(day, -years)
+        rows = db.session.scalars(select(CreditEntry).join(Organization).where(
+            CreditEntry.list == CreditList.ABNORMAL, CreditEntry.state == EntryState.LISTED,
+            CreditEntry.listed_on.between(approx - timedelta(days=1), approx))).all()
+        rows = [e for e in rows if serious_move_date(e) == day]
+        users = org_users([e.organization_id for e in rows])
+        for e in rows:
+            yield offset, Due("org_credit_entries", e.id, day,
+                              {"org": users.get(e.organization_id, []), "officer": officers()},
+                              "organizations.detail", {"org_id": e.organization_id},
+                              {"org_name": e.organization.name, "due": day.isoformat()})
+
+
+register(ReminderRule(
+    "annual_report.due", _l("Annual report due"), "reminder_annual_report_due", "reminder.annual_report_due_days",
+    _annual_report_due, recipients=("org",),
+    notice=_l("The annual report for {year} of {org_name} is due by {due}.")))
+register(ReminderRule(
+    "annual_report.overdue", _l("Annual reports not filed"), "reminder_annual_report_overdue",
+    "reminder.annual_report_overdue_days", _annual_report_overdue, recipients=("officer",), is_critical=True,
+    notice=_l("{count} organizations have not filed their annual report for {year} (due {due}).")))
+register(ReminderRule(
+    "rating.expiring", _l("Rating expiring"), "reminder_rating_expiring", "reminder.rating_expiring_days_list",
+    _rating_expiring, recipients=("org",),
+    notice=_l("The {rating} rating of {org_name} expires on {due}.")))
+register(ReminderRule(
+    "standing.serious_soon", _l("About to move to the serious dishonesty list"), "reminder_serious_soon",
+    "reminder.serious_list_days", _serious_soon, recipients=("org", "officer"), is_critical=True,
+    notice=_l("{org_name} moves to the serious dishonesty list on {due} unless removed from the "
+              "abnormal-activity list.")))

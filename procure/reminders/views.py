@@ -1,0 +1,76 @@
+"""The notices page: a user's reminders, read and unread, and the mutes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import nav
+from ..dashboard.queues import Queue
+from ..dashboard.queues import register as register_queue
+from ..extensions import db
+from ..nav import NavItem
+from ..permissions import ALL
+from ..web import ServiceFailed, perform, require_view
+from . import services
+from .engine import RULES
+from .models import Mute, Notice
+
+bp = Blueprint("reminders", __name__, url_prefix="/notices")
+
+nav.register(NavItem(_l("Notices"), "reminders.index", "notice.view", order=80))
+
+
+def _unread(user) -> int:
+    return db.session.scalar(select(func.count()).select_from(Notice).where(
+        Notice.user_id == user.id, Notice.read_at.is_(None))) or 0
+
+
+register_queue(Queue("notices.unread", ALL, _l("Unread notices"), _unread,
+                     lambda u: url_for("reminders.index", show="unread")))
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every notices page needs a signed-in user."""
+
+
+@bp.route("/")
+def index():
+    require_view("notice.view")
+    show = request.args.get("show", "all")
+    stmt = select(Notice).where(Notice.user_id == current_user.id)
+    if show == "unread":
+        stmt = stmt.where(Notice.read_at.is_(None))
+    page = db.paginate(stmt.order_by(Notice.created_at.desc(), Notice.id.desc()), per_page=50, error_out=False)
+    muted = set(db.session.scalars(select(Mute.rule).where(Mute.user_id == current_user.id)))
+    return render_template("reminders/index.html", page=page, show=show, rules=list(RULES.values()),
+                           muted=muted, unread=_unread(current_user))
+
+
+@bp.route("/<int:notice_id>/open", methods=["POST"])
+def open_notice(notice_id: int):
+    notice = db.get_or_404(Notice, notice_id)
+    require_view("notice.own", notice)
+    perform(services.mark_read, current_user, notice)
+    return redirect(notice.link)
+
+
+@bp.route("/read-all", methods=["POST"])
+def read_all():
+    require_view("notice.view")
+    perform(services.mark_all_read, current_user)
+    return redirect(url_for("reminders.index"))
+
+
+@bp.route("/mute", methods=["POST"])
+def mute():
+    require_view("notice.view")
+    try:
+        perform(services.set_mute, current_user, request.form.get("rule", ""), request.form.get("muted") == "1")
+    except ServiceFailed:
+        pass
+    return redirect(url_for("reminders.index"))

@@ -1,0 +1,37 @@
+"""Registry tasks: the daily standing rules (thin; the rules are in procure.organizations)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+
+from procure.extensions import db
+from procure.organizations import services
+from procure.timeutil import SHANGHAI, utcnow
+
+
+def today_in_shanghai() -> date:
+    """Deadlines are days in China Standard Time."""
+    from datetime import UTC
+
+    return utcnow().replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+
+@shared_task(name="workers.registry.apply_standing_rules")
+def apply_standing_rules(on: str | None = None) -> dict:
+    """Missing annual reports → abnormal list; two years there → serious list; ratings
+    lapse at expiry. Idempotent: run it as often as you like. Commits."""
+    today = date.fromisoformat(on) if on else today_in_shanghai()
+    summary = services.apply_standing_rules(today)
+    db.session.commit()
+    return summary.__dict__
+
+
+@shared_task(name="workers.registry.run_import", acks_late=True)
+def run_import(job_id: int) -> str:
+    """Import a large registry file with progress (the rules are in the importer)."""
+    from procure.organizations import importer
+
+    importer.run_job(job_id)
+    return "done"
