@@ -15,6 +15,6 @@ from workers.registry import today_in_shanghai
 def scan(on: str | None = None) -> dict:
     """Write the emails and notices due today (idempotent; commits once)."""
     today = date.fromisoformat(on) if on else today_in_shanghai()
-    counts = engine.scan(today)
+    counts = engine.scan(today, checkpoint=db.session.commit)
     db.session.commit()
     return counts

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale
@@ -123,9 +124,18 @@ def _notice(rule: ReminderRule, key: str, due: Due, user, link: str) -> bool:
     return True
 
 
-def scan(today: date, only: Iterable[str] | None = None) -> dict[str, int]:
+#: Obligations written between two calls of the caller's ``checkpoint``.
+BATCH = 500
+
+
+def scan(today: date, only: Iterable[str] | None = None,
+         checkpoint: Callable[[], None] | None = None) -> dict[str, int]:
     """Run every enabled rule for ``today``; returns emails written per rule. Flushes,
-    never commits (the task commits once)."""
+    never commits. The task passes ``checkpoint`` (a commit) to be called every
+    :data:`BATCH` emails: each email and notice is written in a savepoint, and one
+    transaction with tens of thousands of savepoints slows PostgreSQL down (its
+    subtransaction cache overflows). A scan stopped half-way is simply run again:
+    the unique keys skip what was already written."""
     counts: dict[str, int] = {}
     for rule in RULES.values():
         if only is not None and rule.key not in only:
@@ -137,7 +147,10 @@ def scan(today: date, only: Iterable[str] | None = None) -> dict[str, int]:
         keys, plan = [], []
         for offset, due in found:
             for kind in conf["recipients"]:
-                for user in due.recipients.get(kind, []):
+                for account in due.recipients.get(kind, []):
+                    # Plain values: a checkpoint's commit expires ORM objects.
+                    user = SimpleNamespace(id=account.id, email=account.email, name=account.name,
+                                           locale=account.locale)
                     key = _key(rule.key, offset, due, user)
                     keys.append(key)
                     plan.append((offset, due, user, key))
@@ -158,12 +171,16 @@ def scan(today: date, only: Iterable[str] | None = None) -> dict[str, int]:
             path = link[len(current_app.config["BASE_URL"].rstrip("/")):]
             if not _notice(rule, key, due, user, path):
                 continue
+            # The outbox row names the object by table and id (a stand-in: the object
+            # itself is not loaded).
+            about = SimpleNamespace(__tablename__=due.object_type, id=due.object_id)
             note = queue_email(template=rule.template, to_email=user.email, locale=user.locale, rule=rule.key,
-                               dedupe_key=key, recipient=user, obj=None, due_date=due.due_date,
+                               dedupe_key=key, recipient=user, obj=about, due_date=due.due_date,
                                context=dict(due.context, link=link, user=user, offset=offset, days=abs(offset)))
             if note is not None:
-                note.object_type, note.object_id = due.object_type, str(due.object_id)
                 written += 1
+                if checkpoint is not None and written % BATCH == 0:
+                    checkpoint()
         counts[rule.key] = written
     db.session.flush()
     return counts
@@ -221,9 +238,10 @@ def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
                                   .join(Organization, Organization.id == Rating.organization_id)
                                   .where(Rating.state == RatingState.ACTIVE, Rating.expires_on == day)).all()
         users = org_users([r[2] for r in rows])
+        staff = officers() if rows else []
         for rid, level, oid, name in rows:
             if oid in users:
-                yield offset, Due("org_ratings", rid, day, {"org": users[oid], "officer": officers()},
+                yield offset, Due("org_ratings", rid, day, {"org": users[oid], "officer": staff},
                                   "organizations.detail", {"org_id": oid},
                                   {"org_name": name, "rating": f"{level}A", "due": day.isoformat()})
 
@@ -241,9 +259,10 @@ def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             CreditEntry.listed_on.between(approx - timedelta(days=1), approx))).all()
         rows = [e for e in rows if serious_move_date(e) == day]
         users = org_users([e.organization_id for e in rows])
+        staff = officers() if rows else []
         for e in rows:
             yield offset, Due("org_credit_entries", e.id, day,
-                              {"org": users.get(e.organization_id, []), "officer": officers()},
+                              {"org": users.get(e.organization_id, []), "officer": staff},
                               "organizations.detail", {"org_id": e.organization_id},
                               {"org_name": e.organization.name, "due": day.isoformat()})
 

@@ -264,3 +264,23 @@ def test_large_files_go_to_the_worker_with_progress(client, make, db, monkeypatc
     c2 = client.application.test_client()
     login(c2, other.username)
     assert c2.get(resp.location + ".json").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["anon", "owner", *Role])
+def test_job_pages_per_role(client, make, db, app, role):
+    """The job page and its JSON: the officer who uploaded and admins; nobody else."""
+    owner = make.user(Role.OFFICER)
+    with app.test_request_context():
+        job = importer.create_job(owner, SAMPLE.read_bytes(), filename="x.csv", only_good=False, total=30)
+    make.commit()
+    user = owner if role == "owner" else (make.admin() if role == Role.ADMIN else
+                                          None if role == "anon" else make.user(role))
+    make.commit()
+    if user is not None:
+        login(client, user.username)
+    for path in (f"/organizations/import/{job.id}", f"/organizations/import/{job.id}.json"):
+        resp = client.get(path)
+        if role == "anon":
+            assert resp.status_code in (302, 401)
+        else:
+            assert resp.status_code == (200 if role in ("owner", Role.ADMIN) else 403), (role, path)
