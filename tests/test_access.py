@@ -112,3 +112,12 @@ def test_json_clients_get_a_json_reason(client, world):
     assert resp.json["error"] == 403 and resp.json["reason"]
     anon = client.application.test_client().get("/dashboard", headers={"Accept": "application/json"})
     assert anon.status_code == 401 and anon.json["reason"]
+
+
+def test_only_admin_sees_the_size_of_the_audit_trail(client, world):
+    users, _ids = world
+    login(client, users[ORG].username)
+    assert "审计记录共有" not in client.get("/dashboard").get_data(as_text=True)
+    client.post("/logout")
+    login(client, users[ADMIN].username)
+    assert "审计记录共有" in client.get("/dashboard").get_data(as_text=True)
