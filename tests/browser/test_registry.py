@@ -85,3 +85,22 @@ def test_org_user_sees_its_reminder(page: Page, live_server, make, db, app, arti
     page.wait_for_url(f"{live_server}/organizations/{org.id}")
     expect(page.locator("#eligibility")).to_contain_text("annual report for 2025")
     assert registry.last_due_year(date(2026, 6, 1)) == 2025
+
+
+def test_large_file_progress_page(page: Page, live_server, make, db, tmp_path, monkeypatch):
+    """A file over the worker threshold goes to a job; its page polls the JSON and shows
+    the result (tasks are eager in tests, so the job is done when the page loads)."""
+    from procure.organizations import importer
+
+    monkeypatch.setattr(importer, "WORKER_THRESHOLD", 5)
+    page.set_default_timeout(8000)
+    officer = make.user(Role.OFFICER, locale="en")
+    make.commit()
+    _sign_in(page, live_server, officer.username)
+    page.goto(f"{live_server}/organizations/import")
+    page.locator("#file").set_input_files(str(_file(tmp_path, fix=True)))
+    page.locator("#submit").click()
+    page.wait_for_url(f"{live_server}/organizations/import/*")
+    expect(page.locator("#job-state")).to_have_text("Done")
+    expect(page.locator("#job-count")).to_have_text("30 / 30")
+    expect(page.locator("#import-summary")).to_contain_text("New: 30")
