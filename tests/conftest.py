@@ -159,3 +159,21 @@ def make(db) -> Factory:
 
 def login(client, username: str, password: str = Factory.PASSWORD, follow: bool = False):
     return client.post("/login", data={"username": username, "password": password}, follow_redirects=follow)
+
+
+ANON = "anon"
+
+
+def get_as(client, users: dict, role, path: str, allowed):
+    """GET ``path`` as ``users[role]`` (or anonymously for ANON) and check the answer:
+    anonymous → sent to sign in; a role in ``allowed`` → 200; any other → 403."""
+    if role != ANON:
+        assert login(client, users[role].username).status_code == 302
+    resp = client.get(path)
+    if role == ANON:
+        assert resp.status_code == 302 and "/login" in resp.location
+    elif role in allowed:
+        assert resp.status_code == 200, resp.data[:300]
+    else:
+        assert resp.status_code == 403
+    return resp

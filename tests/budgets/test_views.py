@@ -14,6 +14,7 @@ from procure.projects import services as ps
 from procure.projects.models import Project, ProjectState
 from procure.roles import Role
 
+from ..conftest import get_as
 from ..conftest import login as _login
 
 
@@ -65,15 +66,7 @@ CASES = [(p, r) for p in PAGES for r in [ANON, *SIGNED_IN]]
 @pytest.mark.parametrize(("path", "role"), CASES, ids=[f"{r}:{p}" for p, r in CASES])
 def test_access(client, world, path, role):
     users, ids = world
-    if role != ANON:
-        assert login(client, users[role].username).status_code == 302
-    resp = client.get(path.format(**ids))
-    if role == ANON:
-        assert resp.status_code == 302 and "/login" in resp.location
-    elif role in PAGES[path]:
-        assert resp.status_code == 200, resp.data[:300]
-    else:
-        assert resp.status_code == 403
+    get_as(client, users, role, path.format(**ids), PAGES[path])
 
 
 POSTS = {
