@@ -13,12 +13,13 @@ served come from the project's own field until milestone reports record actuals.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
-from ..organizations.models import Organization, OrgKind
+from ..organizations.models import Organization, OrgKind, RegStatus
 from ..projects.models import PerformanceTarget, Project, ProjectState, ServiceCategory
 from .models import ZERO, Allocation, Appropriation, FundingSource
 
@@ -127,7 +128,14 @@ def program_summary(year_from: int, year_to: int, category_id: int | None = None
                func.coalesce(func.sum(per_project.c.matching), 0),
                func.coalesce(func.sum(per_project.c.served), 0))
         .where(per_project.c.central > 0)).one()
-    orgs = dict(db.session.execute(select(Organization.kind, func.count()).group_by(Organization.kind)).all())
+    # Organizations registered (or filed) by the end of the period and not since
+    # deregistered or revoked: the registry keeps the current status only.
+    orgs = dict(db.session.execute(
+        select(Organization.kind, func.count())
+        .where(Organization.status == RegStatus.NORMAL,
+               or_(Organization.registration_date.is_(None),
+                   Organization.registration_date <= date(year_to, 12, 31)))
+        .group_by(Organization.kind)).all())
     ordered = sorted(rows.values(), key=lambda r: (r.year, r.category))
     return ProgramSummary(
         year_from, year_to, ordered, sources, int(n), Decimal(central), Decimal(matching), int(served),

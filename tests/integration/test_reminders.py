@@ -61,12 +61,24 @@ def test_annual_report_due_in_7_days_one_email_each_right_person_and_link(db, ma
     for msg in inbox.messages:
         text, html = _body(msg)
         assert link in text and link in html and "2026-05-31" in text
-    en_text = _body(by_to[en.email])[0]
-    assert "Hello" in en_text and "in 7 days" in en_text
-    zh_text = _body(by_to[zh.email])[0]
-    assert zh.name in zh_text
+    # Each email in its recipient's language, with the link to the organization.
+    en_text, en_html = _body(by_to[en.email])
+    assert f"Hello {en.name}," in en_text
+    assert ("The annual report for 2025 of 未报年报协会 is due by 2026-05-31 (in 7 days). "
+            "It has not been filed yet.") in en_text
+    assert f"Open the organization: {link}" in en_text
+    assert f'<a href="{link}">Open the organization</a>' in en_html
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en_text.replace(late.name, "").replace(en.name, ""))
+
+    assert by_to[zh.email]["Subject"] == "年度报告即将到期"
+    zh_text, zh_html = _body(by_to[zh.email])
+    assert f"{zh.name}，您好：" in zh_text and f"{zh.name}，您好：" in zh_html
+    assert "未报年报协会的2025年度报告须于2026-05-31前报送（还有7天），目前尚未报送。" in zh_text
+    assert f"查看该社会组织： {link}" in zh_text
+    assert f'<a href="{link}">查看该社会组织</a>' in zh_html
+    for english in ("Hello", "annual report", "Open the organization", "due by"):
+        assert english not in zh_text and english not in zh_html
     db.session.expire_all()
     rows = db.session.scalars(sa.select(Notification).where(Notification.rule == "annual_report.due")).all()
-    # Each email rendered in its recipient's language (the Chinese wording of these new
-    # strings arrives with the lead's catalog update; the locale is what we can check).
     assert {(n.to_email, n.locale) for n in rows} == {(zh.email, "zh_CN"), (en.email, "en")}
+    assert {n.to_email: n.subject for n in rows} == {zh.email: "年度报告即将到期", en.email: "Annual report due soon"}

@@ -116,3 +116,18 @@ def test_summary_pdf_job_and_command_line(app, client, make, db, tmp_path):
                                                 "--format", "pdf", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:4] == b"%PDF"
+
+
+def test_registered_organizations_exclude_deregistered_and_later_ones(app, make, db):
+    from datetime import date
+
+    from procure.budgets.summary import program_summary
+    from procure.organizations.models import OrgKind, RegStatus
+
+    make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2015, 3, 1))
+    make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2015, 3, 1), status=RegStatus.DEREGISTERED)
+    make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2019, 1, 2))  # after the period
+    make.organization(kind=OrgKind.FOUNDATION, registration_date=date(2018, 12, 31))
+    summary = program_summary(2012, 2018)
+    assert summary.organizations["social_group"] == 1
+    assert summary.organizations["foundation"] == 1
