@@ -86,6 +86,10 @@ class Config:
     BOOTSTRAP_SERVE_LOCAL = True
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
+    #: The reminder scan also looks at this many earlier days, so a day the beat missed
+    #: is caught up while the due date has not passed (unique keys prevent repeats).
+    REMINDER_CATCH_UP_DAYS = int(os.environ.get("REMINDER_CATCH_UP_DAYS", "2"))
+
     #: Overrides of policy values (procure/policy.py), e.g. {"tender.min_days.public": 25}.
     POLICY_OVERRIDES: dict = {}
 

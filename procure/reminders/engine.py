@@ -143,7 +143,15 @@ def scan(today: date, only: Iterable[str] | None = None,
         conf = settings(rule)
         if not conf["enabled"] or not conf["offsets"]:
             continue
-        found = list(rule.find(today, conf["offsets"]))
+        found = []
+        # Catch up on the days a beat may have missed: a reminder found for an earlier
+        # day is still sent while its due date has not passed (its unique key keeps a
+        # reminder already written from being written again).
+        for back in range(int(current_app.config.get("REMINDER_CATCH_UP_DAYS", 2)), -1, -1):
+            for offset, due in rule.find(today - timedelta(days=back), conf["offsets"]):
+                if back and offset > 0 and due.due_date < today:
+                    continue
+                found.append((offset, due))
         keys, plan = [], []
         for offset, due in found:
             for kind in conf["recipients"]:
@@ -176,7 +184,8 @@ def scan(today: date, only: Iterable[str] | None = None,
             about = SimpleNamespace(__tablename__=due.object_type, id=due.object_id)
             note = queue_email(template=rule.template, to_email=user.email, locale=user.locale, rule=rule.key,
                                dedupe_key=key, recipient=user, obj=about, due_date=due.due_date,
-                               context=dict(due.context, link=link, user=user, offset=offset, days=abs(offset)))
+                               context=dict(due.context, link=link, user=user, offset=offset,
+                                            days=(due.due_date - today).days if offset > 0 else abs(offset)))
             if note is not None:
                 written += 1
                 if checkpoint is not None and written % BATCH == 0:

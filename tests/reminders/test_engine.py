@@ -51,7 +51,8 @@ def emails(db):
 @pytest.mark.parametrize(("day", "sent"), [
     (date(2026, 5, 1), True), (date(2026, 5, 24), True), (date(2026, 5, 30), True),
     (date(2026, 5, 2), False), (date(2026, 5, 23), False), (date(2026, 5, 31), False)])
-def test_annual_report_due_days(app, db, world, day, sent):
+def test_annual_report_due_days(app, db, world, day, sent, monkeypatch):
+    monkeypatch.setitem(app.config, "REMINDER_CATCH_UP_DAYS", 0)  # exact offset days only
     counts = scan(app, day, only=["annual_report.due"])
     rows = emails(db)
     if sent:
@@ -63,6 +64,19 @@ def test_annual_report_due_days(app, db, world, day, sent):
         assert en.subject == "Annual report due soon" and "2025" in en.body_text and en.due_date == DUE
     else:
         assert rows == []
+
+
+def test_missed_days_are_caught_up_while_the_due_date_has_not_passed(app, db, world):
+    # The beat missed 2026-05-24 (7 days before): the next day's scan still reminds,
+    # saying how many days are really left, and the day after writes nothing more.
+    assert scan(app, date(2026, 5, 25), only=["annual_report.due"]) == {"annual_report.due": 2}
+    en = next(n for n in emails(db) if n.to_email == world["en"].email)
+    assert "(in 6 days)" in en.body_text
+    assert scan(app, date(2026, 5, 26), only=["annual_report.due"]) == {"annual_report.due": 0}
+    # A reminder whose due date has passed is not sent late: the 1-day reminder
+    # missed on 2026-05-30 is dropped on 2026-06-01 (the officers' escalation covers it).
+    assert not scan(app, date(2026, 6, 1), only=["annual_report.due"]).get("annual_report.due")
+    assert len(emails(db)) == 2
 
 
 def test_scan_twice_writes_once(app, db, world):
