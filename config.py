@@ -108,6 +108,8 @@ class Config:
         "beat_schedule": {
             # Picks up outbox rows whose after-commit dispatch was lost (broker down).
             "outbox-sweep": {"task": "workers.mail.sweep_outbox", "schedule": 60.0},
+            # Sends again the background jobs whose enqueue was lost (broker down).
+            "jobs-sweep": {"task": "workers.jobs.sweep", "schedule": 120.0},
             # Registry standing rules (abnormal/serious lists, rating expiry), then the
             # reminder scan; both idempotent, daily in Asia/Shanghai time.
             "registry-standing": {"task": "workers.registry.apply_standing_rules",

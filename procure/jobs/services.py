@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import audit, workflow
@@ -52,16 +53,49 @@ def create_job(actor, kind: str, params: dict | None = None) -> Job:
     return job
 
 
+#: The task that runs each kind of job, so the sweep can send a lost one again.
+TASK_FOR_KIND: dict[str, str] = {}
+
+
+def register_task(kind: str, task_name: str) -> None:
+    """Name the Celery task that runs jobs of ``kind`` (modules call this at import)."""
+    TASK_FOR_KIND[kind] = task_name
+
+
 def enqueue_job(job_or_id: Job | int, task_name: str) -> None:
     """Send the job's task (by its registered name, with the job id as only argument).
-    Call after the commit, so the worker finds the row."""
+    Call after the commit, so the worker finds the row. If the broker cannot be reached
+    the job stays queued and :func:`requeue_stale` (run by beat) sends it later: the
+    user's request never fails for it."""
     job_id = job_or_id if isinstance(job_or_id, int) else job_or_id.id
     celery = current_app.extensions["celery"]
     task = celery.tasks.get(task_name)
-    if task is not None:
-        task.delay(job_id)  # honours task_always_eager (tests)
-    else:
-        celery.send_task(task_name, args=[job_id])
+    try:
+        if task is not None:
+            task.delay(job_id)  # honours task_always_eager (tests)
+        else:
+            celery.send_task(task_name, args=[job_id])
+    except Exception:  # broker down: left for the sweep
+        if current_app.config.get("CELERY", {}).get("task_always_eager"):
+            raise  # in eager mode this is the task's own error, not the broker's
+        log.warning("could not enqueue job %s; left for the sweep", job_id, exc_info=True)
+
+
+def requeue_stale(grace: timedelta = timedelta(minutes=2), limit: int = 200) -> int:
+    """Send again the queued jobs older than ``grace`` (their first sending was lost, or
+    they wait behind others: a duplicate is harmless, :func:`run_job` skips a job that
+    is no longer queued). Returns how many were sent."""
+    kinds = list(TASK_FOR_KIND)
+    if not kinds:
+        return 0
+    stale = db.session.execute(
+        select(Job.id, Job.kind).where(Job.state == JobState.QUEUED, Job.kind.in_(kinds),
+                                       Job.created_at <= utcnow() - grace)
+        .order_by(Job.id).limit(limit)).all()
+    db.session.rollback()  # nothing written; end the read before the tasks run
+    for job_id, kind in stale:
+        enqueue_job(job_id, TASK_FOR_KIND[kind])
+    return len(stale)
 
 
 def job_progress(job_id: int, done: int, total: int | None = None, message: str | None = None) -> None:

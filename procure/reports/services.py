@@ -20,6 +20,7 @@ from ..timeutil import to_local
 
 EXECUTION_PDF = "budget_execution_pdf"
 EXECUTION_TASK = "workers.budgets.execution_report"
+jobs.register_task(EXECUTION_PDF, EXECUTION_TASK)
 
 
 def execution_chart(report: ExecutionReport, width: int = 640, height: int = 300) -> Markup:
@@ -86,6 +87,7 @@ def build_execution_pdf(job: Job):
 
 SUMMARY_PDF = "program_summary_pdf"
 SUMMARY_TASK = "workers.budgets.program_summary_report"
+jobs.register_task(SUMMARY_PDF, SUMMARY_TASK)
 
 
 def summary_pdf(summary, locale: str = "zh_CN") -> bytes:

@@ -154,3 +154,37 @@ def test_enqueue_uses_the_registered_task_or_sends_by_name(app, db, make, monkey
         services.enqueue_job(job, "tests.jobs.eager_probe")
         services.enqueue_job(job.id, "workers.not_here.task")
     assert ran == [job.id] and sent == [("workers.not_here.task", [job.id])]
+
+
+def test_a_lost_enqueue_is_swept_later(app, db, make, monkeypatch):
+    """The broker is down when the view enqueues: the request does not fail, the job
+    stays queued, and the sweep sends it once it is older than the grace period."""
+    from datetime import timedelta
+
+    user = make.user(Role.FINANCE)
+    job = services.create_job(user, "sweep-test", {})
+    db.session.commit()
+    sent: list[tuple[str, int]] = []
+    monkeypatch.setitem(services.TASK_FOR_KIND, "sweep-test", "tests.sweep_task")
+    monkeypatch.setitem(app.config, "CELERY", dict(app.config["CELERY"], task_always_eager=False))
+
+    class DownCelery:
+        tasks: dict = {}
+
+        def send_task(self, name, args):
+            raise ConnectionError("broker down")
+
+    monkeypatch.setitem(app.extensions, "celery", DownCelery())
+    services.enqueue_job(job, "tests.sweep_task")  # no exception reaches the view
+    assert services.requeue_stale(grace=timedelta(minutes=2)) == 0  # too young
+
+    class UpCelery(DownCelery):
+        def send_task(self, name, args):
+            sent.append((name, args[0]))
+
+    monkeypatch.setitem(app.extensions, "celery", UpCelery())
+    assert services.requeue_stale(grace=timedelta(seconds=-1)) == 1
+    assert sent == [("tests.sweep_task", job.id)]
+    services.fail_job(job.id, "given up")  # a finished job is never sent again
+    db.session.expire_all()
+    assert services.requeue_stale(grace=timedelta(seconds=-1)) == 0
