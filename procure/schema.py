@@ -40,3 +40,17 @@ def check_schema(app) -> None:
             f"(at: {where}; expected: {', '.join(sorted(expected))}). "
             f"Run: {UPGRADE_COMMAND}"
         )
+
+
+def check_schema_or_exit(app) -> None:
+    """For the processes that serve (gunicorn, Celery): print why and exit 3 when the
+    database is behind the migrations, instead of a traceback."""
+    import sys
+
+    if not app.config.get("CHECK_SCHEMA", True):
+        return
+    try:
+        check_schema(app)
+    except SchemaOutOfDate as exc:
+        print(f"Procure will not start: {exc}", file=sys.stderr)
+        sys.exit(3)

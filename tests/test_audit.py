@@ -29,6 +29,23 @@ def test_chain_holds_and_links(db):
     assert report.ok and report.checked == 5
 
 
+def test_record_many_continues_the_chain_as_record_would(db):
+    from decimal import Decimal
+
+    _events(db, 2)
+    n = audit.record_many(None, [("test.bulk", "things", i, None, {"amount": Decimal("1.50"), "i": i})
+                                 for i in range(3)], batch=2)
+    assert audit.record_many(None, []) == 0
+    audit.record(None, "test.event", "things", 99)
+    db.session.commit()
+    assert n == 3
+    rows = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [e.seq for e in rows] == [1, 2, 3, 4, 5, 6]
+    assert rows[2].after == {"amount": "1.50", "i": 0}
+    report = verify_chain()
+    assert report.ok and report.checked == 6
+
+
 def test_edited_row_is_detected(db):
     _events(db)
     db.session.execute(sa.text("UPDATE audit_events SET after = :a WHERE seq = 3"), {"a": '{"v": 999}'})

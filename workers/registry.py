@@ -8,14 +8,12 @@ from celery import shared_task
 
 from procure.extensions import db
 from procure.organizations import services
-from procure.timeutil import SHANGHAI, utcnow
+from procure.timeutil import to_local, utcnow
 
 
 def today_in_shanghai() -> date:
     """Deadlines are days in China Standard Time."""
-    from datetime import UTC
-
-    return utcnow().replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    return to_local(utcnow()).date()
 
 
 @shared_task(name="workers.registry.apply_standing_rules")

@@ -65,7 +65,3 @@ class DepartmentForm(FlaskForm):
         DataRequired(), Length(max=20),
         Regexp(r"^[A-Za-z0-9_\-]+$", message=_l("Use Latin letters, digits, dashes and underscores only."))])
     submit = SubmitField(_l("Save"))
-
-
-class LanguageForm(FlaskForm):
-    next = HiddenField()

@@ -9,17 +9,13 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..roles import Role
 from ..timeutil import utcnow
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class UserStatus(enum.StrEnum):
@@ -53,8 +49,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    role: Mapped[Role] = mapped_column(_enum(Role), nullable=False)
-    status: Mapped[UserStatus] = mapped_column(_enum(UserStatus), nullable=False,
+    role: Mapped[Role] = mapped_column(str_enum(Role), nullable=False)
+    status: Mapped[UserStatus] = mapped_column(str_enum(UserStatus), nullable=False,
                                                default=UserStatus.ACTIVE)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)

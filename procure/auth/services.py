@@ -165,6 +165,11 @@ def set_locale(user: User, locale: str) -> None:
     user.locale = locale
 
 
+def reset_link_minutes() -> int:
+    """How long a password reset link stays valid, in whole minutes (email and page)."""
+    return int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -194,7 +199,7 @@ def request_password_reset(email: str) -> str | None:
         template="password_reset", to_email=user.email, locale=user.locale, rule="password_reset",
         dedupe_key=f"password_reset:{row.id}:{user.id}", recipient=user, obj=user,
         context={"link": external_url("auth.reset_password", token=token), "user": user,
-                 "minutes": int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)},
+                 "minutes": reset_link_minutes()},
     )
     return token
 

@@ -26,12 +26,10 @@ def login():
         return redirect(url_for("dashboard.index"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
+        user = perform(services.authenticate, form.username.data, form.password.data)
         if user is None:
-            db.session.rollback()
             form.password.errors = list(form.password.errors) + [_("Wrong user name or password.")]
         else:
-            db.session.commit()
             session.clear()  # a fresh session: no fixation
             login_user(user, remember=form.remember.data)
             session.permanent = True
@@ -76,7 +74,7 @@ def forgot_password():
         perform(services.request_password_reset, form.email.data)
         # The same answer whether or not the address exists.
         flash(_("If the address belongs to an account, a reset link is on its way. It is valid for %(m)d minutes.",
-                m=int(current_app.config["PASSWORD_RESET_TTL"].total_seconds() // 60)), "info")
+                m=services.reset_link_minutes()), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)
 

@@ -19,7 +19,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     Numeric,
@@ -30,14 +29,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
 ZERO = Decimal("0.00")
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 def _money(**kw):
@@ -186,7 +181,7 @@ class LedgerEntry(db.Model):
     __tablename__ = "ledger_entries"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind), nullable=False)
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind), nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     appropriation_id: Mapped[int] = mapped_column(ForeignKey("appropriations.id"), nullable=False, index=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)

@@ -39,6 +39,8 @@ define("report.view", {Role.FINANCE, Role.ADMIN})
 
 #: Largest amount a Numeric(14, 2) column holds.
 MAX_AMOUNT = Decimal("999999999999.99")
+#: Largest value an INTEGER column (ids, counts) holds.
+MAX_ID = 2**31 - 1
 FIRST_FISCAL_YEAR = 2000
 #: How many years ahead a budget may be entered.
 YEARS_AHEAD = 5
@@ -81,6 +83,21 @@ def check_fiscal_year(year, field: str = "fiscal_year") -> int:
     return year
 
 
+def parse_id(raw) -> int | None:
+    """An id typed into a request as an int, or None when it is not a plain positive
+    number or is too large for an INTEGER column (the database would refuse it with an
+    error, a 500). ``isdecimal``, not ``isdigit``: int() refuses "²"."""
+    raw = str(raw if raw is not None else "").strip()
+    value = int(raw) if raw.isdecimal() and len(raw) <= 10 else None
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
+def _get_by_id(model, raw):
+    """The row whose id was typed into a request, or None."""
+    value = parse_id(raw)
+    return db.session.get(model, value) if value is not None else None
+
+
 def _flush_money() -> None:
     """Flush; a CHECK constraint that still refuses (the last line of defence) becomes
     a clear BudgetExceeded instead of a 500."""
@@ -113,11 +130,11 @@ def create_appropriation(actor, *, source_id, fiscal_year, department_id, amount
     """Record an appropriation (预算指标). One per source, year and department: a change
     of amount afterwards is an adjustment."""
     require(actor, "budget.manage")
-    source = db.session.get(FundingSource, source_id) if str(source_id or "").isdigit() else None
+    source = _get_by_id(FundingSource, source_id)
     if source is None:
         raise ValidationError(_l("Choose a known funding source."), field="source_id")
     year = check_fiscal_year(fiscal_year)
-    dep = db.session.get(Department, department_id) if str(department_id or "").isdigit() else None
+    dep = _get_by_id(Department, department_id)
     if dep is None:
         raise ValidationError(_l("Choose a department."), field="department_id")
     amount = parse_amount(amount)
@@ -236,48 +253,48 @@ def _lock_pair(allocation_id: int) -> tuple[Appropriation, Allocation]:
     return appr, alloc
 
 
-def commit_funds(actor, allocation_id: int, amount, *, contract_id: int | None = None,
-                 reason: str | None = None) -> LedgerEntry:
-    """Commit part of an allocation (a contract signed). Refused beyond the allocation."""
+def _move_funds(actor, allocation_id: int, amount, kind: EntryKind, source: str, target: str,
+                refuse, action: str, reason: str | None, **link) -> LedgerEntry:
+    """Move ``amount`` of an allocation from its ``source`` stage to ``target``
+    (allocated → committed, committed → paid) on the allocation and its appropriation,
+    under both row locks; ``refuse(available, amount)`` builds the error beyond that."""
     require(actor, "budget.manage")
     amount = parse_amount(amount)
     appr, alloc = _lock_pair(allocation_id)
-    free = alloc.allocated - alloc.committed
-    if amount > free:
-        raise BudgetExceeded(_l("Only %(free)s of the allocation is not yet committed; %(amount)s cannot be "
-                                "committed.", free=format_money(free), amount=format_money(amount)),
-                             field="amount")
-    alloc.committed += amount
-    appr.committed += amount
-    entry = LedgerEntry(kind=EntryKind.COMMIT, amount=amount, appropriation_id=appr.id,
-                        project_id=alloc.project_id, allocation_id=alloc.id, contract_id=contract_id,
-                        actor_id=actor.id, reason=reason)
+    available = getattr(alloc, source) - getattr(alloc, target)
+    if amount > available:
+        raise refuse(available, amount)
+    setattr(alloc, target, getattr(alloc, target) + amount)
+    setattr(appr, target, getattr(appr, target) + amount)
+    entry = LedgerEntry(kind=kind, amount=amount, appropriation_id=appr.id, project_id=alloc.project_id,
+                        allocation_id=alloc.id, actor_id=actor.id, reason=reason, **link)
     db.session.add(entry)
     _flush_money()
-    audit.record(actor, "ledger.commit", "allocations", alloc.id, after={"amount": amount,
-                                                                         "contract_id": contract_id})
+    audit.record(actor, action, "allocations", alloc.id, after={"amount": amount, **link})
     return entry
+
+
+def commit_funds(actor, allocation_id: int, amount, *, contract_id: int | None = None,
+                 reason: str | None = None) -> LedgerEntry:
+    """Commit part of an allocation (a contract signed). Refused beyond the allocation."""
+    def refuse(free, amount):
+        return BudgetExceeded(_l("Only %(free)s of the allocation is not yet committed; %(amount)s cannot be "
+                                 "committed.", free=format_money(free), amount=format_money(amount)),
+                              field="amount")
+
+    return _move_funds(actor, allocation_id, amount, EntryKind.COMMIT, "allocated", "committed", refuse,
+                       "ledger.commit", reason, contract_id=contract_id)
 
 
 def pay(actor, allocation_id: int, amount, *, payment_id: int | None = None,
         reason: str | None = None) -> LedgerEntry:
     """Record a payment against committed money. Refused beyond the commitment."""
-    require(actor, "budget.manage")
-    amount = parse_amount(amount)
-    appr, alloc = _lock_pair(allocation_id)
-    unpaid = alloc.committed - alloc.paid
-    if amount > unpaid:
-        raise BudgetExceeded(_l("Only %(unpaid)s of the commitment is unpaid; %(amount)s cannot be paid.",
-                                unpaid=format_money(unpaid), amount=format_money(amount)), field="amount")
-    alloc.paid += amount
-    appr.paid += amount
-    entry = LedgerEntry(kind=EntryKind.PAY, amount=amount, appropriation_id=appr.id,
-                        project_id=alloc.project_id, allocation_id=alloc.id, payment_id=payment_id,
-                        actor_id=actor.id, reason=reason)
-    db.session.add(entry)
-    _flush_money()
-    audit.record(actor, "ledger.pay", "allocations", alloc.id, after={"amount": amount, "payment_id": payment_id})
-    return entry
+    def refuse(unpaid, amount):
+        return BudgetExceeded(_l("Only %(unpaid)s of the commitment is unpaid; %(amount)s cannot be paid.",
+                                 unpaid=format_money(unpaid), amount=format_money(amount)), field="amount")
+
+    return _move_funds(actor, allocation_id, amount, EntryKind.PAY, "committed", "paid", refuse,
+                       "ledger.pay", reason, payment_id=payment_id)
 
 
 # --- reconciliation ---------------------------------------------------------------

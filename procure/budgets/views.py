@@ -18,6 +18,7 @@ from .. import nav
 from ..auth.models import Department
 from ..dashboard.queues import Queue
 from ..dashboard.queues import register as register_queue
+from ..errors import DomainError
 from ..extensions import db
 from ..nav import NavItem
 from ..projects.models import Project, ProjectState
@@ -51,7 +52,7 @@ def _year_arg() -> int:
     if raw.isdigit():
         try:
             return services.check_fiscal_year(raw)
-        except Exception:  # noqa: BLE001 - an out-of-range year in a link falls back
+        except DomainError:  # an out-of-range year in a link falls back
             pass
     return default_year()
 

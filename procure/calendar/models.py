@@ -7,10 +7,10 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, String
+from sqlalchemy import Date, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
 
@@ -36,7 +36,7 @@ class HolidayEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date, unique=True, nullable=False)
     kind: Mapped[DayKind] = mapped_column(
-        Enum(DayKind, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]), nullable=False)
+        str_enum(DayKind, 10), nullable=False)
     #: E.g. "国庆节", or the notice it comes from.
     note: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

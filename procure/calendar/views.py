@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,7 +29,9 @@ nav.register(NavItem(_l("Holiday calendar"), "calendar.index", "calendar.manage"
 @login_required
 def index():
     require_view("calendar.manage")
-    year = request.args.get("year", type=int) or date.today().year
+    year = request.args.get("year", type=int)
+    if year is None or not MINYEAR <= year < MAXYEAR:  # date(year + 1, 1, 1) must exist
+        year = date.today().year
     form = CalendarDayForm()
     if form.validate_on_submit():
         try:

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
 
@@ -43,7 +43,7 @@ class Job(db.Model):
     #: What the job does, e.g. "budget.execution_report".
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
     state: Mapped[JobState] = mapped_column(
-        Enum(JobState, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        str_enum(JobState, 10),
         nullable=False, default=JobState.QUEUED, index=True)
     #: The task's arguments (ids, filters), JSON-serializable.
     params: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

@@ -7,10 +7,10 @@ import hashlib
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
 
@@ -50,8 +50,7 @@ class Notification(db.Model):
     body_text: Mapped[str] = mapped_column(Text, nullable=False)
     body_html: Mapped[str] = mapped_column(Text, nullable=False)
     state: Mapped[NotificationState] = mapped_column(
-        Enum(NotificationState, native_enum=False, length=10,
-             values_callable=lambda e: [m.value for m in e]),
+        str_enum(NotificationState, 10),
         nullable=False, default=NotificationState.QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -218,11 +218,13 @@ def check_row(cells: list, columns: dict[int, str]) -> dict:
     if status_text and status_text not in STATUSES:
         raise ValueError(_l("Unknown registration status “%(s)s”.", s=status_text))
     row["status"] = STATUSES.get(status_text, RegStatus.NORMAL)
-    for col, limit in (("registration_authority", 120), ("supervisor", 120), ("legal_representative", 60),
-                       ("address", 300)):
+    for col, label, limit in (("registration_authority", _l("Registration authority"), 120),
+                              ("supervisor", _l("Business supervisor"), 120),
+                              ("legal_representative", _l("Legal representative"), 60),
+                              ("address", _l("Address"), 300)):
         value = _text_cell(raw.get(col))
         if len(value) > limit:
-            raise ValueError(_l("%(c)s is longer than %(n)d characters.", c=col, n=limit))
+            raise ValueError(_l("%(c)s is longer than %(n)d characters.", c=label, n=limit))
         row[col] = value or None
     return row
 
@@ -253,29 +255,6 @@ def check_table(table: list[tuple[int, list]], progress: Callable | None = None
 
 
 # --- writing -------------------------------------------------------------------------
-
-
-def _audit_many(actor, items: list[tuple[str, str, int, dict | None, dict | None]]) -> None:
-    """Append many events to the audit chain at once (same hashing as audit.record)."""
-    if not items:
-        return
-    audit._lock_chain()
-    head = db.session.execute(select(audit.AuditEvent.seq, audit.AuditEvent.hash)
-                              .order_by(audit.AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev = (head.seq, head.hash) if head else (0, audit.GENESIS)
-    now, actor_id, rows = utcnow(), getattr(actor, "id", actor), []
-    for action, otype, oid, before, after in items:
-        seq += 1
-        ev = audit.AuditEvent(seq=seq, created_at=now, actor_id=actor_id, action=action, object_type=otype,
-                              object_id=str(oid), before=audit._plain(before), after=audit._plain(after),
-                              prev_hash=prev)
-        ev.hash = ev.compute_hash()
-        rows.append({"seq": ev.seq, "created_at": now, "actor_id": actor_id, "action": action,
-                     "object_type": otype, "object_id": ev.object_id, "before": ev.before, "after": ev.after,
-                     "prev_hash": prev, "hash": ev.hash})
-        prev = ev.hash
-    for start in range(0, len(rows), 5000):
-        db.session.execute(insert(audit.AuditEvent), rows[start:start + 5000])
 
 
 def _plain(value):
@@ -323,7 +302,7 @@ def apply_rows(actor, good: list[tuple[int, dict]], result: ImportResult,
         by_keys.setdefault(tuple(sorted(row)), []).append(row)
     for rows in by_keys.values():
         db.session.execute(update(Organization), rows)
-    _audit_many(actor, events)
+    audit.record_many(actor, events)
     result.applied = True
 
 

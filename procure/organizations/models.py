@@ -12,15 +12,11 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, DateTime, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class OrgKind(enum.StrEnum):
@@ -126,7 +122,7 @@ class Organization(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
     #: 统一社会信用代码 (GB 32100-2015); NULL for filed community organizations.
     credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind), nullable=False, index=True)
+    kind: Mapped[OrgKind] = mapped_column(str_enum(OrgKind), nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     # Registration data (officers and admin only).
@@ -138,7 +134,7 @@ class Organization(db.Model):
     supervisor: Mapped[str | None] = mapped_column(String(120))
     legal_representative: Mapped[str | None] = mapped_column(String(60))
     address: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[RegStatus] = mapped_column(_enum(RegStatus), nullable=False, default=RegStatus.NORMAL,
+    status: Mapped[RegStatus] = mapped_column(str_enum(RegStatus), nullable=False, default=RegStatus.NORMAL,
                                               server_default=RegStatus.NORMAL.value)
 
     # Profile (the organization's own users may edit these).
@@ -153,7 +149,7 @@ class Organization(db.Model):
     rating_level: Mapped[int | None] = mapped_column(Integer, index=True)
     rating_expires_on: Mapped[date | None] = mapped_column(Date, index=True)
     credit_standing: Mapped[CreditStanding] = mapped_column(
-        _enum(CreditStanding), nullable=False, default=CreditStanding.NORMAL,
+        str_enum(CreditStanding), nullable=False, default=CreditStanding.NORMAL,
         server_default=CreditStanding.NORMAL.value, index=True)
 
     users = relationship("User", back_populates="organization", order_by="User.name")
@@ -193,7 +189,7 @@ class Rating(db.Model):
     rated_on: Mapped[date] = mapped_column(Date, nullable=False)
     #: First day on which the rating no longer holds.
     expires_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
-    state: Mapped[RatingState] = mapped_column(_enum(RatingState), nullable=False, default=RatingState.ACTIVE)
+    state: Mapped[RatingState] = mapped_column(str_enum(RatingState), nullable=False, default=RatingState.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
 
     organization = relationship("Organization", back_populates="ratings")
@@ -215,7 +211,7 @@ class AnnualReport(db.Model):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     year: Mapped[int] = mapped_column(Integer, nullable=False)
     due_date: Mapped[date] = mapped_column(Date, nullable=False, index=True)
-    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus), nullable=False,
+    status: Mapped[ReportStatus] = mapped_column(str_enum(ReportStatus), nullable=False,
                                                  default=ReportStatus.PENDING, index=True)
     filed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
@@ -236,8 +232,8 @@ class CreditEntry(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
-    list: Mapped[CreditList] = mapped_column(_enum(CreditList), nullable=False)
-    state: Mapped[EntryState] = mapped_column(_enum(EntryState), nullable=False, index=True)
+    list: Mapped[CreditList] = mapped_column(str_enum(CreditList), nullable=False)
+    state: Mapped[EntryState] = mapped_column(str_enum(EntryState), nullable=False, index=True)
     #: The day the organization was (or is proposed to be) put on the list.
     listed_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     reason: Mapped[str] = mapped_column(String(500), nullable=False)
@@ -288,7 +284,7 @@ class ImportJob(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     is_only_good: Mapped[bool] = mapped_column(db.Boolean, nullable=False, default=False)
-    state: Mapped[JobState] = mapped_column(_enum(JobState), nullable=False, default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(str_enum(JobState), nullable=False, default=JobState.QUEUED)
     #: Progress: rows handled of ``total`` in the current phase (``message``).
     done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from .. import audit, permissions, policy, workflow
 from ..errors import NotFound, ValidationError
@@ -353,7 +354,8 @@ def move_to_serious(today: date, actor=None) -> list[CreditEntry]:
     # listed_on <= today - N years, computed per row below for 29 February.
     candidates = db.session.scalars(select(CreditEntry).where(
         CreditEntry.list == CreditList.ABNORMAL, CreditEntry.state == EntryState.LISTED,
-        CreditEntry.listed_on <= add_years(today, -years) + timedelta(days=1))).all()
+        CreditEntry.listed_on <= add_years(today, -years) + timedelta(days=1))
+        .options(selectinload(CreditEntry.organization))).all()
     out = []
     for entry in candidates:
         when = serious_move_date(entry)

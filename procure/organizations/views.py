@@ -5,6 +5,7 @@ checks the permission, validates its form and calls one service through ``perfor
 from __future__ import annotations
 
 import os
+import re
 import sys
 from datetime import date
 
@@ -15,8 +16,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from .. import audit, nav
+from ..errors import NotPermitted
 from ..extensions import db
 from ..nav import NavItem
 from ..web import ServiceFailed, perform, require_view
@@ -71,10 +74,13 @@ def filters_from(args) -> dict:
     if args.get("standing") in {s.value for s in CreditStanding}:
         f["standing"] = args["standing"]
     f["authority"] = args.get("authority", "").strip()[:120]
-    if args.get("base", "").isdigit():
+    # ASCII digits only, and a size the database column and date() accept: str.isdigit()
+    # lets "²" (int() fails) and 20-digit ids (integer out of range) through.
+    if re.fullmatch(r"[0-9]{1,9}", args.get("base", "")):
         f["base"] = args["base"]
     #: Organizations that owe the annual report of this year (the officers' reminder links here).
-    f["missing_report"] = args["missing_report"] if args.get("missing_report", "").isdigit() else ""
+    year = args.get("missing_report", "")
+    f["missing_report"] = year if re.fullmatch(r"[0-9]{4}", year) and "1000" <= year < "9999" else ""
     return f
 
 
@@ -207,51 +213,40 @@ def profile(org_id: int):
     return render_template("organizations/form.html", form=form, org=org, title=_("Profile"))
 
 
-@bp.route("/<int:org_id>/ratings", methods=["POST"])
-def add_rating(org_id: int):
+def _detail_action(org_id: int, form_class, form_key: str, service, args, done: str):
+    """A small form posted from the detail page: on success flash ``done`` and go back to
+    the page; otherwise show the page again (400) with the form and its errors.
+    ``args(form)`` gives the service's arguments after the actor and the organization."""
     org = _org(org_id, "organization.manage")
-    form = RatingForm()
+    form = form_class()
     if form.validate_on_submit():
         try:
-            perform(services.add_rating, current_user, org, int(form.level.data), form.rated_on.data, form=form)
+            perform(service, current_user, org, *args(form), form=form)
         except ServiceFailed:
             pass
         else:
-            _flash(_("Rating recorded."), "success")
+            _flash(done, "success")
             return redirect(url_for("organizations.detail", org_id=org.id))
-    return _render_detail(db.session.get(Organization, org_id), 400, rating_form=form)
+    return _render_detail(db.session.get(Organization, org_id), 400, **{form_key: form})
+
+
+@bp.route("/<int:org_id>/ratings", methods=["POST"])
+def add_rating(org_id: int):
+    return _detail_action(org_id, RatingForm, "rating_form", services.add_rating,
+                          lambda f: (int(f.level.data), f.rated_on.data), _("Rating recorded."))
 
 
 @bp.route("/<int:org_id>/annual-reports", methods=["POST"])
 def annual_report(org_id: int):
-    org = _org(org_id, "organization.manage")
-    form = AnnualReportForm()
-    if form.validate_on_submit():
-        try:
-            perform(services.record_annual_report, current_user, org, form.year.data, form.filed_on.data,
-                    form=form)
-        except ServiceFailed:
-            pass
-        else:
-            _flash(_("Annual report recorded."), "success")
-            return redirect(url_for("organizations.detail", org_id=org.id))
-    return _render_detail(db.session.get(Organization, org_id), 400, report_form=form)
+    return _detail_action(org_id, AnnualReportForm, "report_form", services.record_annual_report,
+                          lambda f: (f.year.data, f.filed_on.data), _("Annual report recorded."))
 
 
 @bp.route("/<int:org_id>/credit", methods=["POST"])
 def add_credit(org_id: int):
-    org = _org(org_id, "organization.manage")
-    form = CreditEntryForm()
-    if form.validate_on_submit():
-        try:
-            perform(services.add_credit_entry, current_user, org, CreditList(form.list.data),
-                    form.listed_on.data, form.reason.data, form=form)
-        except ServiceFailed:
-            pass
-        else:
-            _flash(_("Listing recorded."), "success")
-            return redirect(url_for("organizations.detail", org_id=org.id))
-    return _render_detail(db.session.get(Organization, org_id), 400, credit_form=form)
+    return _detail_action(org_id, CreditEntryForm, "credit_form", services.add_credit_entry,
+                          lambda f: (CreditList(f.list.data), f.listed_on.data, f.reason.data),
+                          _("Listing recorded."))
 
 
 @bp.route("/<int:org_id>/credit/<int:entry_id>/<any(confirm, reject, remove):action>", methods=["POST"])
@@ -358,16 +353,27 @@ def import_job_json(job_id: int):
 @bp.cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--only-good", is_flag=True, help="Import the good rows even when some rows are bad.")
-def import_command(path: str, only_good: bool):
+@click.option("--user", "user_email", default=None,
+              help="E-mail of the account the import is recorded under in the audit trail "
+                   "(it needs the import permission); without it the events carry no actor.")
+def import_command(path: str, only_good: bool, user_email: str | None):
     """Import a registry export (.csv or .xlsx). Bad rows are printed one a line,
     starting with their line number; nothing is imported when any row is bad unless
     --only-good is given."""
+    actor = None
+    if user_email:
+        from ..auth.models import User
+
+        actor = db.session.scalar(select(User).where(User.email == user_email))
+        if actor is None:
+            click.echo(f"no user with e-mail {user_email}", err=True)
+            sys.exit(2)
     with open(path, "rb") as fh:
         data = fh.read()
     try:
-        result = importer.import_bytes(None, data, only_good=only_good, filename=os.path.basename(path))
+        result = importer.import_bytes(actor, data, only_good=only_good, filename=os.path.basename(path))
         db.session.commit()
-    except importer.FileRejected as exc:
+    except (importer.FileRejected, NotPermitted) as exc:
         db.session.rollback()
         click.echo(f"rejected: {exc.message}", err=True)
         sys.exit(2)
@@ -399,6 +405,7 @@ def _base_filter(stmt, f):
 
 def _residency_section(org):
     residencies = db.session.scalars(select(Residency).where(Residency.organization_id == org.id)
+                                     .options(selectinload(Residency.base))
                                      .order_by(Residency.moved_in_on.desc())).all()
     runs = db.session.scalars(select(IncubationBase).where(IncubationBase.operator_id == org.id)).all()
     return "organizations/_residency.html", {"residencies": residencies, "runs": runs}

@@ -8,15 +8,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Enum, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import db, str_enum
 from ..timeutil import utcnow
-
-
-def _enum(cls, length=20):
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class ProjectState(enum.StrEnum):
@@ -106,10 +102,10 @@ class Project(db.Model):
     target_group: Mapped[str] = mapped_column(String(200), nullable=False)
     #: 最高限价: allocations never exceed it.
     budget_ceiling: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
-    method: Mapped[ProcurementMethod] = mapped_column(_enum(ProcurementMethod), nullable=False)
+    method: Mapped[ProcurementMethod] = mapped_column(str_enum(ProcurementMethod), nullable=False)
     period_start: Mapped[date] = mapped_column(Date, nullable=False)
     period_end: Mapped[date] = mapped_column(Date, nullable=False)
-    state: Mapped[ProjectState] = mapped_column(_enum(ProjectState), nullable=False,
+    state: Mapped[ProjectState] = mapped_column(str_enum(ProjectState), nullable=False,
                                                 default=ProjectState.DRAFT, index=True)
     #: Beneficiaries actually served, entered by the officer (until milestone reports
     #: from the delivery issue record actuals).

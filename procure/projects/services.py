@@ -13,7 +13,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import audit, workflow
-from ..auth.models import Department
 from ..budgets import services as budget
 from ..budgets.models import ZERO
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
@@ -131,7 +130,8 @@ def _validate(data: ProjectData, current_category_id: int | None = None) -> dict
     if not title:
         raise ValidationError(_l("Give the project a title."), field="title")
     values["title"] = title[:200]
-    cat = db.session.get(ServiceCategory, int(data.category_id)) if str(data.category_id or "").isdigit() else None
+    cat_id = budget.parse_id(data.category_id)
+    cat = db.session.get(ServiceCategory, cat_id) if cat_id is not None else None
     if cat is None or (not cat.is_active and cat.id != current_category_id):
         raise ValidationError(_l("Choose a service category from the guiding catalogue."), field="category_id")
     values["category_id"] = cat.id
@@ -210,12 +210,16 @@ def update_project(actor, project: Project, data: ProjectData) -> Project:
 def record_beneficiaries_served(actor, project: Project, served) -> Project:
     """Beneficiaries served so far (for the program summary), at any state but draft."""
     require(actor, "project.edit", project)
+    if project.state == S.DRAFT:
+        raise InvalidTransition(_l("Beneficiaries served are recorded once the project is submitted."))
     try:
         served = int(served)
     except (TypeError, ValueError):
         served = -1
     if served < 0:
         raise ValidationError(_l("The number cannot be negative."), field="beneficiaries_served")
+    if served > budget.MAX_ID:
+        raise ValidationError(_l("The number is too large."), field="beneficiaries_served")
     before = project.beneficiaries_served
     project.beneficiaries_served = served
     db.session.flush()
@@ -265,9 +269,10 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     for appr_id, amount in lines:
         if appr_id in (None, "", 0, "0"):
             continue
-        if not str(appr_id).isdigit():
+        appr_id = budget.parse_id(appr_id)
+        if appr_id is None:
             raise ValidationError(_l("Choose an appropriation."), field="allocations")
-        wanted[int(appr_id)] = wanted.get(int(appr_id), ZERO) + budget.parse_amount(amount, "allocations")
+        wanted[appr_id] = wanted.get(appr_id, ZERO) + budget.parse_amount(amount, "allocations")
     if not wanted:
         raise ValidationError(_l("Allocate an amount from at least one appropriation."), field="allocations")
     total = sum(wanted.values(), ZERO)
@@ -313,7 +318,9 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
 def advance_project(actor, project: Project, to: ProjectState) -> Project:
     """Later transitions (tendering, award, contract, delivery), for the issues that
     own them; here only the map is enforced. Finance or the department's officer."""
-    if actor.role != Role.FINANCE:
+    if actor.role == Role.FINANCE:
+        require(actor, "project.budget_check")
+    else:
         require(actor, "project.edit", project)
     if to == S.CANCELLED:
         raise InvalidTransition(_l("Use cancel to cancel a project."))
@@ -332,10 +339,6 @@ def project_totals(project_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, 
                                      func.sum(Allocation.committed), func.sum(Allocation.paid))
                               .where(Allocation.project_id.in_(project_ids)).group_by(Allocation.project_id))
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-
-def department_choices() -> list[Department]:
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
 
 
 audit.ACTION_LABELS.update({

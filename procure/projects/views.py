@@ -179,20 +179,27 @@ def approve(project_id: int):
     return _detail(project, 400, budget_form=form)
 
 
+def _form_action(project: Project, form, form_name: str, service, value, message: str):
+    """Run one form-backed service on ``project``: flash and redirect on success, else
+    the detail page again with the form's errors (400)."""
+    if form.validate_on_submit():
+        try:
+            perform(service, current_user, project, value, form=form)
+        except ServiceFailed:
+            db.session.refresh(project)
+        else:
+            flash(message, "success")
+            return redirect(url_for("projects.detail", project_id=project.id))
+    return _detail(project, 400, **{form_name: form})
+
+
 @bp.route("/<int:project_id>/return", methods=["POST"])
 def return_(project_id: int):
     project = db.get_or_404(Project, project_id)
     require_view("project.budget_check")
     form = ReasonForm(prefix="ret")
-    if form.validate_on_submit():
-        try:
-            perform(ps.return_project, current_user, project, form.reason.data, form=form)
-        except ServiceFailed:
-            db.session.refresh(project)
-        else:
-            flash(_("The project was returned to its department."), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
-    return _detail(project, 400, return_form=form)
+    return _form_action(project, form, "return_form", ps.return_project, form.reason.data,
+                        _("The project was returned to its department."))
 
 
 @bp.route("/<int:project_id>/cancel", methods=["POST"])
@@ -201,15 +208,8 @@ def cancel(project_id: int):
     if not (can(current_user, "project.edit", project) or can(current_user, "project.budget_check")):
         abort(403)
     form = ReasonForm(prefix="cancel")
-    if form.validate_on_submit():
-        try:
-            perform(ps.cancel_project, current_user, project, form.reason.data, form=form)
-        except ServiceFailed:
-            db.session.refresh(project)
-        else:
-            flash(_("The project was cancelled and its reserved funds released."), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
-    return _detail(project, 400, cancel_form=form)
+    return _form_action(project, form, "cancel_form", ps.cancel_project, form.reason.data,
+                        _("The project was cancelled and its reserved funds released."))
 
 
 @bp.route("/<int:project_id>/served", methods=["POST"])
@@ -217,16 +217,8 @@ def served(project_id: int):
     project = db.get_or_404(Project, project_id)
     require_view("project.edit", project)
     form = ServedForm()
-    if form.validate_on_submit():
-        try:
-            perform(ps.record_beneficiaries_served, current_user, project, form.beneficiaries_served.data,
-                    form=form)
-        except ServiceFailed:
-            db.session.refresh(project)
-        else:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("projects.detail", project_id=project.id))
-    return _detail(project, 400, served_form=form)
+    return _form_action(project, form, "served_form", ps.record_beneficiaries_served,
+                        form.beneficiaries_served.data, _("Changes saved."))
 
 
 @bp.route("/catalogue", methods=["GET", "POST"])

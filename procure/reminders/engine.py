@@ -25,6 +25,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from .. import policy
 from ..auth.models import User, UserStatus
@@ -256,14 +257,16 @@ def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
 
 
 def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    from ..organizations.models import CreditEntry, CreditList, EntryState, Organization
+    from ..organizations.models import CreditEntry, CreditList, EntryState
     from ..organizations.services import add_years, serious_move_date
 
     years = policy.value("standing.abnormal_to_serious_years")
     for offset in offsets:
         day = today + timedelta(days=offset)
         approx = add_years(day, -years)
-        rows = db.session.scalars(select(CreditEntry).join(Organization).where(
+        # The organization's name comes with the join (not one lazy load per entry).
+        rows = db.session.scalars(select(CreditEntry).join(CreditEntry.organization)
+                                  .options(contains_eager(CreditEntry.organization)).where(
             CreditEntry.list == CreditList.ABNORMAL, CreditEntry.state == EntryState.LISTED,
             CreditEntry.listed_on.between(approx - timedelta(days=1), approx))).all()
         rows = [e for e in rows if serious_move_date(e) == day]

@@ -65,10 +65,11 @@ def request_execution_pdf(user, year, source_id: int | None = None, department_i
     require(user, "report.view")
     year = budget.check_fiscal_year(year, "year")
     for value, name in ((source_id, "source"), (department_id, "department")):
-        if value is not None and not str(value).isdigit():
+        # An id the worker's query could not take is refused here, not in the worker.
+        if value is not None and budget.parse_id(value) is None:
             raise ValidationError(_("Choose from the list."), field=name)
-    params = {"year": year, "source": int(source_id) if source_id else None,
-              "department": int(department_id) if department_id else None,
+    params = {"year": year, "source": budget.parse_id(source_id) if source_id else None,
+              "department": budget.parse_id(department_id) if department_id else None,
               "locale": getattr(user, "locale", None) or "zh_CN"}
     return jobs.create_job(user, EXECUTION_PDF, params)
 

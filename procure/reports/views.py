@@ -38,8 +38,9 @@ def _signed_in():
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() else None
+    """A number from the query string; None (the default applies) for junk or a number
+    too large for the database, never a 500."""
+    return budget.parse_id(request.args.get(name))
 
 
 def _filters() -> tuple[int, int | None, int | None]:

@@ -10,6 +10,7 @@ afterwards (the live server is shut down first, since it depends on ``db``).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,22 +45,28 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture()
-def live_server(app, db):
-    """Base URL of a live app (CSRF on) served in a daemon thread."""
-    live_app = create_app("testing", **app_config(WTF_CSRF_ENABLED=True))
+@contextmanager
+def serving(app, live_app):
+    """Serve ``live_app`` in a daemon thread; yield its base URL; afterwards shut it down,
+    close its connections (so the truncation is not blocked) and give the default Celery
+    app back to the test app (create_app made the live app's the default)."""
     limiter.reset()  # login throttling counts per test
-    port = free_port()
-    server = make_server("127.0.0.1", port, live_app, threaded=True)
+    server = make_server("127.0.0.1", free_port(), live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
         with live_app.app_context():
-            _db.engine.dispose()  # no idle connection left to block the truncation
-        # create_app made the live app's Celery the default; give it back to the test app.
+            _db.engine.dispose()
         app.extensions["celery"].set_default()
+
+
+@pytest.fixture()
+def live_server(app, db):
+    """Base URL of a live app (CSRF on) served in a daemon thread."""
+    with serving(app, create_app("testing", **app_config(WTF_CSRF_ENABLED=True))) as url:
+        yield url

@@ -9,9 +9,10 @@ from playwright.sync_api import Page, expect
 from procure.projects import services as ps
 from procure.roles import Role
 
-from ..conftest import _redis_url, app_config, free_port
+from ..conftest import _redis_url, app_config
 from ..factories import Factory
 from ..integration.conftest import running_worker
+from .conftest import serving
 
 pytestmark = pytest.mark.browser
 
@@ -20,13 +21,7 @@ pytestmark = pytest.mark.browser
 def live_server_with_worker(app, db, tmp_path):
     """Like ``live_server``, but the app's tasks go through Redis to a real Celery
     worker (not eager), so the page really waits for the PDF job."""
-    import threading
-
-    from werkzeug.serving import make_server
-
     from procure import create_app
-    from procure.extensions import db as _db
-    from procure.extensions import limiter
 
     redis_url = _redis_url()
     live_app = create_app("testing", **app_config(
@@ -34,20 +29,8 @@ def live_server_with_worker(app, db, tmp_path):
         CELERY={"broker_url": redis_url, "result_backend": redis_url, "task_ignore_result": True,
                 "broker_connection_retry_on_startup": True, "task_acks_late": True,
                 "worker_prefetch_multiplier": 1}))
-    limiter.reset()
-    server = make_server("127.0.0.1", free_port(), live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    try:
-        with running_worker(live_app):
-            yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        with live_app.app_context():
-            _db.engine.dispose()
-        app.extensions["celery"].set_default()
+    with serving(app, live_app) as url, running_worker(live_app):
+        yield url
 
 
 def test_finance_approves_and_downloads_the_report(page: Page, live_server_with_worker, make, db, artifacts):

@@ -27,7 +27,7 @@ CHANGES = {
     "catalogue.create": lambda m, o, a: m.category(),
     "catalogue.update": lambda m, o, a: ps.save_category(m.admin(), (c := m.category()), c.code, "改名"),
     "project.create": lambda m, o, a: m.project(o),
-    "project.update": lambda m, o, a: ps.record_beneficiaries_served(o, m.project(o), 12),
+    "project.update": lambda m, o, a: ps.record_beneficiaries_served(o, ps.submit_project(o, m.project(o)), 12),
     "ledger.commit": lambda m, o, a: bs.commit_funds(m.finance(), m.approved_project(o, a, "10.00")
                                                      .allocations[0].id, "5.00"),
 }

@@ -55,6 +55,7 @@ def test_adjustment_needs_reason_and_cannot_undercut_allocations(make, db, offic
     ({"source_id": 987654}, "source_id"), ({"source_id": "general"}, "source_id"),
     ({"fiscal_year": 1999}, "fiscal_year"), ({"fiscal_year": 2100}, "fiscal_year"),
     ({"fiscal_year": "abc"}, "fiscal_year"), ({"department_id": 987654}, "department_id"),
+    ({"source_id": "9" * 20}, "source_id"), ({"department_id": "9" * 20}, "department_id"),
 ])
 def test_bad_appropriation_input_changes_nothing(make, db, officer, kw, field):
     args = {"source_id": make.sources()["general"].id, "fiscal_year": 2026,

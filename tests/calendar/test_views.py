@@ -53,3 +53,11 @@ def test_bad_input_is_shown_on_the_form(client, db, make, data):
     assert resp.status_code == 200
     assert "is-invalid" in resp.get_data(as_text=True) or "invalid-feedback" in resp.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(HolidayEntry.id))) == 0
+
+
+@pytest.mark.parametrize("year", ["9999", "-5", "0", "abc", "100000"])
+def test_a_year_out_of_range_shows_this_year(client, make, year):
+    admin = make.admin()
+    make.commit()
+    login(client, admin.username)
+    assert client.get(f"/admin/calendar/?year={year}").status_code == 200

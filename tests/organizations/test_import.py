@@ -284,3 +284,38 @@ def test_job_pages_per_role(client, make, db, app, role):
             assert resp.status_code in (302, 401)
         else:
             assert resp.status_code == (200 if role in ("owner", Role.ADMIN) else 403), (role, path)
+
+
+def test_too_long_cell_names_the_column_by_its_label(app, db):
+    rows = sample_rows()[:2]
+    rows[1][rows[0].index("住所")] = "长" * 301
+    result = run(app, to_csv(rows))
+    assert not result.applied
+    from flask_babel import force_locale
+
+    with app.test_request_context(), force_locale("en"):
+        message = str(result.errors[0].message)
+    assert "Address is longer than 300 characters" in message and "address" not in message
+
+
+def test_cli_records_the_named_user(app, db, make, tmp_path):
+    from procure.audit import AuditEvent
+
+    officer = make.user(Role.OFFICER)
+    make.commit()
+    email, officer_id = officer.email, officer.id
+    path = tmp_path / "export.csv"
+    path.write_bytes(SAMPLE.read_bytes())
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["orgs", "import", "--user", "nobody@example.invalid", str(path)])
+    assert out.exit_code == 2 and snapshot(db) == []
+    out = runner.invoke(args=["orgs", "import", "--user", email, str(path)])
+    assert out.exit_code == 0, out.output
+    actors = set(db.session.scalars(sa.select(AuditEvent.actor_id).where(
+        AuditEvent.action.in_(["organization.create", "organization.import"]))))
+    assert actors == {officer_id}
+    assert verify_chain().ok
+    finance = make.user(Role.FINANCE)
+    make.commit()
+    out = runner.invoke(args=["orgs", "import", "--user", finance.email, str(path)])
+    assert out.exit_code == 2 and "rejected" in out.output

@@ -198,3 +198,11 @@ def test_list_filters_and_constant_query_count(client, world, make, db, app):
     big = _count_queries(app, lambda: client.get("/organizations/"))
     assert big == small
     assert "批量组织" in client.get("/organizations/?page=2").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["base=²", "base=99999999999999999999", "missing_report=²",
+                                   "missing_report=0000", "missing_report=99999", "missing_report=9999"])
+def test_list_ignores_bad_numeric_filters(client, world, query):
+    users, _ids = world
+    login(client, users[OFFICER].username)
+    assert client.get(f"/organizations/?{query}").status_code == 200

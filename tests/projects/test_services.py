@@ -170,6 +170,7 @@ def test_visibility(make, db, world):
     ("budget_ceiling", "-5", "budget_ceiling"), ("budget_ceiling", "10.001", "budget_ceiling"),
     ("budget_ceiling", "abc", "budget_ceiling"), ("fiscal_year", 1999, "fiscal_year"),
     ("fiscal_year", 2999, "fiscal_year"), ("category_id", 999999, "category_id"),
+    ("category_id", "9" * 20, "category_id"),
     ("period_end", date(2025, 1, 1), "period_end"), ("method", "bribery", "method"),
 ])
 def test_bad_project_input(make, db, world, field, value, error):
@@ -224,3 +225,25 @@ def test_budget_check_cannot_allocate_again_after_tendering(make, db, world):
     assert appr.allocated == allocated
     ps.advance_project(officer, p, S.APPROVED)  # re-tender after 流标: the reservation stays
     assert p.state == S.APPROVED and appr.allocated == allocated
+
+
+def test_beneficiaries_served_not_in_draft_and_bounded(make, db, world):
+    """The rule the page shows (no served count on a draft) holds in the service, and a
+    number too large for the column is a form message, not a database error."""
+    officer, appr = world
+    draft = make.project(officer)
+    with pytest.raises(InvalidTransition):
+        ps.record_beneficiaries_served(officer, draft, 5)
+    p = ps.submit_project(officer, make.project(officer))
+    with pytest.raises(ValidationError) as exc:
+        ps.record_beneficiaries_served(officer, p, "9999999999")
+    assert exc.value.field == "beneficiaries_served"
+    assert ps.record_beneficiaries_served(officer, p, "12").beneficiaries_served == 12
+
+
+def test_approve_refuses_an_id_too_large_for_the_column(make, world):
+    officer, _ = world
+    p = ps.submit_project(officer, make.project(officer))
+    with pytest.raises(ValidationError) as exc:
+        ps.approve_project(make.finance(), p, [("9" * 20, "10.00")])
+    assert exc.value.field == "allocations"

@@ -197,3 +197,23 @@ def test_pdf_job_through_the_page_and_who_may_download(client, dataset, make, db
     login(client, fin.username)
     bad = client.post("/reports/budget-execution/pdf", data={"year": "1800"}, follow_redirects=True)
     assert "fiscal year must be between" in bad.get_data(as_text=True)
+
+
+def test_ids_too_large_for_a_column_are_refused_not_a_500(client, make, db):
+    """A hand-edited link or form with a 20-digit id is ignored (page) or refused with a
+    message (PDF job), never a database error."""
+    fin = make.finance()
+    fin.locale = "en"
+    make.commit()
+    login(client, fin.username)
+    huge = "9" * 20
+    for url in (f"/reports/budget-execution?year={YEAR}&source={huge}&department={huge}&job={huge}",
+                f"/reports/budget-execution.xlsx?year={YEAR}&source={huge}",
+                f"/reports/program-summary?category={huge}&job={huge}",
+                "/reports/budget-execution?year=²&source=²",  # isdigit() but not int()
+                "/budgets/?year=²"):
+        assert client.get(url).status_code == 200, url
+    resp = client.post("/reports/budget-execution/pdf", data={"year": str(YEAR), "source": huge},
+                       follow_redirects=True)
+    assert resp.status_code == 200
+    assert "Choose from the list." in resp.get_data(as_text=True)
