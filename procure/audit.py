@@ -4,8 +4,14 @@ Each event stores the SHA-256 of its own canonical content together with the has
 the event before it, so an edited, deleted or inserted row breaks the chain, and
 ``flask audit verify`` names the first broken link.
 
+Services ``record`` events during their transaction; they are appended to the chain
+just before the transaction commits (``write_pending``, from a ``before_commit`` hook,
+after the session's other changes are flushed). So the chain's lock is always the last
+lock a transaction takes and is held for milliseconds: a service may audit first and
+lock money rows second without ever deadlocking against another that does the opposite.
+
 How appends are serialized (so concurrent writers cannot fork the chain):
-* On PostgreSQL every append first takes a transaction-level advisory lock
+* On PostgreSQL the append first takes a transaction-level advisory lock
   (``pg_advisory_xact_lock``); the next writer waits until the holder commits or rolls
   back, then reads the new head. The lock is released with the transaction, so the
   chain head and the change it records commit together.
@@ -26,7 +32,7 @@ from enum import Enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, event, insert, select, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
 from .timeutil import utcnow
@@ -133,12 +139,59 @@ def _link(seq: int, prev_hash: str, created_at: datetime, actor_id, action: str,
     return ev
 
 
-def record(actor, action: str, obj_or_type: Any, object_id: Any = None, *,
-           before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    """Append an audit event in the current transaction (flushes, never commits).
+# --- sealed fields ------------------------------------------------------------------
 
-    ``obj_or_type`` is a model instance (its ``__tablename__`` and id are used) or a
-    type name with ``object_id``.
+#: Fields whose values never enter the chain, per object type: only their SHA-256 does.
+#: Modules declare theirs with :func:`seal` (e.g. a bid's price before the opening).
+SEALED_FIELDS: dict[str, frozenset[str]] = {}
+SEALED_PREFIX = "sha256:"
+
+
+def seal(object_type: str, *fields: str) -> None:
+    """Declare ``fields`` of ``object_type`` sealed: audited as their hash only."""
+    SEALED_FIELDS[object_type] = SEALED_FIELDS.get(object_type, frozenset()) | frozenset(fields)
+
+
+def sealed_hash(value: Any) -> str:
+    """What a sealed value becomes in the chain (comparable with the value once opened)."""
+    return SEALED_PREFIX + hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+def _seal(object_type: str, data: dict | None) -> dict | None:
+    fields = SEALED_FIELDS.get(object_type)
+    if not data or not fields:
+        return data
+    return {k: (sealed_hash(v) if k in fields and v is not None else v) for k, v in data.items()}
+
+
+# --- recording: collected during the transaction, chained just before commit --------
+
+@dataclass
+class _Pending:
+    created_at: datetime
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str
+    before: dict | None
+    after: dict | None
+    #: The (sub)transaction that recorded it: a rolled-back savepoint drops its events.
+    transaction: Any = None
+
+
+def _pending(session) -> list[_Pending]:
+    return session.info.setdefault("audit_pending", [])
+
+
+def record(actor, action: str, obj_or_type: Any, object_id: Any = None, *,
+           before: dict | None = None, after: dict | None = None) -> None:
+    """Record an audit event of the current transaction (never commits).
+
+    The event is appended to the hash chain just before the transaction commits, so the
+    chain's lock is the last lock the transaction takes, held for milliseconds; a
+    rollback drops it with the change it describes. ``obj_or_type`` is a model instance
+    (its ``__tablename__`` and id are used) or a type name with ``object_id``. Sealed
+    fields (:func:`seal`) are replaced by their hash here, before anything is stored.
     """
     if isinstance(obj_or_type, str):
         object_type, oid = obj_or_type, object_id
@@ -146,34 +199,90 @@ def record(actor, action: str, obj_or_type: Any, object_id: Any = None, *,
         if obj_or_type.id is None:
             db.session.flush()
         object_type, oid = obj_or_type.__tablename__, obj_or_type.id
-    seq, prev = _head()
-    ev = _link(seq + 1, prev, utcnow(), getattr(actor, "id", actor), action, object_type, oid,
-               before, after)
-    db.session.add(ev)
-    db.session.flush()
-    return ev
+    session = db.session()
+    _pending(session).append(_Pending(
+        utcnow(), getattr(actor, "id", actor), action, object_type, str(oid),
+        _plain(_seal(object_type, before)), _plain(_seal(object_type, after)),
+        session.get_nested_transaction() or session.get_transaction()))
 
 
-def record_many(actor, items: Iterable[tuple[str, str, Any, dict | None, dict | None]], *,
-                batch: int = 5000) -> int:
-    """Append many events at once, as ``record`` would one by one (same hashing, one
-    lock, one head read, bulk INSERTs). ``items`` are (action, object_type, object_id,
-    before, after). Flushes, never commits; returns how many were written."""
-    items = list(items)
+def record_many(actor, items: Iterable[tuple[str, str, Any, dict | None, dict | None]]) -> int:
+    """Record many events at once, as ``record`` would one by one. ``items`` are
+    (action, object_type, object_id, before, after). Returns how many were recorded."""
+    n = 0
+    for action, object_type, oid, before, after in items:
+        record(actor, action, object_type, oid, before=before, after=after)
+        n += 1
+    return n
+
+
+def write_pending(session=None, *, batch: int = 5000) -> int:
+    """Append the transaction's recorded events to the chain (one lock, one head read,
+    bulk INSERTs). Called just before commit; flushes the session's other changes first
+    so that the chain lock is the last lock taken. Returns how many were written."""
+    session = session or db.session()
+    items = session.info.get("audit_pending")
+    if not items:
+        return 0
+    session.flush()
+    items = session.info.pop("audit_pending", [])
     if not items:
         return 0
     seq, prev = _head()
-    now, actor_id, rows = utcnow(), getattr(actor, "id", actor), []
-    for action, object_type, oid, before, after in items:
+    rows = []
+    for p in items:
         seq += 1
-        ev = _link(seq, prev, now, actor_id, action, object_type, oid, before, after)
+        ev = _link(seq, prev, p.created_at, p.actor_id, p.action, p.object_type, p.object_id,
+                   p.before, p.after)
         rows.append({c: getattr(ev, c) for c in (
             "seq", "created_at", "actor_id", "action", "object_type", "object_id",
             "before", "after", "prev_hash", "hash")})
         prev = ev.hash
     for start in range(0, len(rows), batch):
-        db.session.execute(insert(AuditEvent), rows[start:start + batch])
+        session.execute(insert(AuditEvent), rows[start:start + batch])
     return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_before_commit(session):
+    if session.in_nested_transaction():
+        return  # a savepoint: its events wait for the outer commit
+    write_pending(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _chain_before_reading_it(state):
+    # Like autoflush: a transaction that reads the audit trail after recording events sees
+    # them (tests, a page that shows what it just did). It takes the chain lock early, so
+    # services must not do this in the middle of their work.
+    if state.is_select and state.session.info.get("audit_pending") and not state.session._flushing \
+            and any(m.class_ is AuditEvent for m in state.all_mappers):
+        write_pending(state.session)
+
+
+@event.listens_for(Session, "after_commit")
+def _savepoint_released(session):
+    # Fired for a released savepoint too: its events now belong to the enclosing
+    # transaction (and are written when that one commits).
+    nested = session.get_nested_transaction()
+    if nested is None:
+        return
+    for p in session.info.get("audit_pending", ()):
+        if p.transaction is nested:
+            p.transaction = nested.parent
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_after_rollback(session, transaction):
+    items = session.info.get("audit_pending")
+    if not items:
+        return
+    if transaction.parent is None:
+        # The outer transaction ended without writing them: it was rolled back.
+        session.info.pop("audit_pending", None)
+    elif transaction.nested:
+        # Still tagged with this savepoint: it was rolled back, and its events with it.
+        session.info["audit_pending"] = [p for p in items if p.transaction is not transaction]
 
 
 def diff(before: dict, after: dict) -> tuple[dict, dict]:

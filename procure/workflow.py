@@ -1,4 +1,15 @@
-"""State machines as data, and the one transition helper every service calls."""
+"""State machines as data, and the one transition helper every service calls.
+
+Each stateful model has one :class:`Machine`: its ``StrEnum`` of states, the allowed map,
+the column that holds the state and the audit prefix. Machines register themselves in
+:data:`MACHINES`, so one test walks every allowed and every forbidden pair of all of them.
+
+A transition is compare-and-set: ``UPDATE … SET state = :to WHERE id = :id AND state =
+:from``, where ``:from`` is the state the service read. When another transaction changed
+the row first (it waits for that one's lock, then finds the state moved), no row matches
+and the service gets :class:`~procure.errors.Conflict` — "someone else changed this first,
+reload" — instead of overwriting the other person's work.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +17,117 @@ import enum
 from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
-from .errors import InvalidTransition
+from .errors import Conflict, InvalidTransition
 
 Allowed = Mapping[enum.StrEnum, frozenset]
+
+#: Every state machine, by name.
+MACHINES: dict[str, Machine] = {}
+
+STALE = _l("Someone else changed this first. Reload the page to see the current state, then try again.")
+
+
+def _label(state) -> str:
+    return getattr(state, "label", state)
 
 
 def check(allowed: Allowed, current: enum.StrEnum, to: enum.StrEnum) -> None:
     """Raise InvalidTransition unless ``current → to`` is in ``allowed``."""
     if to not in allowed.get(current, frozenset()):
         raise InvalidTransition(
-            _l("Cannot change from “%(current)s” to “%(to)s”.",
-               current=getattr(current, "label", current), to=getattr(to, "label", to))
-        )
+            _l("Cannot change from “%(current)s” to “%(to)s”.", current=_label(current), to=_label(to)))
 
 
-def transition(obj, to: enum.StrEnum, actor, allowed: Allowed, *, field: str = "state",
-               reason: str | None = None, extra: dict | None = None):
-    """Move ``obj`` to state ``to`` if ``allowed`` permits it, and audit the change.
+class Machine:
+    """The states of one model and the moves between them.
 
-    Flushes, never commits. ``extra`` adds other columns changed by the same action to
-    the audit event's ``after``.
+    ``actions`` names each move for the audit trail: a mapping of target state (or
+    ``(from, to)`` pair, which wins) to a verb, e.g. ``{S.APPROVED: "approve"}``; the
+    event's action is ``"<prefix>.<verb>"``. A move without a name is audited as
+    ``"<prefix>.<target state>"``. ``labels`` give each verb its translated label for the
+    histories (a test requires one for every allowed move).
     """
-    current = getattr(obj, field)
-    check(allowed, current, to)
-    setattr(obj, field, to)
-    after = {field: to.value}
-    if reason:
-        after["reason"] = reason
-    if extra:
-        after.update(extra)
-    audit.record(actor, "transition", obj, before={field: current.value}, after=after)
-    return obj
+
+    def __init__(self, name: str, states: type[enum.StrEnum], allowed: Allowed, *, field: str = "state",
+                 prefix: str | None = None, actions: Mapping | None = None,
+                 labels: Mapping[str, object] | None = None):
+        if name in MACHINES:
+            raise ValueError(f"state machine {name!r} defined twice")
+        unknown = [s for s in allowed if s not in states] + [t for v in allowed.values() for t in v
+                                                              if t not in states]
+        if unknown:
+            raise ValueError(f"{name}: states not in {states.__name__}: {unknown}")
+        self.name, self.states, self.field = name, states, field
+        self.allowed: dict = {s: frozenset(allowed.get(s, ())) for s in states}
+        self.prefix = prefix or name
+        self.actions = dict(actions or {})
+        #: How the audit trail names each move (verb → translated label).
+        audit.ACTION_LABELS.update({f"{self.prefix}.{verb}": label for verb, label in (labels or {}).items()})
+        MACHINES[name] = self
+
+    def can(self, current, to) -> bool:
+        return to in self.allowed.get(current, frozenset())
+
+    def check(self, current, to) -> None:
+        check(self.allowed, current, to)
+
+    def action(self, current, to) -> str:
+        verb = self.actions.get((current, to)) or self.actions.get(to) or str(to.value)
+        return f"{self.prefix}.{verb}"
+
+    def transition(self, obj, to, actor, *, reason: str | None = None, extra: dict | None = None,
+                   values: dict | None = None, action: str | None = None):
+        """Move ``obj`` from the state it was read in to ``to``, compare-and-set, and audit.
+
+        ``values`` are other columns written by the same UPDATE; ``extra`` adds facts to
+        the audit event's ``after``. Raises InvalidTransition when the map forbids the
+        move, Conflict when the row is no longer in the state it was read in. Flushes,
+        never commits.
+        """
+        current = getattr(obj, self.field)
+        self.check(current, to)
+        model = type(obj)
+        pk = inspect(model).primary_key[0]
+        column = getattr(model, self.field)
+        changes = {self.field: to, **(values or {})}
+        result = _session().execute(
+            update(model).where(pk == inspect(obj).identity[0], column == current).values(changes)
+            .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            raise Conflict(STALE)
+        for key, value in changes.items():
+            set_committed_value(obj, key, value)
+        after = {self.field: to.value, **{k: v for k, v in (values or {}).items()}}
+        if reason:
+            after["reason"] = reason
+        if extra:
+            after.update(extra)
+        audit.record(actor, f"{self.prefix}.{action}" if action else self.action(current, to), obj,
+                     before={self.field: current.value}, after=after)
+        return obj
+
+
+def _session():
+    from .extensions import db
+
+    return db.session
+
+
+def machine_for(allowed: Allowed) -> Machine | None:
+    for m in MACHINES.values():
+        if m.allowed == {s: frozenset(allowed.get(s, ())) for s in m.states}:
+            return m
+    return None
+
+
+def transition(obj, to: enum.StrEnum, actor, allowed: Allowed | Machine, *, field: str = "state",
+               reason: str | None = None, extra: dict | None = None):
+    """Compatibility shim: ``machine.transition`` for the machine whose map is ``allowed``."""
+    m = allowed if isinstance(allowed, Machine) else machine_for(allowed)
+    if m is None:
+        raise LookupError("no state machine registered for this map")
+    return m.transition(obj, to, actor, reason=reason, extra=extra)

@@ -34,7 +34,7 @@ def test_record_many_continues_the_chain_as_record_would(db):
 
     _events(db, 2)
     n = audit.record_many(None, [("test.bulk", "things", i, None, {"amount": Decimal("1.50"), "i": i})
-                                 for i in range(3)], batch=2)
+                                 for i in range(3)])
     assert audit.record_many(None, []) == 0
     audit.record(None, "test.event", "things", 99)
     db.session.commit()

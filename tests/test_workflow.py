@@ -1,4 +1,5 @@
-"""Every transition, allowed and forbidden, at the service level; each allowed one audited."""
+"""Every state machine of the registry: every allowed and every forbidden pair; each
+allowed move audited under its own action name; a stale read refused (compare-and-set)."""
 
 from __future__ import annotations
 
@@ -7,34 +8,47 @@ import itertools
 import pytest
 import sqlalchemy as sa
 
+import procure.models  # noqa: F401 - every module's machines registered
 from procure import workflow
 from procure.audit import AuditEvent
 from procure.auth import services as accounts
 from procure.auth.models import UserStatus
-from procure.errors import InvalidTransition
+from procure.errors import Conflict, InvalidTransition
 from procure.notifications import services as outbox
-from procure.notifications.models import ALLOWED as NOTE_ALLOWED
 from procure.notifications.models import Notification, NotificationState
 from procure.roles import Role
 
-MACHINES = [
-    ("user", UserStatus, accounts.USER_ALLOWED),
-    ("notification", NotificationState, NOTE_ALLOWED),
-]
+
+def test_registry_holds_every_machine():
+    names = set(workflow.MACHINES)
+    assert {"project", "user", "notification", "job", "credit_entry", "rating", "annual_report"} <= names
 
 
-@pytest.mark.parametrize(("name", "states", "allowed"), MACHINES)
-def test_check_matches_the_map_for_every_pair(name, states, allowed):
-    for a, b in itertools.product(states, states):
-        if b in allowed.get(a, frozenset()):
-            workflow.check(allowed, a, b)
+@pytest.mark.parametrize("name", sorted(workflow.MACHINES))
+def test_check_matches_the_map_for_every_pair(name):
+    m = workflow.MACHINES[name]
+    for a, b in itertools.product(m.states, m.states):
+        if b in m.allowed[a]:
+            m.check(a, b)
+            assert m.action(a, b).startswith(m.prefix + ".")
         else:
             with pytest.raises(InvalidTransition):
-                workflow.check(allowed, a, b)
+                m.check(a, b)
 
 
-def _transitions(db):
-    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "transition")
+@pytest.mark.parametrize("name", sorted(workflow.MACHINES))
+def test_every_allowed_move_has_a_translated_action_label(name):
+    from procure.audit import ACTION_LABELS
+
+    m = workflow.MACHINES[name]
+    missing = {m.action(a, b) for a in m.states for b in m.allowed[a]} - set(ACTION_LABELS)
+    assert not missing
+
+
+def _transitions(db, machine="user"):
+    m = workflow.MACHINES[machine]
+    actions = {m.action(a, b) for a in m.states for b in m.allowed[a]}
+    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action.in_(actions))
                               .order_by(AuditEvent.seq)).all()
 
 
@@ -44,10 +58,11 @@ def test_user_disable_and_enable_are_audited(db, make):
     accounts.set_user_status(admin, user, UserStatus.ACTIVE)
     db.session.commit()
     events = _transitions(db)
-    assert [(e.before, e.after) for e in events] == [
-        ({"status": "active"}, {"status": "disabled", "reason": "left the bureau"}),
-        ({"status": "disabled"}, {"status": "active"}),
+    assert [(e.action, e.before, e.after["status"]) for e in events] == [
+        ("user.disable", {"status": "active"}, "disabled"),
+        ("user.enable", {"status": "disabled"}, "active"),
     ]
+    assert events[0].after["reason"] == "left the bureau"
     assert all(e.actor_id == admin.id for e in events)
 
 
@@ -57,6 +72,28 @@ def test_user_to_same_status_is_refused(db, make, status):
     user.status = status
     with pytest.raises(InvalidTransition):
         accounts.set_user_status(admin, user, status)
+
+
+def test_a_stale_read_is_refused_not_overwritten(app, db, make):
+    """Another session moves the row first; this session's read is stale: Conflict, and
+    the other session's state stands."""
+    admin, user = make.admin(), make.user(Role.OFFICER)
+    db.session.commit()
+    user = db.session.get(type(user), user.id)
+    assert user.status == UserStatus.ACTIVE  # read now, acted on below
+    with app.app_context():
+        from procure.extensions import db as other
+
+        other_user = other.session.get(type(user), user.id)
+        other_admin = other.session.get(type(admin), admin.id)
+        accounts.set_user_status(other_admin, other_user, UserStatus.DISABLED, reason="first")
+        other.session.commit()
+        other.session.remove()
+    with pytest.raises(Conflict):
+        accounts.set_user_status(admin, user, UserStatus.DISABLED, reason="second")
+    db.session.rollback()
+    assert db.session.get(type(user), user.id).status == UserStatus.DISABLED
+    assert [e.after["reason"] for e in _transitions(db)] == ["first"]
 
 
 def _note(db, state=NotificationState.QUEUED):
@@ -71,7 +108,8 @@ def test_notification_queued_to_sent(db):
     note = _note(db)
     outbox.mark_sent(note)
     assert note.state == NotificationState.SENT and note.sent_at is not None and note.attempts == 1
-    assert _transitions(db)[-1].after["state"] == "sent"
+    db.session.commit()
+    assert _transitions(db, "notification")[-1].action == "notification.send"
 
 
 def test_notification_fails_for_good_after_max_attempts(app, db):
@@ -115,5 +153,5 @@ def test_invalid_transition_message_is_translated(app, db):
     with app.test_request_context():
         with force_locale("en"):
             with pytest.raises(InvalidTransition) as exc:
-                workflow.check(accounts.USER_ALLOWED, UserStatus.ACTIVE, UserStatus.ACTIVE)
+                workflow.MACHINES["user"].check(UserStatus.ACTIVE, UserStatus.ACTIVE)
             assert str(exc.value.message) == "Cannot change from “Active” to “Active”."

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import workflow
 from ..extensions import db, str_enum
 from ..roles import Role
 from ..timeutil import utcnow
@@ -25,6 +26,16 @@ class UserStatus(enum.StrEnum):
     @property
     def label(self):
         return {UserStatus.ACTIVE: _l("Active"), UserStatus.DISABLED: _l("Disabled")}[self]
+
+
+#: active ⇄ disabled
+USER_ALLOWED = {
+    UserStatus.ACTIVE: frozenset({UserStatus.DISABLED}),
+    UserStatus.DISABLED: frozenset({UserStatus.ACTIVE}),
+}
+USER_MACHINE = workflow.Machine("user", UserStatus, USER_ALLOWED, field="status", actions={
+    UserStatus.DISABLED: "disable", UserStatus.ACTIVE: "enable"},
+    labels={"disable": _l("Account disabled"), "enable": _l("Account enabled")})
 
 
 class Department(db.Model):

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from .. import audit, workflow
+from .. import audit
 from ..errors import NotPermitted, ValidationError
 from ..extensions import db
 from ..notifications.services import external_url, queue_email
@@ -22,13 +22,7 @@ from ..organizations.models import Organization
 from ..permissions import require
 from ..roles import DEPARTMENT_ROLES, Role
 from ..timeutil import utcnow
-from .models import Department, PasswordResetToken, User, UserStatus
-
-#: active ⇄ disabled
-USER_ALLOWED = {
-    UserStatus.ACTIVE: frozenset({UserStatus.DISABLED}),
-    UserStatus.DISABLED: frozenset({UserStatus.ACTIVE}),
-}
+from .models import USER_ALLOWED, USER_MACHINE, Department, PasswordResetToken, User, UserStatus  # noqa: F401
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -140,8 +134,7 @@ def set_user_status(actor, user: User, status: UserStatus, reason: str | None = 
     require(actor, "user.manage")
     if user.id == getattr(actor, "id", None):
         raise NotPermitted(_l("You cannot disable your own account."))
-    workflow.transition(user, status, actor, USER_ALLOWED, field="status", reason=reason)
-    user.session_token = secrets.token_hex(16)
+    USER_MACHINE.transition(user, status, actor, reason=reason, values={"session_token": secrets.token_hex(16)})
     return user
 
 

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import workflow
 from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
@@ -34,6 +35,9 @@ ALLOWED = {
     JobState.FAILED: frozenset(),
 }
 FINAL = frozenset({JobState.DONE, JobState.FAILED})
+MACHINE = workflow.Machine("job", JobState, ALLOWED, actions={
+    JobState.RUNNING: "start", JobState.DONE: "done", JobState.FAILED: "fail"},
+    labels={"start": _l("Job started"), "done": _l("Job finished"), "fail": _l("Job failed")})
 
 
 class Job(db.Model):

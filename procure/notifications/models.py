@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import workflow
 from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
@@ -31,6 +32,9 @@ ALLOWED = {
     NotificationState.FAILED: frozenset({NotificationState.QUEUED}),
     NotificationState.SENT: frozenset(),
 }
+MACHINE = workflow.Machine("notification", NotificationState, ALLOWED, actions={
+    NotificationState.SENT: "send", NotificationState.FAILED: "fail", NotificationState.QUEUED: "requeue"},
+    labels={"send": _l("Email sent"), "fail": _l("Email failed"), "requeue": _l("Email queued again")})
 
 
 class Notification(db.Model):

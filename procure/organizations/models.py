@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import workflow
 from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
@@ -92,6 +93,10 @@ ENTRY_ALLOWED = {
     EntryState.REJECTED: frozenset(),
     EntryState.REMOVED: frozenset(),
 }
+ENTRY_MACHINE = workflow.Machine("credit_entry", EntryState, ENTRY_ALLOWED, actions={
+    EntryState.LISTED: "list", EntryState.REJECTED: "reject", EntryState.REMOVED: "remove"},
+    labels={"list": _l("Put on the credit list"), "reject": _l("Credit-list proposal rejected"),
+            "remove": _l("Removed from the credit list")})
 
 
 class ReportStatus(enum.StrEnum):
@@ -113,6 +118,8 @@ class RatingState(enum.StrEnum):
 
 
 RATING_ALLOWED = {RatingState.ACTIVE: frozenset({RatingState.LAPSED}), RatingState.LAPSED: frozenset()}
+RATING_MACHINE = workflow.Machine("rating", RatingState, RATING_ALLOWED, actions={RatingState.LAPSED: "lapse"},
+                                  labels={"lapse": _l("Rating lapsed")})
 
 
 class Organization(db.Model):
@@ -223,6 +230,8 @@ class AnnualReport(db.Model):
 
 
 REPORT_ALLOWED = {ReportStatus.PENDING: frozenset({ReportStatus.FILED}), ReportStatus.FILED: frozenset()}
+REPORT_MACHINE = workflow.Machine("annual_report", ReportStatus, REPORT_ALLOWED, field="status",
+                                  actions={ReportStatus.FILED: "file"}, labels={"file": _l("Annual report filed")})
 
 
 class CreditEntry(db.Model):
@@ -270,6 +279,10 @@ JOB_ALLOWED = {
     JobState.RUNNING: frozenset({JobState.DONE, JobState.REJECTED, JobState.FAILED}),
     JobState.DONE: frozenset(), JobState.REJECTED: frozenset(), JobState.FAILED: frozenset(),
 }
+JOB_MACHINE = workflow.Machine("org_import_job", JobState, JOB_ALLOWED, prefix="import_job", actions={
+    JobState.RUNNING: "start", JobState.DONE: "done", JobState.REJECTED: "reject", JobState.FAILED: "fail"},
+    labels={"start": _l("Import started"), "done": _l("Import finished"), "reject": _l("Import rejected"),
+            "fail": _l("Import failed")})
 
 
 class ImportJob(db.Model):

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import workflow
 from ..extensions import db, str_enum
 from ..timeutil import utcnow
 
@@ -44,6 +45,35 @@ STATE_LABELS = {
     ProjectState.CLOSED: _l("Closed"),
     ProjectState.CANCELLED: _l("Cancelled"),
 }
+
+
+S = ProjectState
+
+#: DOMAIN.md §4. This issue drives draft → submitted → approved, submitted → draft
+#: (returned by finance) and → cancelled; the later states are for the tendering and
+#: delivery issues.
+ALLOWED = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.DRAFT, S.CANCELLED}),
+    S.APPROVED: frozenset({S.TENDERING, S.CANCELLED}),
+    S.TENDERING: frozenset({S.AWARDED, S.APPROVED, S.CANCELLED}),
+    S.AWARDED: frozenset({S.CONTRACTED, S.CANCELLED}),
+    S.CONTRACTED: frozenset({S.IN_PROGRESS}),
+    S.IN_PROGRESS: frozenset({S.ACCEPTANCE}),
+    S.ACCEPTANCE: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+PROJECT_MACHINE = workflow.Machine("project", ProjectState, ALLOWED, actions={
+    S.SUBMITTED: "submit", (S.SUBMITTED, S.DRAFT): "return", S.APPROVED: "approve", S.CANCELLED: "cancel",
+    S.TENDERING: "start_tender", (S.TENDERING, S.APPROVED): "tender_failed", S.AWARDED: "award",
+    S.CONTRACTED: "contract", S.IN_PROGRESS: "start_delivery", S.ACCEPTANCE: "start_acceptance",
+    S.CLOSED: "close"},
+    labels={"submit": _l("Submitted for the budget check"), "return": _l("Returned by finance"),
+            "approve": _l("Funds approved"), "cancel": _l("Project cancelled"),
+            "start_tender": _l("Tendering started"), "tender_failed": _l("Tender failed, back to approved"),
+            "award": _l("Awarded"), "contract": _l("Contract signed"), "start_delivery": _l("Delivery started"),
+            "start_acceptance": _l("Acceptance started"), "close": _l("Project closed")})
 
 
 class ProcurementMethod(enum.StrEnum):

@@ -65,8 +65,9 @@ def test_every_transition(make, db, world, start, to):
     if to in ps.ALLOWED[start]:
         _do(make, officer, appr, project, to)
         assert project.state == to
+        db.session.commit()
         ev = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "projects",
-                                                         AuditEvent.action == "transition")
+                                                         AuditEvent.action == ps.PROJECT_MACHINE.action(start, to))
                                 .order_by(AuditEvent.seq.desc())).first()
         assert ev.before == {"state": start.value} and ev.after["state"] == to.value
     else:
