@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, event, insert, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.util import find_tables
 
 from .extensions import db
 from .timeutil import utcnow
@@ -256,7 +257,7 @@ def _chain_before_reading_it(state):
     # them (tests, a page that shows what it just did). It takes the chain lock early, so
     # services must not do this in the middle of their work.
     if state.is_select and state.session.info.get("audit_pending") and not state.session._flushing \
-            and any(m.class_ is AuditEvent for m in state.all_mappers):
+            and AuditEvent.__table__ in find_tables(state.statement, include_joins=True):
         write_pending(state.session)
 
 

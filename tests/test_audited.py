@@ -19,7 +19,7 @@ CHANGES = {
     "user.create": lambda m, u: m.user(Role.EVALUATOR),
     "user.update": lambda m, u: accounts.update_user(m.admin(), u, accounts.UserData(
         username=u.username, email=u.email, name="改过", role=u.role)),
-    "transition": lambda m, u: accounts.set_user_status(m.admin(), u, UserStatus.DISABLED),
+    "user.disable": lambda m, u: accounts.set_user_status(m.admin(), u, UserStatus.DISABLED),
     "user.password_change": lambda m, u: accounts.change_password(u, u, m.PASSWORD, "another12345"),
     "department.create": lambda m, u: m.department(),
     "department.update": lambda m, u: accounts.update_department(m.admin(), m.department(), "改名部门", "RN"),
