@@ -201,6 +201,8 @@ def record(actor, action: str, obj_or_type: Any, object_id: Any = None, *,
             db.session.flush()
         object_type, oid = obj_or_type.__tablename__, obj_or_type.id
     session = db.session()
+    if session.get_transaction() is None:
+        session.begin()  # so that a rollback from here on drops the event
     _pending(session).append(_Pending(
         utcnow(), getattr(actor, "id", actor), action, object_type, str(oid),
         _plain(_seal(object_type, before)), _plain(_seal(object_type, after)),

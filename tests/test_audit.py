@@ -147,3 +147,40 @@ def test_concurrent_writers_do_not_fork_the_chain(app, db):
     assert errors == []
     report = verify_chain()
     assert report.ok and report.checked == 40
+
+
+def _actions(db):
+    return [e.action for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq))]
+
+
+def test_events_are_chained_at_commit_and_dropped_with_a_rollback(db):
+    audit.record(None, "test.kept", "things", 1)
+    try:
+        with db.session.begin_nested():
+            audit.record(None, "test.in_rolled_back_savepoint", "things", 2)
+            raise RuntimeError("undo the savepoint")
+    except RuntimeError:
+        pass
+    with db.session.begin_nested():
+        audit.record(None, "test.in_released_savepoint", "things", 3)
+    assert db.session.info.get("audit_pending")  # nothing written before the commit
+    db.session.commit()
+    audit.record(None, "test.rolled_back", "things", 4)
+    db.session.rollback()
+    db.session.commit()
+    assert _actions(db) == ["test.kept", "test.in_released_savepoint"]
+    assert verify_chain().ok
+
+
+def test_the_chain_lock_is_not_taken_before_commit(app, db):
+    """Recording an event takes no lock: another transaction can append meanwhile."""
+    audit.record(None, "test.first_recorded", "things", 1)
+    with app.app_context():
+        from procure.extensions import db as other
+
+        audit.record(None, "test.other", "things", 2)
+        other.session.commit()  # would wait forever on the chain lock if record() took it
+        other.session.remove()
+    db.session.commit()
+    assert _actions(db) == ["test.other", "test.first_recorded"]
+    assert verify_chain().ok
