@@ -81,7 +81,7 @@ def test_run_job_done_with_its_document(db, make):
     doc = db.session.get(Document, done.result_document_id)
     assert doc.object_type == "jobs" and doc.object_id == str(job.id)
     transitions = db.session.scalars(sa.select(AuditEvent.after).where(
-        AuditEvent.action == "transition", AuditEvent.object_type == "jobs")).all()
+        AuditEvent.action.in_(["job.start", "job.done"]), AuditEvent.object_type == "jobs")).all()
     assert [t["state"] for t in transitions] == ["running", "done"]
 
 
