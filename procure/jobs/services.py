@@ -32,6 +32,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .. import audit, dispatch, workflow
@@ -100,14 +101,21 @@ def requeue_stale(grace: timedelta = timedelta(minutes=2), limit: int = 200) -> 
 
 def job_progress(job_id: int, done: int, total: int | None = None, message: str | None = None) -> None:
     """Record progress in its own short transaction (committed at once, whatever the
-    task's session holds), so the page sees it while the task works."""
+    task's session holds), so the page sees it while the task works. On SQLite, while
+    the task's own transaction holds the write lock, the tick is skipped: progress is
+    a hint, never a reason to fail the job."""
     values: dict = {"progress_done": max(0, int(done))}
     if total is not None:
         values["progress_total"] = max(0, int(total))
     if message is not None:
         values["message"] = str(message)[:MESSAGE_LENGTH]
-    with Session(db.engine) as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
+    try:
+        with Session(db.engine) as session, session.begin():
+            session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
+    except OperationalError:
+        if db.engine.dialect.name != "sqlite":
+            raise
+        log.debug("progress of job %s skipped: the database is locked", job_id)
 
 
 def _fail(job_id: int, message: str, result: dict | None = None) -> None:
