@@ -366,3 +366,20 @@ def test_cli_records_the_named_user(app, db, make, tmp_path):
     make.commit()
     out = runner.invoke(args=["orgs", "import", "--user", finance.email, str(path)])
     assert out.exit_code == 2 and "rejected" in out.output
+
+
+def test_a_large_file_with_only_the_good_rows(client, make, db, monkeypatch):
+    """The "only the good rows" choice goes with the job: the good rows are written and
+    the bad ones listed with their line numbers on the job's page."""
+    monkeypatch.setattr(importer, "WORKER_THRESHOLD", 5)
+    officer = make.user(Role.OFFICER, locale="en")
+    make.commit()
+    login(client, officer.username)
+    resp = client.post("/organizations/import", data={"file": (io.BytesIO(bad_file()), "bad.csv"), "only_good": "y"},
+                       content_type="multipart/form-data")
+    job = db.session.scalar(sa.select(Job))
+    assert job.params["only_good"] is True and job.state.value == "done"
+    assert job.result["created"] == 25 and [e["line"] for e in job.result["errors"]] == [3, 5, 7, 9, 11]
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "Imported: 25 new, 0 updated, 0 unchanged." in page and "<td>11</td>" in page
+    assert len(snapshot(db)) == 25
