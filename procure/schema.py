@@ -30,9 +30,17 @@ def current_heads() -> set[str]:
 
 
 def check_schema(app) -> None:
-    """Raise SchemaOutOfDate, naming the command to run, unless the database is at head."""
+    """Raise SchemaOutOfDate, naming the command to run, unless the database is at head.
+
+    Leaves no connection in the pool: the processes that check (gunicorn's master, the
+    Celery worker's main process) fork afterwards, and a pooled connection inherited by
+    two children would be shared by both (one's COMMIT interleaved with the other's
+    query)."""
     with app.app_context():
-        current, expected = current_heads(), expected_heads()
+        try:
+            current, expected = current_heads(), expected_heads()
+        finally:
+            db.engine.dispose()
     if current != expected:
         where = ", ".join(sorted(current)) or "empty"
         raise SchemaOutOfDate(

@@ -48,3 +48,12 @@ def test_wsgi_starts_after_upgrade_on_sqlite(tmp_path):
     result = _run("import wsgi; print('started', wsgi.app.name)", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "started procure" in result.stdout
+
+
+def test_the_schema_check_leaves_no_pooled_connection(app, db):
+    """The processes that check the schema fork afterwards (Celery's pool, gunicorn):
+    a connection left in the pool would be inherited, and shared, by every child."""
+    from procure.schema import check_schema
+
+    check_schema(app)
+    assert _db.engine.pool.checkedin() == 0 and _db.engine.pool.checkedout() == 0

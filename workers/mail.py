@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from procure.notifications import delivery
-from procure.notifications.services import dispatch
+from procure.notifications.services import send_now
 
 
 @shared_task(bind=True, name="workers.mail.send_notification", max_retries=None, acks_late=True)
@@ -18,7 +18,5 @@ def send_notification(self, notification_id: int) -> str:
 
 @shared_task(name="workers.mail.sweep_outbox")
 def sweep_outbox() -> int:
-    """Dispatch queued emails whose dispatch after commit was lost."""
-    ids = delivery.due_ids()
-    dispatch(ids)
-    return len(ids)
+    """Send again the queued emails whose dispatch after commit was lost."""
+    return send_now(delivery.claim_overdue())

@@ -7,7 +7,8 @@ from datetime import date
 from celery import shared_task
 
 from procure.extensions import db
-from procure.organizations import services
+from procure.jobs.services import run_job
+from procure.organizations import importer, services
 from procure.timeutil import to_local, utcnow
 
 
@@ -26,10 +27,7 @@ def apply_standing_rules(on: str | None = None) -> dict:
     return summary.__dict__
 
 
-@shared_task(name="workers.registry.run_import", acks_late=True)
+@shared_task(name=importer.RUN_TASK, acks_late=True)
 def run_import(job_id: int) -> str:
     """Import a large registry file with progress (the rules are in the importer)."""
-    from procure.organizations import importer
-
-    importer.run_job(job_id)
-    return "done"
+    return run_job(job_id, importer.run_import_job)

@@ -141,6 +141,8 @@ def permission_object(doc: Document):
 
 @event.listens_for(Session, "after_commit")
 def _keep_new_files(session) -> None:
+    if session.in_nested_transaction():  # a savepoint released, not the commit
+        return
     session.info.pop(_NEW_FILES, None)
 
 

@@ -57,6 +57,9 @@ class Job(db.Model):
     #: Last progress or error message shown to the user.
     message: Mapped[str | None] = mapped_column(String(500))
     result_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+    #: A summary of the outcome that the kind's page shows (e.g. an import's counts and
+    #: its bad rows with their line numbers); None for jobs whose result is a file.
+    result: Mapped[dict | None] = mapped_column(JSON)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,5 +1,5 @@
-"""Job operations. ``create_job`` flushes (the caller commits, then calls
-``enqueue_job``); the task-side helpers (``run_job``, ``job_progress``) commit
+"""Job operations. ``create_job`` flushes (the caller commits once; the kind's task is
+sent after that commit); the task-side helpers (``run_job``, ``job_progress``) commit
 themselves, because a task is its own unit of work.
 
 A task is thin::
@@ -8,11 +8,17 @@ A task is thin::
     def execution_report(job_id: int) -> str:
         return run_job(job_id, build_execution_report)   # -> "done" / "failed" / "skipped"
 
+    register_task("budget.execution_report", "workers.budgets.execution_report")
+
     def build_execution_report(job: Job) -> Document:
         rows = ...; job_progress(job.id, 0, len(rows), "…")
         pdf = render_pdf("pdf/budget_report.html", locale="zh_CN", rows=rows)
         return store_document(job.requested_by, pdf, "预算执行情况表.pdf", "application/pdf",
                               "budget_report", obj=job, permission="job.view")
+
+``work`` returns the result Document, or a dict summarizing the outcome for the kind's
+page (kept in ``Job.result``), or None. To refuse (nothing written) with a summary,
+raise :class:`JobRefused`.
 
 ``work`` must not change the Job row itself (``job_progress`` updates it from its own
 connection, which would wait on a lock held by the task's session).
@@ -24,12 +30,12 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from .. import audit, workflow
+from .. import audit, dispatch, workflow
 from ..documents.models import Document
 from ..errors import DomainError
 from ..extensions import db
@@ -41,19 +47,32 @@ log = logging.getLogger(__name__)
 MESSAGE_LENGTH = 500
 
 
+class JobRefused(DomainError):
+    """The work refused to finish (its writes are rolled back): the job fails with the
+    message, and ``result`` (a dict) is kept for the kind's page."""
+
+    def __init__(self, message, *, result: dict | None = None):
+        super().__init__(message)
+        self.result = result
+
+
 def create_job(actor, kind: str, params: dict | None = None) -> Job:
     """A queued job requested by ``actor`` (the caller has checked that the actor may
-    ask for this work). Audited as "job.create"; flushes, never commits. After the
-    commit, call :func:`enqueue_job`."""
+    ask for this work). Audited as "job.create"; flushes, never commits. The task
+    registered for ``kind`` (:func:`register_task`) is sent once the caller's
+    transaction commits, so the worker always finds the row; a kind without a task is
+    not sent."""
     job = Job(kind=kind, params=dict(params or {}), state=JobState.QUEUED,
               requested_by_id=getattr(actor, "id", actor), created_at=utcnow())
     db.session.add(job)
     db.session.flush()
     audit.record(actor, "job.create", job, after={"kind": kind, "params": job.params, "state": job.state.value})
+    if kind in TASK_FOR_KIND:
+        dispatch.after_commit(TASK_FOR_KIND[kind], job.id)
     return job
 
 
-#: The task that runs each kind of job, so the sweep can send a lost one again.
+#: The task that runs each kind of job (sent after the commit, and again by the sweep).
 TASK_FOR_KIND: dict[str, str] = {}
 
 
@@ -62,29 +81,11 @@ def register_task(kind: str, task_name: str) -> None:
     TASK_FOR_KIND[kind] = task_name
 
 
-def enqueue_job(job_or_id: Job | int, task_name: str) -> None:
-    """Send the job's task (by its registered name, with the job id as only argument).
-    Call after the commit, so the worker finds the row. If the broker cannot be reached
-    the job stays queued and :func:`requeue_stale` (run by beat) sends it later: the
-    user's request never fails for it."""
-    job_id = job_or_id if isinstance(job_or_id, int) else job_or_id.id
-    celery = current_app.extensions["celery"]
-    task = celery.tasks.get(task_name)
-    try:
-        if task is not None:
-            task.delay(job_id)  # honours task_always_eager (tests)
-        else:
-            celery.send_task(task_name, args=[job_id])
-    except Exception:  # broker down: left for the sweep
-        if current_app.config.get("CELERY", {}).get("task_always_eager"):
-            raise  # in eager mode this is the task's own error, not the broker's
-        log.warning("could not enqueue job %s; left for the sweep", job_id, exc_info=True)
-
-
 def requeue_stale(grace: timedelta = timedelta(minutes=2), limit: int = 200) -> int:
-    """Send again the queued jobs older than ``grace`` (their first sending was lost, or
-    they wait behind others: a duplicate is harmless, :func:`run_job` skips a job that
-    is no longer queued). Returns how many were sent."""
+    """Send again the queued jobs older than ``grace`` (their sending after the commit
+    was lost, e.g. the broker was down, or they wait behind others: a duplicate is
+    harmless, :func:`run_job` skips a job that is no longer queued). Returns how many
+    were sent."""
     kinds = list(TASK_FOR_KIND)
     if not kinds:
         return 0
@@ -94,42 +95,53 @@ def requeue_stale(grace: timedelta = timedelta(minutes=2), limit: int = 200) -> 
         .order_by(Job.id).limit(limit)).all()
     db.session.rollback()  # nothing written; end the read before the tasks run
     for job_id, kind in stale:
-        enqueue_job(job_id, TASK_FOR_KIND[kind])
+        dispatch.send(TASK_FOR_KIND[kind], job_id)
     return len(stale)
 
 
 def job_progress(job_id: int, done: int, total: int | None = None, message: str | None = None) -> None:
     """Record progress in its own short transaction (committed at once, whatever the
-    task's session holds), so the page sees it while the task works."""
+    task's session holds), so the page sees it while the task works. On SQLite, while
+    the task's own transaction holds the write lock, the tick is skipped: progress is
+    a hint, never a reason to fail the job."""
     values: dict = {"progress_done": max(0, int(done))}
     if total is not None:
         values["progress_total"] = max(0, int(total))
     if message is not None:
         values["message"] = str(message)[:MESSAGE_LENGTH]
-    with Session(db.engine) as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
+    try:
+        with Session(db.engine) as session, session.begin():
+            session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
+    except OperationalError:
+        if db.engine.dialect.name != "sqlite":
+            raise
+        log.debug("progress of job %s skipped: the database is locked", job_id)
 
 
-def _fail(job_id: int, message: str) -> None:
+def _fail(job_id: int, message: str, result: dict | None = None) -> None:
     job = db.session.get(Job, job_id, with_for_update=True)
     if job is None or job.state in FINAL:
         return
     job.finished_at = utcnow()
     job.message = message[:MESSAGE_LENGTH]
+    if result is not None:
+        job.result = result
     workflow.transition(job, JobState.FAILED, None, ALLOWED, reason=job.message)
 
 
-def fail_job(job_id: int, message: str) -> None:
-    """Mark a queued or running job failed with ``message``; commits."""
-    _fail(job_id, message)
+def fail_job(job_id: int, message: str, result: dict | None = None) -> None:
+    """Mark a queued or running job failed with ``message`` (and a summary for the
+    kind's page); commits."""
+    _fail(job_id, message, result)
     db.session.commit()
 
 
-def run_job(job_id: int, work: Callable[[Job], Document | None]) -> str:
+def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
     """Run ``work(job)`` for a queued job: queued → running (committed), then
-    running → done with the returned document as result (committed together with what
-    ``work`` wrote), or → failed with a message if ``work`` raises (its writes rolled
-    back). A job not queued any more (a duplicate delivery) is skipped.
+    running → done with the returned document (or summary dict) as result (committed
+    together with what ``work`` wrote), or → failed with a message if ``work`` raises
+    (its writes rolled back; a :class:`JobRefused` keeps its summary). A job not queued
+    any more (a duplicate delivery) is skipped.
 
     Returns "done", "failed" or "skipped".
     """
@@ -141,13 +153,15 @@ def run_job(job_id: int, work: Callable[[Job], Document | None]) -> str:
     workflow.transition(job, JobState.RUNNING, None, ALLOWED)
     db.session.commit()
     try:
-        document = work(job)
+        outcome = work(job)
         db.session.refresh(job)
         job.finished_at = utcnow()
         if job.progress_total is not None:
             job.progress_done = job.progress_total
-        if document is not None:
-            job.result_document_id = document.id
+        if isinstance(outcome, dict):
+            job.result = outcome
+        elif outcome is not None:
+            job.result_document_id = outcome.id
         workflow.transition(job, JobState.DONE, None, ALLOWED,
                             extra={"result_document_id": job.result_document_id})
         db.session.commit()
@@ -159,7 +173,7 @@ def run_job(job_id: int, work: Callable[[Job], Document | None]) -> str:
         else:
             log.exception("job %s (%s) failed", job_id, job.kind)
             message = str(_l("The job failed. Please try again or tell an administrator."))
-        fail_job(job_id, message)
+        fail_job(job_id, message, getattr(exc, "result", None))
         return "failed"
 
 
@@ -169,5 +183,5 @@ def status(job: Job) -> dict:
         "id": job.id, "kind": job.kind, "state": job.state.value, "state_label": str(job.state.label),
         "done": job.progress_done, "total": job.progress_total, "percent": job.percent,
         "message": job.message, "is_final": job.state in FINAL,
-        "result_document_id": job.result_document_id,
+        "result_document_id": job.result_document_id, "result": job.result,
     }

@@ -9,16 +9,19 @@ server or client can drop the copy.)
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from datetime import timedelta
 
 from flask_mail import Message
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db, mail
 from ..timeutil import utcnow
 from .models import Notification, NotificationState
 from .services import mark_sent, record_failure
+
+log = logging.getLogger(__name__)
 
 #: A task arriving this much before the row's next attempt is due is a duplicate
 #: (the sweep and a retry both hold the id): it leaves the row alone.
@@ -38,7 +41,11 @@ def deliver(note_id: int) -> float | None:
     """Try to send the row. Returns the delay before a retry, or None when there is
     nothing more to do (sent, failed for good, not found, or not yet due). Commits."""
     note = db.session.scalar(select(Notification).where(Notification.id == note_id).with_for_update())
-    if note is None or note.state != NotificationState.QUEUED:
+    if note is None:  # never committed, or rolled back: nothing to send
+        log.warning("notification %s not found", note_id)
+        db.session.rollback()
+        return None
+    if note.state != NotificationState.QUEUED:
         db.session.rollback()
         return None
     if note.next_attempt_at and note.next_attempt_at - EARLY_TOLERANCE > utcnow():
@@ -58,10 +65,20 @@ def deliver(note_id: int) -> float | None:
     return None
 
 
-def due_ids(grace: timedelta = timedelta(seconds=60), limit: int = 500) -> list[int]:
-    """Queued rows whose attempt is overdue by more than ``grace`` (lost dispatches)."""
-    cutoff = utcnow() - grace
-    return list(db.session.scalars(
-        select(Notification.id).where(Notification.state == NotificationState.QUEUED,
-                                      Notification.next_attempt_at <= cutoff)
-        .order_by(Notification.id).limit(limit)))
+def claim_overdue(grace: timedelta = timedelta(seconds=60), limit: int = 5000) -> list[int]:
+    """Queued rows whose attempt is overdue by more than ``grace`` (their dispatch after
+    commit was lost, e.g. the broker was down). Each claimed row's next attempt is set to
+    now, so the next sweep leaves it alone for another ``grace`` while its task waits in
+    the queue (a duplicate would be harmless, only wasteful). Commits.
+
+    In the normal case every row was handed to the worker at its commit and this finds
+    nothing."""
+    now = utcnow()
+    overdue = (select(Notification.id).where(Notification.state == NotificationState.QUEUED,
+                                             Notification.next_attempt_at <= now - grace)
+               .order_by(Notification.id).limit(limit))
+    ids = list(db.session.scalars(
+        update(Notification).where(Notification.id.in_(overdue.scalar_subquery()))
+        .values(next_attempt_at=now).returning(Notification.id)))
+    db.session.commit()
+    return sorted(ids)

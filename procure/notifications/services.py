@@ -2,9 +2,9 @@
 
 ``queue_email`` renders the text and HTML parts from ``templates/email/<name>.txt`` and
 ``.html`` in the recipient's language and adds the row to the current transaction.
-After that transaction commits, the row's id is handed to the Celery task
-``workers.mail.send_notification`` (by name: services never import workers). If the
-broker is unreachable at that moment the row stays queued and the beat sweep sends it.
+When the outermost transaction commits, the row's id is handed to the Celery task
+``workers.mail.send_notification`` (``procure.dispatch.after_commit``). If the broker is
+unreachable at that moment the row stays queued and the beat sweep sends it.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from datetime import date, timedelta
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from .. import workflow
+from .. import dispatch, workflow
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import ALLOWED, Notification, NotificationState
@@ -80,7 +79,7 @@ def queue_email(*, template: str, to_email: str, locale: str, rule: str, dedupe_
             db.session.add(note)
     except IntegrityError:  # the same dedupe_key, written concurrently
         return None
-    db.session.info.setdefault("outbox_pending", []).append(note.id)
+    dispatch.after_commit(SEND_TASK, note.id)
     return note
 
 
@@ -119,35 +118,10 @@ def requeue(actor, note: Notification) -> None:
     require(actor, "outbox.view")
     note.next_attempt_at = utcnow()
     workflow.transition(note, NotificationState.QUEUED, actor, ALLOWED)
-    db.session.info.setdefault("outbox_pending", []).append(note.id)
+    dispatch.after_commit(SEND_TASK, note.id)
 
 
-def dispatch(ids: list[int]) -> None:
-    """Hand committed outbox rows to the worker. A failure leaves them for the sweep."""
-    celery = current_app.extensions.get("celery")
-    if celery is None:
-        return
-    task = celery.tasks.get(SEND_TASK)
-    for note_id in ids:
-        try:
-            if task is not None:  # honours eager mode in unit tests
-                task.delay(note_id)
-            else:
-                celery.send_task(SEND_TASK, args=[note_id])
-        except Exception:  # broker down: the beat sweep will pick the row up
-            log.warning("could not dispatch notification %s; left for the sweep", note_id, exc_info=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session):
-    ids = session.info.pop("outbox_pending", None)
-    if ids:
-        dispatch(ids)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_after_rollback(session, transaction):
-    # Whatever was not dispatched by after_commit when the outermost transaction ends
-    # was rolled back: forget it.
-    if transaction.parent is None:
-        session.info.pop("outbox_pending", None)
+def send_now(ids: list[int]) -> int:
+    """Hand committed outbox rows to the worker at once (the sweep). A failure leaves
+    them for the next sweep. Returns how many were handed over."""
+    return sum(dispatch.send(SEND_TASK, note_id) for note_id in ids)

@@ -24,13 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from .. import audit, permissions
+from ..documents.models import Document
+from ..documents.services import read_document, store_document
 from ..errors import ValidationError
 from ..extensions import db
-from ..roles import Role
+from ..jobs import services as jobs
+from ..jobs.models import Job
 from ..timeutil import utcnow
 from . import creditcode
 from .models import CreditStanding, Organization, OrgKind, RegStatus
@@ -331,91 +335,46 @@ def count_rows(data: bytes) -> int:
     return max(len(read_table(data)) - 1, 0)
 
 
-# --- jobs (large files, run by a worker) ---------------------------------------------
+# --- the import job (large files, run by a worker) ------------------------------------
 
+#: The job kind of a registry import, and the task that runs it.
+IMPORT_JOB = "organization.import"
 RUN_TASK = "workers.registry.run_import"
+jobs.register_task(IMPORT_JOB, RUN_TASK)
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PHASES = {"checking": _l("Checking the rows"), "writing": _l("Writing the organizations")}
 
 
-def _job_owner(user, job) -> bool:
-    return job is not None and (user.role == Role.ADMIN or job.user_id == user.id)
-
-
-permissions.define("organization.import_job.view", {Role.ADMIN, Role.OFFICER}, _job_owner)
-
-
-def create_job(actor, data: bytes, *, filename: str, only_good: bool, total: int):
-    """Keep the file for a worker and return the queued job (flushes, never commits)."""
-    from .models import ImportJob, JobState
-
+def request_import(actor, data: bytes, *, filename: str, only_good: bool, total: int) -> Job:
+    """Queue the import of a large file: the file is kept as a document of the job and
+    a worker imports it after the commit (flushes, never commits)."""
     permissions.require(actor, "organization.import")
-    job = ImportJob(user_id=actor.id, filename=filename[:200] or "upload", sha256=hashlib.sha256(data).hexdigest(),
-                    size=len(data), is_only_good=only_good, state=JobState.QUEUED, total=total, done=0,
-                    message="queued", data=data)
-    db.session.add(job)
+    filename = filename[:200] or "upload.csv"
+    job = jobs.create_job(actor, IMPORT_JOB, {"filename": filename, "only_good": bool(only_good), "rows": total})
+    doc = store_document(actor, data, filename, XLSX_TYPE if is_xlsx(data) else "text/csv",
+                         "registry_import", obj=job, permission="job.view")
+    job.params = dict(job.params, document_id=doc.id)
     db.session.flush()
-    audit.record(actor, "import_job.create", job, after={"filename": job.filename, "size": job.size,
-                                                          "rows": total, "only_good": only_good})
     return job
 
 
-def dispatch_job(job_id: int) -> None:
-    """Hand a committed job to the worker (by task name: services never import workers)."""
-    from flask import current_app
+def run_import_job(job: Job) -> dict:
+    """The work of an import job (run by ``jobs.run_job``): import the job's file as its
+    requester, reporting progress. Returns the summary its page shows; with bad rows and
+    not "only the good ones", nothing is written and the job fails with that summary."""
+    from ..auth.models import User
 
-    celery = current_app.extensions["celery"]
-    task = celery.tasks.get(RUN_TASK)
-    if task is not None:
-        task.delay(job_id)
-    else:  # pragma: no cover - the worker package not loaded
-        celery.send_task(RUN_TASK, args=[job_id])
-
-
-def _write_progress(job_id: int, phase: str, done: int, total: int) -> None:
-    """Progress through a connection of its own, so the page sees it while the import's
-    transaction is still open."""
-    from sqlalchemy.exc import OperationalError
-
-    from .models import ImportJob
-
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id)
-                         .values(done=done, total=total, message=phase))
-    except OperationalError:  # SQLite: the import holds the write lock; skip this tick
-        pass
-
-
-def run_job(job_id: int) -> None:
-    """Run a queued job to its end (commits). Bad rows without "only good": rejected,
-    nothing written; an unexpected error: failed, nothing written."""
-    from .. import workflow
-    from .models import JOB_ALLOWED, ImportJob, JobState
-
-    job = db.session.get(ImportJob, job_id)
-    if job is None or job.state != JobState.QUEUED:
-        db.session.rollback()
-        return
-    workflow.transition(job, JobState.RUNNING, None, JOB_ALLOWED)
-    db.session.commit()
-    user, data, only_good, name = job.user_id, job.data, job.is_only_good, job.filename
-    try:
-        from ..auth.models import User
-
-        actor = db.session.get(User, user)
-        result = import_bytes(actor, data, only_good=only_good, filename=name,
-                              progress=lambda phase, d, t: _write_progress(job_id, phase, d, t))
-        job = db.session.get(ImportJob, job_id)
-        db.session.refresh(job)
-        job.result, job.data, job.finished_at = result.as_dict(), None, utcnow()
-        job.done = job.total = result.total
-        job.message = "done" if result.applied else "rejected"
-        workflow.transition(job, JobState.DONE if result.applied else JobState.REJECTED, None, JOB_ALLOWED)
-        db.session.commit()
-    except Exception as exc:
-        db.session.rollback()
-        job = db.session.get(ImportJob, job_id)
-        job.data, job.finished_at = None, utcnow()
-        job.message = (str(getattr(exc, "message", exc)) or type(exc).__name__)[:200]
-        job.result = {"errors": [], "failure": job.message}
-        workflow.transition(job, JobState.FAILED, None, JOB_ALLOWED, reason=job.message)
-        db.session.commit()
+    actor = db.session.get(User, job.requested_by_id)
+    data = read_document(db.session.get(Document, job.params["document_id"]))
+    with force_locale(getattr(actor, "locale", None) or "zh_CN"):
+        result = import_bytes(actor, data, only_good=job.params.get("only_good", False),
+                              filename=job.params.get("filename", ""),
+                              progress=lambda phase, d, t: jobs.job_progress(job.id, d, t, str(PHASES[phase])))
+        summary = result.as_dict()
+        if not result.applied:
+            raise jobs.JobRefused(_l("Nothing was imported: %(n)d row(s) are wrong. Fix them, or choose to "
+                                     "import only the good rows.", n=len(result.errors)), result=summary)
+        summary["message"] = str(_l("Imported: %(c)d new, %(u)d updated, %(n)d unchanged.",
+                                    c=len(result.created), u=len(result.updated), n=result.unchanged))
+    return summary

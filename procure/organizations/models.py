@@ -261,53 +261,6 @@ class CreditEntry(db.Model):
     )
 
 
-class JobState(enum.StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    REJECTED = "rejected"  # bad rows and not "only the good ones": nothing written
-    FAILED = "failed"
-
-    @property
-    def label(self):
-        return {JobState.QUEUED: _l("Waiting"), JobState.RUNNING: _l("Running"), JobState.DONE: _l("Done"),
-                JobState.REJECTED: _l("Rejected"), JobState.FAILED: _l("Failed")}[self]
-
-
-JOB_ALLOWED = {
-    JobState.QUEUED: frozenset({JobState.RUNNING, JobState.FAILED}),
-    JobState.RUNNING: frozenset({JobState.DONE, JobState.REJECTED, JobState.FAILED}),
-    JobState.DONE: frozenset(), JobState.REJECTED: frozenset(), JobState.FAILED: frozenset(),
-}
-JOB_MACHINE = workflow.Machine("org_import_job", JobState, JOB_ALLOWED, prefix="import_job", actions={
-    JobState.RUNNING: "start", JobState.DONE: "done", JobState.REJECTED: "reject", JobState.FAILED: "fail"},
-    labels={"start": _l("Import started"), "done": _l("Import finished"), "reject": _l("Import rejected"),
-            "fail": _l("Import failed")})
-
-
-class ImportJob(db.Model):
-    """A registry import run by a worker (large files), with its progress. The file's
-    bytes are kept only until the job ends."""
-
-    __tablename__ = "org_import_jobs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
-    filename: Mapped[str] = mapped_column(String(200), nullable=False)
-    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    size: Mapped[int] = mapped_column(Integer, nullable=False)
-    is_only_good: Mapped[bool] = mapped_column(db.Boolean, nullable=False, default=False)
-    state: Mapped[JobState] = mapped_column(str_enum(JobState), nullable=False, default=JobState.QUEUED)
-    #: Progress: rows handled of ``total`` in the current phase (``message``).
-    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    total: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    message: Mapped[str | None] = mapped_column(String(200))
-    result: Mapped[dict | None] = mapped_column(db.JSON)
-    data: Mapped[bytes | None] = mapped_column(db.LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
 class IncubationBase(db.Model):
     """孵化基地: run by an organization; young organizations reside there for a time."""
 

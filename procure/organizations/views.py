@@ -10,7 +10,7 @@ import sys
 from datetime import date
 
 import click
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask import flash as _flash
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit, nav
 from ..errors import NotPermitted
 from ..extensions import db
+from ..jobs.models import Job
 from ..nav import NavItem
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
@@ -39,8 +40,6 @@ from .models import (
     CreditList,
     CreditStanding,
     EntryState,
-    ImportJob,
-    JobState,
     Organization,
     OrgKind,
     Rating,
@@ -306,12 +305,11 @@ def import_upload():
         else:
             if rows > importer.WORKER_THRESHOLD:
                 try:
-                    job = perform(importer.create_job, current_user, data, filename=filename,
+                    job = perform(importer.request_import, current_user, data, filename=filename,
                                   only_good=form.only_good.data, total=rows, form=form)
                 except ServiceFailed:
                     pass
-                else:
-                    importer.dispatch_job(job.id)
+                else:  # the worker starts after the commit
                     return redirect(url_for("organizations.import_job", job_id=job.id))
             else:
                 try:
@@ -331,23 +329,15 @@ def import_upload():
                            max_mb=_max_bytes() // (1024 * 1024)), status
 
 
-def _job(job_id: int) -> ImportJob:
-    job = db.get_or_404(ImportJob, job_id)
-    require_view("organization.import_job.view", job)
-    return job
-
-
 @bp.route("/import/<int:job_id>")
 def import_job(job_id: int):
-    return render_template("organizations/import_job.html", job=_job(job_id))
-
-
-@bp.route("/import/<int:job_id>.json")
-def import_job_json(job_id: int):
-    job = _job(job_id)
-    return jsonify(id=job.id, state=job.state.value, state_label=str(job.state.label), done=job.done,
-                   total=job.total, message=job.message, result=job.result,
-                   finished=job.state not in (JobState.QUEUED, JobState.RUNNING))
+    """An import job's page: its progress (the generic job macro, which polls
+    ``/jobs/<id>``), then, once it has ended, its result."""
+    job = db.get_or_404(Job, job_id)
+    if job.kind != importer.IMPORT_JOB:
+        abort(404)
+    require_view("job.view", job)
+    return render_template("organizations/import_job.html", job=job, result=job.result)
 
 
 @bp.cli.command("import")

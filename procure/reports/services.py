@@ -60,8 +60,8 @@ def execution_pdf(report: ExecutionReport, locale: str = "zh_CN") -> bytes:
 
 
 def request_execution_pdf(user, year, source_id: int | None = None, department_id: int | None = None) -> Job:
-    """Queue a PDF of the budget execution report for ``user``; the caller commits and
-    then calls ``jobs.enqueue_job(job, EXECUTION_TASK)``."""
+    """Queue a PDF of the budget execution report for ``user``; the caller commits once and
+    the task is sent after that commit."""
     require(user, "report.view")
     year = budget.check_fiscal_year(year, "year")
     for value, name in ((source_id, "source"), (department_id, "department")):

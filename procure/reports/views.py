@@ -19,7 +19,6 @@ from ..budgets.reports import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job, JobState
-from ..jobs.services import enqueue_job
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
 from . import services
@@ -89,7 +88,6 @@ def budget_execution_pdf():
         job = perform(services.request_execution_pdf, current_user, year, source_id, dep_id)
     except ServiceFailed:
         return redirect(url_for("reports.budget_execution"))
-    enqueue_job(job.id, services.EXECUTION_TASK)  # after the commit: the worker finds the row
     flash(_("The PDF is being generated."), "info")
     return redirect(url_for("reports.budget_execution", year=job.params["year"], source=job.params["source"] or "",
                             department=job.params["department"] or "", job=job.id))
@@ -160,7 +158,6 @@ def program_summary_pdf():
                       request.form.get("to", ""))
     except ServiceFailed:
         return redirect(url_for("reports.program_summary_page"))
-    enqueue_job(job.id, services.SUMMARY_TASK)
     flash(_("The PDF is being generated."), "info")
     return redirect(url_for("reports.program_summary_page", job=job.id,
                             **{"from": job.params["from"], "to": job.params["to"]}))

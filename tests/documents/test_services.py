@@ -76,3 +76,14 @@ def test_refuses_unknown_permission_and_non_bytes(db, make, documents_dir):
 def test_clean_filename(raw, clean):
     assert clean_filename(raw) == clean
 
+
+def test_a_released_savepoint_does_not_keep_the_file_of_a_rolled_back_transaction(db, make, documents_dir):
+    """SQLAlchemy fires after_commit when a savepoint is released: that is not the
+    transaction's commit, and its files must still go on the outer rollback."""
+    user = make.user(Role.OFFICER)
+    make.commit()
+    store_document(user, b"written, then rolled back", "c.txt", "text/plain", "note")
+    with db.session.begin_nested():
+        pass
+    db.session.rollback()
+    assert _files(documents_dir) == []

@@ -40,19 +40,18 @@ def render_sample_report(job_id: int) -> str:
     return services.run_job(job_id, _build)
 
 
-def test_a_worker_runs_a_pdf_job_and_the_endpoint_offers_the_download(db, make, tmp_path):
+def test_a_worker_runs_a_pdf_job_and_the_endpoint_offers_the_download(db, make, tmp_path, monkeypatch):
     user = make.user(Role.FINANCE, locale="en")
     make.commit()
     app = live_app(mail_port=1)
     app.config["DOCUMENTS_DIR"] = str(tmp_path / "documents")
+    monkeypatch.setitem(services.TASK_FOR_KIND, "sample.report", TASK)
     client = app.test_client()
     login(client, user.username)
-    with app.app_context():
-        job = services.create_job(user.id, "sample.report", {"note": "社会组织孵化基地"})
-        _db.session.commit()
-        job_id = job.id
     with running_worker(app), app.app_context():
-        services.enqueue_job(job_id, TASK)
+        job = services.create_job(user.id, "sample.report", {"note": "社会组织孵化基地"})
+        _db.session.commit()  # the task is sent after this commit
+        job_id = job.id
 
         def final_status():
             body = client.get(f"/jobs/{job_id}", headers={"Accept": "application/json"}).json

@@ -139,31 +139,31 @@ def test_fail_job_and_percent(db, make):
     assert _fresh(db, job.id).message == "stopped"
 
 
-def test_enqueue_uses_the_registered_task_or_sends_by_name(app, db, make, monkeypatch):
-    job = services.create_job(make.user(Role.FINANCE), "k")
+def test_the_kinds_task_is_sent_after_the_commit_and_never_on_rollback(app, db, make, monkeypatch):
+    from procure import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "send", lambda name, *args: sent.append((name, args)))
+    monkeypatch.setitem(services.TASK_FOR_KIND, "sent-kind", "tests.jobs.sent_task")
+    user = make.user(Role.FINANCE)
     make.commit()
-    celery = app.extensions["celery"]
-    ran, sent = [], []
-
-    @celery.task(name="tests.jobs.eager_probe")
-    def probe(job_id):
-        ran.append(job_id)
-
-    monkeypatch.setattr(celery, "send_task", lambda name, args: sent.append((name, args)))
-    with app.app_context():
-        services.enqueue_job(job, "tests.jobs.eager_probe")
-        services.enqueue_job(job.id, "workers.not_here.task")
-    assert ran == [job.id] and sent == [("workers.not_here.task", [job.id])]
+    job = services.create_job(user, "sent-kind")
+    db.session.flush()
+    assert sent == []  # not before the commit: the worker would not find the row
+    db.session.rollback()
+    assert sent == []
+    job = services.create_job(user, "sent-kind")
+    services.create_job(user, "k")  # no task registered: nothing sent
+    db.session.commit()
+    assert sent == [("tests.jobs.sent_task", (job.id,))]
 
 
 def test_a_lost_enqueue_is_swept_later(app, db, make, monkeypatch):
-    """The broker is down when the view enqueues: the request does not fail, the job
-    stays queued, and the sweep sends it once it is older than the grace period."""
+    """The broker is down when the job's transaction commits: the request does not
+    fail, the job stays queued, and the sweep sends it once it is older than the grace
+    period."""
     from datetime import timedelta
 
-    user = make.user(Role.FINANCE)
-    job = services.create_job(user, "sweep-test", {})
-    db.session.commit()
     sent: list[tuple[str, int]] = []
     monkeypatch.setitem(services.TASK_FOR_KIND, "sweep-test", "tests.sweep_task")
     monkeypatch.setitem(app.config, "CELERY", dict(app.config["CELERY"], task_always_eager=False))
@@ -171,11 +171,16 @@ def test_a_lost_enqueue_is_swept_later(app, db, make, monkeypatch):
     class DownCelery:
         tasks: dict = {}
 
+        class conf:
+            task_always_eager = False
+
         def send_task(self, name, args):
             raise ConnectionError("broker down")
 
     monkeypatch.setitem(app.extensions, "celery", DownCelery())
-    services.enqueue_job(job, "tests.sweep_task")  # no exception reaches the view
+    user = make.user(Role.FINANCE)
+    job = services.create_job(user, "sweep-test", {})
+    db.session.commit()  # the send after the commit fails: no exception reaches the view
     assert services.requeue_stale(grace=timedelta(minutes=2)) == 0  # too young
 
     class UpCelery(DownCelery):
@@ -188,3 +193,24 @@ def test_a_lost_enqueue_is_swept_later(app, db, make, monkeypatch):
     services.fail_job(job.id, "given up")  # a finished job is never sent again
     db.session.expire_all()
     assert services.requeue_stale(grace=timedelta(seconds=-1)) == 0
+
+
+def test_a_refused_job_fails_with_its_summary(db, make):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    db.session.commit()
+
+    def refuse(job):
+        raise services.JobRefused("nothing written", result={"errors": [{"line": 3, "message": "bad"}]})
+
+    assert services.run_job(job.id, refuse) == "failed"
+    fresh = _fresh(db, job.id)
+    assert fresh.state == JobState.FAILED and fresh.message == "nothing written"
+    assert fresh.result == {"errors": [{"line": 3, "message": "bad"}]}
+
+
+def test_a_summary_is_kept_as_the_result(db, make):
+    job = services.create_job(make.user(Role.FINANCE), "k")
+    db.session.commit()
+    assert services.run_job(job.id, lambda job: {"created": 2}) == "done"
+    fresh = _fresh(db, job.id)
+    assert fresh.state == JobState.DONE and fresh.result == {"created": 2} and fresh.result_document_id is None

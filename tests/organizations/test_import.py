@@ -4,6 +4,7 @@ re-import by credit code, the CLI, the upload page and the worker path."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from datetime import date, datetime
 from pathlib import Path
@@ -12,8 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from procure.audit import verify_chain
+from procure.documents.models import Document
+from procure.jobs.models import Job
 from procure.organizations import importer
-from procure.organizations.models import ImportJob, JobState, Organization, OrgKind, RegStatus
+from procure.organizations.models import Organization, OrgKind, RegStatus
 from procure.roles import Role
 
 from ..conftest import login
@@ -234,11 +237,13 @@ def test_upload_checked_by_content_and_size(client, make, db, app):
         assert resp.status_code == 413
     finally:
         del app.config["REGISTRY_IMPORT_MAX_BYTES"]
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ImportJob)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Job)) == 0
     assert snapshot(db) == []
 
 
 def test_large_files_go_to_the_worker_with_progress(client, make, db, monkeypatch):
+    """A large file becomes a job of the one job system: its file a stored document, its
+    progress and result through /jobs/<id>, its page the import's result."""
     monkeypatch.setattr(importer, "WORKER_THRESHOLD", 5)
     officer = make.user(Role.OFFICER, locale="en")
     make.commit()
@@ -246,44 +251,86 @@ def test_large_files_go_to_the_worker_with_progress(client, make, db, monkeypatc
     resp = client.post("/organizations/import", data={"file": (io.BytesIO(SAMPLE.read_bytes()), "export.csv")},
                        content_type="multipart/form-data")
     assert resp.status_code == 302 and "/organizations/import/" in resp.location
-    status = client.get(resp.location + ".json").json  # eager in tests: already finished
+    job = db.session.scalar(sa.select(Job))
+    assert job.kind == importer.IMPORT_JOB and job.requested_by_id == officer.id
+    status = client.get(f"/jobs/{job.id}", headers={"Accept": "application/json"}).json  # eager: finished
     assert status["state"] == "done" and status["done"] == status["total"] == 30
-    assert status["result"]["created"] == 30
-    assert client.get(resp.location).status_code == 200
-    job = db.session.scalar(sa.select(ImportJob))
-    assert job.data is None and job.state == JobState.DONE
-    # a rejected file: nothing written, the bytes dropped
+    assert status["result"]["created"] == 30 and status["result"]["applied"] is True
+    page = client.get(resp.location)
+    assert page.status_code == 200 and b"Imported: 30 new, 0 updated, 0 unchanged." in page.data
+    doc = db.session.get(Document, job.params["document_id"])
+    assert doc.object_type == "jobs" and doc.object_id == str(job.id) and doc.kind == "registry_import"
+    assert doc.sha256 == hashlib.sha256(SAMPLE.read_bytes()).hexdigest()
+    # a rejected file: nothing written, the rows' errors with their line numbers
     resp = client.post("/organizations/import", data={"file": (io.BytesIO(bad_file()), "bad.csv")},
                        content_type="multipart/form-data")
-    status = client.get(resp.location + ".json").json
-    assert status["state"] == "rejected" and [e["line"] for e in status["result"]["errors"]] == [3, 5, 7, 9, 11]
+    bad_id = int(resp.location.rstrip("/").rsplit("/", 1)[1])
+    status = client.get(f"/jobs/{bad_id}", headers={"Accept": "application/json"}).json
+    assert status["state"] == "failed" and "Nothing was imported: 5 row(s)" in status["message"]
+    assert [e["line"] for e in status["result"]["errors"]] == [3, 5, 7, 9, 11]
+    page = client.get(resp.location)
+    assert page.status_code == 200 and page.data.count(b"<tr><td>") >= 5 and b"import-errors" in page.data
     assert len(snapshot(db)) == 30
     # another officer cannot watch this job
     other = make.user(Role.OFFICER)
     make.commit()
     c2 = client.application.test_client()
     login(c2, other.username)
-    assert c2.get(resp.location + ".json").status_code == 403
+    assert c2.get(f"/jobs/{bad_id}", headers={"Accept": "application/json"}).status_code == 403
+    assert c2.get(resp.location).status_code == 403
+    assert verify_chain().ok
+
+
+def test_the_import_job_is_sent_only_after_its_commit(app, db, make, monkeypatch):
+    """The task goes to the worker when the transaction commits, not before; a rolled
+    back request sends nothing."""
+    from procure import dispatch
+
+    sent = []
+    monkeypatch.setattr(dispatch, "send", lambda name, *args: sent.append((name, args)))
+    officer = make.user(Role.OFFICER)
+    make.commit()
+    with app.test_request_context():
+        job = importer.request_import(officer, SAMPLE.read_bytes(), filename="x.csv", only_good=False, total=30)
+        assert sent == [] and dispatch.pending() == [(importer.RUN_TASK, (job.id,))]
+        db.session.rollback()
+        assert sent == [] and dispatch.pending() == []
+        job = importer.request_import(officer, SAMPLE.read_bytes(), filename="x.csv", only_good=False, total=30)
+        db.session.commit()
+        assert sent == [(importer.RUN_TASK, (job.id,))]
 
 
 @pytest.mark.parametrize("role", ["anon", "owner", *Role])
-def test_job_pages_per_role(client, make, db, app, role):
+def test_job_pages_per_role(client, make, db, app, role, monkeypatch):
     """The job page and its JSON: the officer who uploaded and admins; nobody else."""
+    from procure import dispatch
+
+    monkeypatch.setattr(dispatch, "send", lambda name, *args: None)  # stays queued
     owner = make.user(Role.OFFICER)
     with app.test_request_context():
-        job = importer.create_job(owner, SAMPLE.read_bytes(), filename="x.csv", only_good=False, total=30)
+        job = importer.request_import(owner, SAMPLE.read_bytes(), filename="x.csv", only_good=False, total=30)
     make.commit()
     user = owner if role == "owner" else (make.admin() if role == Role.ADMIN else
                                           None if role == "anon" else make.user(role))
     make.commit()
     if user is not None:
         login(client, user.username)
-    for path in (f"/organizations/import/{job.id}", f"/organizations/import/{job.id}.json"):
+    for path in (f"/organizations/import/{job.id}", f"/jobs/{job.id}"):
         resp = client.get(path)
         if role == "anon":
             assert resp.status_code in (302, 401)
         else:
             assert resp.status_code == (200 if role in ("owner", Role.ADMIN) else 403), (role, path)
+
+
+def test_another_kind_of_job_is_not_an_import_page(client, make, db):
+    from procure.jobs import services as jobs
+
+    officer = make.user(Role.OFFICER)
+    job = jobs.create_job(officer, "k")
+    make.commit()
+    login(client, officer.username)
+    assert client.get(f"/organizations/import/{job.id}").status_code == 404
 
 
 def test_too_long_cell_names_the_column_by_its_label(app, db):
@@ -319,3 +366,20 @@ def test_cli_records_the_named_user(app, db, make, tmp_path):
     make.commit()
     out = runner.invoke(args=["orgs", "import", "--user", finance.email, str(path)])
     assert out.exit_code == 2 and "rejected" in out.output
+
+
+def test_a_large_file_with_only_the_good_rows(client, make, db, monkeypatch):
+    """The "only the good rows" choice goes with the job: the good rows are written and
+    the bad ones listed with their line numbers on the job's page."""
+    monkeypatch.setattr(importer, "WORKER_THRESHOLD", 5)
+    officer = make.user(Role.OFFICER, locale="en")
+    make.commit()
+    login(client, officer.username)
+    resp = client.post("/organizations/import", data={"file": (io.BytesIO(bad_file()), "bad.csv"), "only_good": "y"},
+                       content_type="multipart/form-data")
+    job = db.session.scalar(sa.select(Job))
+    assert job.params["only_good"] is True and job.state.value == "done"
+    assert job.result["created"] == 25 and [e["line"] for e in job.result["errors"]] == [3, 5, 7, 9, 11]
+    page = client.get(resp.location).get_data(as_text=True)
+    assert "Imported: 25 new, 0 updated, 0 unchanged." in page and "<td>11</td>" in page
+    assert len(snapshot(db)) == 25
