@@ -72,3 +72,23 @@ def test_the_budget_check_in_chinese_says_remaining_in_chinese(client, db, world
     page = client.get(f"/projects/{world['project']}").get_data(as_text=True)
     assert "一般公共预算 · 剩余 ¥1,000,000.00" in page
     assert "remaining" not in page
+
+
+@pytest.mark.sqlite
+def test_the_migrations_seed_the_funding_sources(tmp_path, services_ready):
+    """A fresh database has its four funding sources from the migrations alone."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from procure import create_app
+    from procure.budgets.models import FundingSource
+    from procure.extensions import db as _db
+
+    from ..conftest import app_config
+
+    app = create_app("testing", **app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'seed.sqlite'}"))
+    with app.app_context():
+        upgrade()
+        codes = _db.session.scalars(sa.select(FundingSource.code).order_by(FundingSource.position)).all()
+        _db.session.remove()
+    assert codes == ["general", "lottery", "central", "matching"]

@@ -304,3 +304,35 @@ def test_officers_read_the_page_without_forms(client, db, make):
     login(client, officer.username)
     page = client.get("/admin/calendar/?year=2027").get_data(as_text=True)
     assert 'data-status="incomplete"' in page and 'id="batch"' not in page and 'id="one-day"' not in page
+
+
+@pytest.mark.sqlite
+def test_complete_years_on_sqlite(tmp_path, services_ready):
+    """The embedded default: the complete mark, its CHECK and the counting work on SQLite."""
+    from flask_migrate import upgrade
+
+    from procure import create_app
+    from procure.auth.models import User
+    from procure.extensions import db as _db
+
+    from ..conftest import app_config
+
+    app = create_app("testing", **app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'cal.sqlite'}"))
+    with app.app_context():
+        upgrade()
+        admin = User(username="root", email="root@example.org", name="管理员", role=Role.ADMIN)
+        admin.set_password("x" * 12)
+        _db.session.add(admin)
+        _db.session.flush()
+        enter_calendar_days(admin, NEW_YEAR_AND_SPRING)
+        _db.session.commit()
+        with pytest.raises(CalendarNotEntered):
+            is_working_day(D(2027, 10, 1))
+        enter_calendar_days(admin, REST_OF_2027)
+        mark_year_complete(admin, 2027, NOTICE, D(2026, 11, 20))
+        _db.session.commit()
+        assert is_working_day(D(2027, 10, 1)) is False and is_working_day(D(2027, 10, 9)) is True
+        with pytest.raises(sa.exc.IntegrityError):  # the CHECK: complete cites a notice
+            _db.session.execute(sa.update(HolidayYear).values(notice_date=None))
+        _db.session.rollback()
+        _db.session.remove()
