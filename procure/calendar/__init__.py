@@ -102,11 +102,12 @@ def next_year_missing(today: date | None = None) -> int | None:
 
 class WorkCalendar:
     """Answers ``is_working_day`` from the table and the package, loading the table's
-    entries one year at a time (one query per year touched)."""
+    entries one year at a time (per year touched: one query for its days and, for a year
+    the package does not know, one for its complete mark)."""
 
     def __init__(self):
         self._years: dict[int, dict[date, bool]] = {}
-        self._complete: dict[int, bool] = {}
+        self._ready: dict[int, bool] = {}
 
     def _entries(self, year: int) -> dict[date, bool]:
         if year not in self._years:
@@ -116,12 +117,12 @@ class WorkCalendar:
                 select(HolidayEntry.day, HolidayEntry.kind)
                 .where(HolidayEntry.day >= date(year, 1, 1), HolidayEntry.day < date(year + 1, 1, 1))).all()
             self._years[year] = {row.day: row.kind == DayKind.WORKDAY for row in rows}
-            self._complete[year] = package_knows(year) or year_is_complete(year)
+            self._ready[year] = year_ready(year)
         return self._years[year]
 
     def is_working_day(self, day: date) -> bool:
         entries = self._entries(day.year)
-        if not self._complete[day.year]:  # a year neither the package knows nor marked complete
+        if not self._ready[day.year]:  # a year neither the package knows nor marked complete
             raise CalendarNotEntered(day.year, entered=bool(entries))
         if day in entries:
             return entries[day]

@@ -21,7 +21,7 @@ from ..nav import NavItem
 from ..permissions import can
 from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
-from . import next_year_missing, package_knows, services
+from . import local_today, next_year_missing, package_knows, services
 from .forms import CalendarBatchForm, CalendarDayForm, CompleteYearForm, ReopenYearForm
 from .models import DayKind, HolidayEntry, HolidayYear
 
@@ -39,7 +39,7 @@ register_queue(Queue(
 
 def _year(value) -> int:
     if value is None or not MINYEAR <= value < MAXYEAR:  # date(year + 1, 1, 1) must exist
-        return date.today().year
+        return local_today().year
     return value
 
 
