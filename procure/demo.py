@@ -15,6 +15,14 @@ from .organizations.models import Organization, OrgKind
 from .roles import Role
 
 DEMO_PASSWORD = "procure2026"
+#: Demo addresses: a domain reserved for examples (RFC 2606) that the e-mail validator
+#: accepts (it refuses special-use names such as ``.local``), so the demo users can be
+#: edited and can reset their passwords.
+DEMO_EMAIL_DOMAIN = "example.org"
+
+
+def demo_email(username: str) -> str:
+    return f"{username}@{DEMO_EMAIL_DOMAIN}"
 
 DEPARTMENTS = [
     ("重庆市民政局社会组织管理局", "MZJ-SZ"),
@@ -48,7 +56,7 @@ def load_demo(force: bool = False) -> dict | None:
     if not force and db.session.scalar(select(func.count()).select_from(User)):
         return None
     # The first admin is created by the system itself (no actor yet).
-    admin = User(username="admin", email="admin@procure.local", name="系统管理员", role=Role.ADMIN)
+    admin = User(username="admin", email=demo_email("admin"), name="系统管理员", role=Role.ADMIN)
     admin.set_password(DEMO_PASSWORD)
     db.session.add(admin)
     db.session.flush()
@@ -69,7 +77,7 @@ def load_demo(force: bool = False) -> dict | None:
     rows = [{"role": "admin", "username": "admin", "name": admin.name, "where": ""}]
     for username, name, role, dep_i, org_i, locale in USERS[1:]:
         data = accounts.UserData(
-            username=username, email=f"{username}@procure.local", name=name, role=role, locale=locale,
+            username=username, email=demo_email(username), name=name, role=role, locale=locale,
             department_id=deps[dep_i].id if dep_i is not None else None,
             organization_id=orgs[org_i].id if org_i is not None else None)
         user = accounts.create_user(admin, data, DEMO_PASSWORD)

@@ -1,6 +1,10 @@
 """Discovery of the domain modules (``procure/<module>/``), so that a new module plugs in
-by existing: its ``models.py`` is imported for the metadata, its ``views.py`` ``bp`` is
-registered, its ``demo.py`` extends the demo data. No central list to edit."""
+by existing: its ``models`` are imported for the metadata, its ``views`` ``bp`` is
+registered, its ``demo`` extends the demo data. No central list to edit.
+
+A part of a module (``models``, ``services``, ``views``, ``demo``, ``cli``, ``queries``)
+may be one file (``models.py``) or a package (``models/__init__.py``) once it grows:
+both are found, so a package is never skipped silently (its tables included)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,22 @@ import pkgutil
 from pathlib import Path
 from types import ModuleType
 
+PACKAGE = "procure"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def module_names() -> list[str]:
-    """The domain packages under procure/, sorted."""
-    return sorted(m.name for m in pkgutil.iter_modules([str(PACKAGE_DIR)]) if m.ispkg)
+def module_names(package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The domain packages under ``package_dir``, sorted."""
+    return sorted(m.name for m in pkgutil.iter_modules([str(package_dir)]) if m.ispkg)
 
 
-def submodules(name: str) -> list[ModuleType]:
-    """``procure.<pkg>.<name>`` for every domain package that has it."""
-    found = []
-    for pkg in module_names():
-        if (PACKAGE_DIR / pkg / f"{name}.py").exists():
-            found.append(importlib.import_module(f"procure.{pkg}.{name}"))
-    return found
+def has_part(module_dir: Path, name: str) -> bool:
+    """Whether a module directory holds ``name`` as a file or as a package."""
+    return (module_dir / f"{name}.py").is_file() or (module_dir / name / "__init__.py").is_file()
+
+
+def submodules(name: str, *, package: str = PACKAGE, package_dir: Path = PACKAGE_DIR) -> list[ModuleType]:
+    """``<package>.<module>.<name>`` for every domain module that has it, as a file or a
+    package."""
+    return [importlib.import_module(f"{package}.{module}.{name}")
+            for module in module_names(package_dir) if has_part(package_dir / module, name)]

@@ -125,6 +125,9 @@ RULES: tuple[Rule, ...] = (
          _l("Organization rating expiring: reminders to the organization")),
     Rule("reminder.serious_list_days", (30,), _l("days before"), f"{DOMAIN6}; {MCA_60} 第十九条",
          _l("Organization about to move to the serious dishonesty list: reminders")),
+    Rule("reminder.holiday_calendar_days", (31, 14, 7, 1), _l("days before 1 January"),
+         f"{DOMAIN6}; DOMAIN.md §3 (国务院办公厅部分节假日安排的通知, published late in the year before)",
+         _l("Next year's holiday calendar not complete: warnings to officers and administrators in December")),
 )
 
 _BY_KEY = {rule.key: rule for rule in RULES}

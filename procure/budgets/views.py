@@ -82,7 +82,8 @@ def appropriations():
 
 def _appropriation_form() -> AppropriationForm:
     form = AppropriationForm()
-    services.ensure_funding_sources()
+    # The funding sources are seeded by the migration (and `flask budgets seed`, the
+    # demo): a page that only shows a form never writes.
     form.source_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(s.id), s.name)
                                                          for s in services.funding_sources()]
     form.department_id.choices = [SelectChoice("", "—")] + [
@@ -113,8 +114,6 @@ def appropriation_new():
             return redirect(url_for("budgets.appropriation", appr_id=appr.id))
     elif request.method == "POST":
         status = 400
-    else:
-        db.session.commit()  # the funding sources, if they were just created
     return render_template("budgets/appropriation_form.html", form=form), status
 
 

@@ -11,14 +11,18 @@ Where the calendar comes from, day by day: a day entered in the ``holiday_entrie
 table (an admin enters each year from the State Council's notice, published late in the
 year before; an entry also corrects the package for a year it knows); else the
 chinesecalendar package (which knows 2004–2026 in release 1.11.0); else, in a year the
-package does not know but that has entries, Monday–Friday. A date in a year that neither
-knows raises :class:`CalendarNotEntered`, a domain error that tells the
-user the year's calendar must be entered — never a NotImplementedError.
+package does not know, Monday–Friday — but only once an admin has marked that year
+complete (``holiday_years``, citing the notice): a year with a few days entered is not a
+year entered (with only 元旦 and 春节 of 2027 entered, 2027-10-01 would count as a
+working day). A date in a year that is neither known nor complete raises
+:class:`CalendarNotEntered`, a domain error that tells the user the year's calendar must
+be entered or completed — never a NotImplementedError, never a wrong count.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 from flask_babel import lazy_gettext as _l
@@ -28,8 +32,11 @@ from .. import permissions
 from ..errors import DomainError
 from ..extensions import db
 from ..roles import Role
+from ..timeutil import SHANGHAI
 
 permissions.define("calendar.manage", {Role.ADMIN})
+#: Officers see the calendar (and are warned in December when next year is missing).
+permissions.define("calendar.view", {Role.ADMIN, Role.OFFICER})
 
 ONE_DAY = timedelta(days=1)
 #: A working-day count far above any rule's, so a wrong argument fails fast.
@@ -37,23 +44,70 @@ MAX_DAYS = 3660
 
 
 class CalendarNotEntered(DomainError):
-    """The holiday calendar of a year is not known yet."""
+    """The holiday calendar of a year is not known yet (not entered, or entered but not
+    marked complete)."""
 
     status_code = 409
 
-    def __init__(self, year: int):
-        super().__init__(_l("The working-day calendar for %(year)s has not been entered yet. An administrator "
-                            "must enter that year's holidays and make-up working days from the State Council's "
-                            "notice (Administration → Holiday calendar).", year=year))
+    def __init__(self, year: int, *, entered: bool = False):
+        if entered:
+            message = _l("The working-day calendar for %(year)s is not complete yet: some days are entered, but "
+                         "an administrator must enter every day of the State Council's notice and mark the year "
+                         "complete (Administration → Holiday calendar).", year=year)
+        else:
+            message = _l("The working-day calendar for %(year)s has not been entered yet. An administrator "
+                         "must enter that year's holidays and make-up working days from the State Council's "
+                         "notice (Administration → Holiday calendar).", year=year)
+        super().__init__(message)
         self.year = year
+        self.entered = entered
+
+
+@lru_cache(maxsize=256)
+def package_knows(year: int) -> bool:
+    """Whether the chinesecalendar package holds the State Council's notice of ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def year_is_complete(year: int) -> bool:
+    """Whether an admin marked ``year`` complete."""
+    from .models import HolidayYear
+
+    return bool(db.session.scalar(select(HolidayYear.is_complete).where(HolidayYear.year == year)))
+
+
+def year_ready(year: int) -> bool:
+    """Whether working days can be counted in ``year``: the package knows it, or an admin
+    marked it complete."""
+    return package_knows(year) or year_is_complete(year)
+
+
+def local_today() -> date:
+    """Today in Asia/Shanghai (the day the users live in)."""
+    return datetime.now(SHANGHAI).date()
+
+
+def next_year_missing(today: date | None = None) -> int | None:
+    """In December, next year if its calendar is not ready (neither known to the package
+    nor marked complete), so that officers and admins are warned; otherwise None."""
+    today = today or local_today()
+    if today.month != 12 or year_ready(today.year + 1):
+        return None
+    return today.year + 1
 
 
 class WorkCalendar:
     """Answers ``is_working_day`` from the table and the package, loading the table's
-    entries one year at a time (one query per year touched)."""
+    entries one year at a time (per year touched: one query for its days and, for a year
+    the package does not know, one for its complete mark)."""
 
     def __init__(self):
         self._years: dict[int, dict[date, bool]] = {}
+        self._ready: dict[int, bool] = {}
 
     def _entries(self, year: int) -> dict[date, bool]:
         if year not in self._years:
@@ -63,19 +117,18 @@ class WorkCalendar:
                 select(HolidayEntry.day, HolidayEntry.kind)
                 .where(HolidayEntry.day >= date(year, 1, 1), HolidayEntry.day < date(year + 1, 1, 1))).all()
             self._years[year] = {row.day: row.kind == DayKind.WORKDAY for row in rows}
+            self._ready[year] = year_ready(year)
         return self._years[year]
 
     def is_working_day(self, day: date) -> bool:
         entries = self._entries(day.year)
+        if not self._ready[day.year]:  # a year neither the package knows nor marked complete
+            raise CalendarNotEntered(day.year, entered=bool(entries))
         if day in entries:
             return entries[day]
-        try:
+        if package_knows(day.year):
             return chinese_calendar.is_workday(day)
-        except NotImplementedError:
-            pass
-        if entries:  # a year the package does not know, entered by an admin
-            return day.weekday() < 5
-        raise CalendarNotEntered(day.year)
+        return day.weekday() < 5  # a year entered by an admin and marked complete
 
     def next_working_day(self, day: date) -> date:
         """``day`` itself if it is a working day, else the first working day after it."""

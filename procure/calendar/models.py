@@ -1,5 +1,6 @@
 """The system's own holiday calendar: days an administrator entered from the State
-Council's notice. It is consulted before the chinesecalendar package."""
+Council's notice, and per year whether the entry is complete (the notice it comes from).
+It is consulted before the chinesecalendar package."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db, str_enum
@@ -27,9 +28,9 @@ class DayKind(enum.StrEnum):
 
 class HolidayEntry(db.Model):
     """One day whose status differs from (or confirms) the weekday rule. For a year the
-    chinesecalendar package does not know, the year counts as entered as soon as it has
-    one entry, and days not listed follow Monday–Friday; for a year it knows, an entry
-    corrects that one day."""
+    chinesecalendar package does not know, the entries count only once the year is marked
+    complete (:class:`HolidayYear`), and then days not listed follow Monday–Friday; for a
+    year it knows, an entry corrects that one day."""
 
     __tablename__ = "holiday_entries"
 
@@ -44,3 +45,31 @@ class HolidayEntry(db.Model):
 
     def snapshot(self) -> dict:
         return {"day": self.day.isoformat(), "kind": self.kind.value, "note": self.note}
+
+
+class HolidayYear(db.Model):
+    """A year of the calendar as an administrator declared it: complete once every day
+    of the State Council's notice for that year is entered, citing the notice. Working
+    days are counted in a year the package does not know only while it is complete;
+    a complete year's days cannot be changed until it is un-marked, with a reason."""
+
+    __tablename__ = "holiday_years"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    is_complete: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: 文号 and title of the notice, e.g. 国办发明电〔2025〕7号《国务院办公厅关于2026年部分节假日安排的通知》.
+    notice_ref: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    #: The date the notice was issued.
+    notice_date: Mapped[date | None] = mapped_column(Date)
+    #: Who marked the year complete (or un-marked it last) and when.
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("NOT is_complete OR (notice_ref <> '' AND notice_date IS NOT NULL)",
+                        name="complete_cites_notice"),
+    )
+
+    def snapshot(self) -> dict:
+        return {"year": self.year, "is_complete": self.is_complete, "notice_ref": self.notice_ref,
+                "notice_date": self.notice_date.isoformat() if self.notice_date else None}

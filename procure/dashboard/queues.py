@@ -25,6 +25,8 @@ class Queue:
     url: Callable  # (user) -> str
     #: "danger" for things that went wrong, "primary" for ordinary work.
     tone: str = "primary"
+    #: (user) -> bool: whether the card is shown at all (a seasonal warning); None: always.
+    shown: Callable | None = None
 
 
 QUEUES: list[Queue] = []
@@ -36,7 +38,7 @@ def register(queue: Queue) -> None:
 
 def queues_for(user) -> list[dict]:
     return [{"queue": q, "count": q.count(user), "url": q.url(user)}
-            for q in QUEUES if user.role in q.roles]
+            for q in QUEUES if user.role in q.roles and (q.shown is None or q.shown(user))]
 
 
 def _count(stmt) -> int:

@@ -33,6 +33,7 @@ SUBJECTS = {
     "reminder_annual_report_overdue": _l("Annual reports not filed"),
     "reminder_rating_expiring": _l("Organization rating expiring"),
     "reminder_serious_soon": _l("Organization about to move to the serious dishonesty list"),
+    "reminder_holiday_calendar_missing": _l("Next year's holiday calendar is not complete"),
 }
 
 SEND_TASK = "workers.mail.send_notification"

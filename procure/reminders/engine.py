@@ -107,6 +107,12 @@ def officers() -> list:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
+def admins() -> list:
+    """Active administrators (they enter the holiday calendar)."""
+    return list(db.session.scalars(select(User).where(User.role == Role.ADMIN, User.status == UserStatus.ACTIVE)
+                                   .order_by(User.id)))
+
+
 def _key(rule: str, offset: int, due: Due, user) -> str:
     return f"{rule}@{offset}:{due.object_type}:{due.object_id}:{due.due_date.isoformat()}:{user.id}"
 
@@ -279,6 +285,23 @@ def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
                               {"org_name": e.organization.name, "due": day.isoformat()})
 
 
+def _holiday_calendar_missing(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
+    """In December (offsets are days before 1 January): next year's working-day calendar
+    is neither known to the package nor marked complete, so periods that run into it
+    cannot be counted. Officers (who set the periods) and admins (who enter the notice)
+    are told."""
+    from ..calendar import year_ready
+
+    for offset in offsets:
+        if offset <= 0:
+            continue
+        day = today + timedelta(days=offset)
+        if (day.month, day.day) != (1, 1) or year_ready(day.year):
+            continue
+        yield offset, Due("holiday_years", day.year, day, {"officer": officers(), "admin": admins()},
+                          "calendar.index", {"year": day.year}, {"year": day.year, "due": day.isoformat()})
+
+
 register(ReminderRule(
     "annual_report.due", _l("Annual report due"), "reminder_annual_report_due", "reminder.annual_report_due_days",
     _annual_report_due, recipients=("org",),
@@ -296,3 +319,8 @@ register(ReminderRule(
     "reminder.serious_list_days", _serious_soon, recipients=("org", "officer"), is_critical=True,
     notice=_l("{org_name} moves to the serious dishonesty list on {due} unless removed from the "
               "abnormal-activity list.")))
+register(ReminderRule(
+    "calendar.next_year_missing", _l("Next year's holiday calendar not complete"), "reminder_holiday_calendar_missing",
+    "reminder.holiday_calendar_days", _holiday_calendar_missing, recipients=("officer", "admin"), is_critical=True,
+    notice=_l("The holiday calendar for {year} is not complete: working days in {year} cannot be counted until an "
+              "administrator enters the State Council's notice and marks the year complete.")))

@@ -16,7 +16,7 @@ from procure.calendar import (
     period_end,
 )
 from procure.calendar.models import DayKind
-from procure.calendar.services import delete_calendar_day, set_calendar_day
+from procure.calendar.services import delete_calendar_day, mark_year_complete, set_calendar_day
 from procure.errors import DomainError, NotPermitted
 from procure.roles import Role
 
@@ -83,6 +83,7 @@ def test_crossing_into_an_unentered_year_is_a_clear_domain_error(app, db):
 def test_an_entered_year_is_used_and_beats_the_package(db, make):
     admin = make.admin()
     set_calendar_day(admin, D(2027, 1, 1), DayKind.HOLIDAY, "元旦")
+    mark_year_complete(admin, 2027, "国办发明电〔2026〕1号（测试）", D(2026, 11, 20))
     # 2026-12-28 Mon: 29, 30, 31 (3), 2027-01-01 holiday, 02–03 weekend, 04 (4), 05 (5).
     assert add_working_days(D(2026, 12, 28), 5) == D(2027, 1, 5)
     assert period_end(D(2026, 12, 22), 10) == D(2027, 1, 4)  # ends on the holiday → next working day
@@ -95,7 +96,9 @@ def test_an_entered_year_is_used_and_beats_the_package(db, make):
 
 
 def test_one_query_per_year_touched(db, make, monkeypatch):
-    set_calendar_day(make.admin(), D(2027, 1, 1), DayKind.HOLIDAY, "元旦")
+    admin = make.admin()
+    set_calendar_day(admin, D(2027, 1, 1), DayKind.HOLIDAY, "元旦")
+    mark_year_complete(admin, 2027, "国办发明电〔2026〕1号（测试）", D(2026, 11, 20))
     calendar = WorkCalendar()
     calls = []
     original = calendar._entries.__func__

@@ -13,16 +13,22 @@ from procure.roles import Role
 from ..conftest import login
 
 
-@pytest.mark.parametrize("role, status", [
-    (Role.ADMIN, 200), (Role.OFFICER, 403), (Role.FINANCE, 403), (Role.ORG, 403), (Role.EVALUATOR, 403),
+@pytest.mark.parametrize("role, read, write", [
+    (Role.ADMIN, 200, 302), (Role.OFFICER, 200, 403), (Role.FINANCE, 403, 403), (Role.ORG, 403, 403),
+    (Role.EVALUATOR, 403, 403),
 ])
-def test_access(client, make, role, status):
+def test_access(client, make, role, read, write):
+    """Officers read the calendar (they set the periods); only admins change it."""
     user = make.user(role)
     make.commit()
     login(client, user.username)
-    assert client.get("/admin/calendar/?year=2027").status_code == status
-    assert client.post("/admin/calendar/", data={"day": "2027-01-01", "kind": "holiday"}).status_code in (
-        (302,) if status == 200 else (403,))
+    assert client.get("/admin/calendar/?year=2027").status_code == read
+    assert client.post("/admin/calendar/", data={"day": "2027-01-01", "kind": "holiday"}).status_code == write
+    assert client.post("/admin/calendar/batch", data={"lines": "2027-01-01 休 元旦"}).status_code == (
+        302 if write == 302 else 403)
+    assert client.post("/admin/calendar/2027/complete", data={
+        "notice_ref": "国办发明电〔2026〕1号", "notice_date": "2026-11-20"}).status_code == write
+    assert client.post("/admin/calendar/2027/reopen", data={"reason": "更正"}).status_code == write
 
 
 def test_add_change_and_remove_a_day(client, db, make):

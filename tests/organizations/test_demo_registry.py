@@ -21,8 +21,8 @@ def test_demo_registry(app, db):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Residency)) >= 8
     reminders = {(n.rule, n.to_email) for n in db.session.scalars(
         sa.select(Notification).where(Notification.rule != "welcome"))}
-    assert ("rating.expiring", "tongxin@procure.local") in reminders
-    assert ("rating.expiring", "kangle@procure.local") in reminders
-    assert ("standing.serious_soon", "yangguang@procure.local") in reminders
+    assert ("rating.expiring", "tongxin@example.org") in reminders
+    assert ("rating.expiring", "kangle@example.org") in reminders
+    assert ("standing.serious_soon", "yangguang@example.org") in reminders
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notice)) >= 3
     assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
