@@ -33,7 +33,7 @@ from ..extensions import db
 from ..roles import Role
 from ..timeutil import utcnow
 from . import creditcode
-from .models import CreditStanding, Organization, OrgKind, RegStatus
+from .models import CreditStanding, ImportJob, Organization, OrgKind, RegStatus
 
 #: Header of the registry export → column. Headers are matched after NFKC and trimming.
 COLUMNS = {
@@ -336,11 +336,9 @@ def count_rows(data: bytes) -> int:
 RUN_TASK = "workers.registry.run_import"
 
 
-def _job_owner(user, job) -> bool:
-    return job is not None and (user.role == Role.ADMIN or job.user_id == user.id)
-
-
-permissions.define("organization.import_job.view", {Role.ADMIN, Role.OFFICER}, _job_owner)
+#: An import job's progress: whoever started it, or an administrator.
+permissions.define("organization.import_job.view", {Role.ADMIN, Role.OFFICER},
+                   permissions.own_or_admin("user_id"), model=ImportJob)
 
 
 def create_job(actor, data: bytes, *, filename: str, only_good: bool, total: int):
