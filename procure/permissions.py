@@ -112,7 +112,7 @@ def role_in(*roles: Role) -> Scope:
     roles_ = frozenset(roles)
     return Scope(lambda u, o: u.role in roles_,
                  lambda u, m: true() if u.role in roles_ else false(),
-                 f"[role in {sorted(roles_)}]")
+                 f"[role in {sorted(r.value for r in roles_)}]")
 
 
 def user_matches(attr: str, user_attr: str) -> Scope:
@@ -206,6 +206,9 @@ def sealed_until(attr: str, now: Callable[[], datetime] = utcnow) -> Scope:
     return Scope(check, where, f"[sealed until {attr}]")
 
 
+_sealed_scope = sealed_until  # ``define`` takes a parameter of the same name
+
+
 def _as_scope(scope) -> Scope | None:
     if scope is None or isinstance(scope, Scope):
         return scope
@@ -246,9 +249,7 @@ def define(action: str, roles: Iterable[Role], scope: Scope | Callable | None = 
     ``scope`` a :class:`Scope` (check and filter together; a bare callable is a check
     without a filter); ``model`` the objects' class; ``sealed_until`` the name of the
     opening-time attribute before which nobody may see the object."""
-    sealed = sealed_until
-    if isinstance(sealed, str):
-        sealed = globals()["sealed_until"](sealed)
+    sealed = _sealed_scope(sealed_until) if isinstance(sealed_until, str) else sealed_until
     rule = Rule(frozenset(roles), _as_scope(scope), model, sealed)
     old = RULES.get(action)
     if old is not None and (old.roles, old.model, old.scope and old.scope.name, old.sealed and old.sealed.name) != (
