@@ -162,6 +162,24 @@ def own_or_admin(attr: str) -> Scope:
     return ADMIN | owned_by(attr)
 
 
+def related(attr: str, scope: Scope) -> Scope:
+    """``scope`` applied to the object's many-to-one relationship ``attr`` (e.g. a bid's
+    tender, a contract's project): ``related("project", own_department())``. An object
+    without one is refused."""
+
+    def check(user, obj) -> bool:
+        target = getattr(obj, attr, None) if obj is not None else None
+        return target is not None and scope.check(user, target)
+
+    where = None
+    if scope.where is not None:
+        def where(user, model):
+            rel = getattr(model, attr)
+            return rel.has(scope.where(user, rel.property.mapper.class_))
+
+    return Scope(check, where, f"[{attr}: {scope.name}]")
+
+
 def granted(kind: str, *, without_conflict: bool = True) -> Scope:
     """Objects for which the user holds an active grant of ``kind`` in the ``grants``
     table; with ``without_conflict`` (the default) only after the user declared no

@@ -385,3 +385,19 @@ def test_queues_are_shown_to_who_holds_the_permission_and_count_with_its_filter(
         org_counts = {i["queue"].key: i["count"] for i in queues_for(org_user)}
         assert org_counts["org.users"] == 2 and "budget.check" not in org_counts
         assert "org.users" not in {i["queue"].key for i in queues_for(admin)}
+
+
+def test_a_scope_through_a_relationship(world):
+    """``related``: jobs requested by someone of the user's department (a bid's tender, a
+    contract's project later)."""
+    permissions.define("test.department_jobs", {Role.OFFICER, Role.FINANCE},
+                       permissions.related("requested_by", permissions.own_department()), model=Job)
+    try:
+        seen = assert_filter_matches_check(world, "test.department_jobs")
+        assert len(seen) >= 2
+        officer = world.officers[0]
+        mine = {j.id for j in world.rows(Job) if j.requested_by is not None
+                and j.requested_by.department_id == officer.department_id}
+        assert mine and {j.id for j in world.db.session.scalars(visible(officer, "test.department_jobs", Job))} == mine
+    finally:
+        RULES.pop("test.department_jobs")
