@@ -122,7 +122,7 @@ def _configure_i18n(app: Flask) -> None:
         from .nav import items_for
         from .permissions import can
 
-        return {"can": lambda action, obj=None: can(current_user, action, obj),
+        return {"can": lambda action, *obj: can(current_user, action, *obj),
                 "nav_items": lambda: items_for(current_user) if current_user.is_authenticated else [],
                 "current_locale": _select_locale(), "languages": app.config["LANGUAGES"]}
 

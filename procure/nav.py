@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from flask import url_for
 
-from .permissions import can
+from .permissions import NO_OBJECT, can
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def items_for(user) -> list[dict]:
         values = item.values(user) if item.values else {}
         if values is None:
             continue
-        obj = values.pop("_obj", None)
+        obj = values.pop("_obj", NO_OBJECT)
         if can(user, item.permission, obj):
             out.append({"label": item.label, "url": url_for(item.endpoint, **values), "group": item.group})
     return out

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from .errors import DomainError, NotPermitted
 from .extensions import db
-from .permissions import can
+from .permissions import NO_OBJECT, can
 
 
 class ServiceFailed(Exception):
@@ -39,7 +39,7 @@ def perform(fn: Callable[..., Any], *args, form=None, **kwargs) -> Any:
         raise ServiceFailed(str(exc.message)) from exc
 
 
-def require_view(action: str, obj=None) -> None:
+def require_view(action: str, obj=NO_OBJECT) -> None:
     """403 unless the current user may do ``action``; the service checks again."""
     if not can(current_user, action, obj):
         abort(403)

@@ -19,12 +19,15 @@ from ..errors import NotPermitted, ValidationError
 from ..extensions import db
 from ..notifications.services import external_url, queue_email
 from ..organizations.models import Organization
-from ..permissions import require
+from ..permissions import define, owned_by, require
 from ..roles import DEPARTMENT_ROLES, Role
 from ..timeutil import utcnow
 from .models import USER_ALLOWED, USER_MACHINE, Department, PasswordResetToken, User, UserStatus  # noqa: F401
 
 MIN_PASSWORD_LENGTH = 10
+
+#: A user changes their own password only.
+define("account.change_password", frozenset(Role), owned_by("id"), model=User)
 
 
 def check_password_strength(password: str, field: str = "password") -> None:

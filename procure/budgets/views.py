@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -22,7 +22,6 @@ from ..errors import DomainError
 from ..extensions import db
 from ..nav import NavItem
 from ..projects.models import Project, ProjectState
-from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import services
 from .forms import AdjustmentForm, AppropriationForm
@@ -35,10 +34,9 @@ nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", order=20
 nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", order=21))
 
 register_queue(Queue(
-    "budget.check", frozenset({Role.FINANCE}), _l("Projects waiting for a budget check"),
-    lambda u: db.session.scalar(select(func.count()).select_from(Project)
-                                .where(Project.state == ProjectState.SUBMITTED)) or 0,
-    lambda u: url_for("projects.index", state="submitted")))
+    "budget.check", "project.budget_check", _l("Projects waiting for a budget check"), Project,
+    lambda u: url_for("projects.index", state="submitted"),
+    where=lambda u: Project.state == ProjectState.SUBMITTED))
 
 
 @bp.before_request

@@ -19,7 +19,6 @@ from ..dashboard.queues import register as register_queue
 from ..extensions import db
 from ..nav import NavItem
 from ..permissions import can
-from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import local_today, next_year_missing, package_knows, services
 from .forms import CalendarBatchForm, CalendarDayForm, CompleteYearForm, ReopenYearForm
@@ -31,10 +30,9 @@ nav.register(NavItem(_l("Holiday calendar"), "calendar.index", "calendar.view", 
                      order=960))
 
 register_queue(Queue(
-    "calendar.next_year", frozenset({Role.ADMIN, Role.OFFICER}), _l("Next year's holiday calendar not complete"),
-    lambda u: 1 if next_year_missing() else 0,
+    "calendar.next_year", "calendar.view", _l("Next year's holiday calendar not complete"), HolidayYear,
     lambda u: url_for("calendar.index", year=next_year_missing()), tone="danger",
-    shown=lambda u: next_year_missing() is not None))
+    shown=lambda u: next_year_missing() is not None, counter=lambda u: 1 if next_year_missing() else 0))
 
 
 def _year(value) -> int:

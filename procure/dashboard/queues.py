@@ -1,5 +1,7 @@
-"""Work queues: each module registers what waits for which role, with a count query and
-a link. The dashboard shows them; later issues add budget checks, reviews, payments."""
+"""Work queues: each module registers what waits for its users. A queue names the
+permission action it needs and the model it counts: it is shown to whoever holds the
+action, and counts, with the rule's own list filter, the rows of the model that match the
+queue's condition. No queue names a role set or writes its own filter."""
 
 from __future__ import annotations
 
@@ -13,53 +15,65 @@ from sqlalchemy import func, select
 from ..auth.models import User, UserStatus
 from ..extensions import db
 from ..notifications.models import Notification, NotificationState
+from ..permissions import can, define, own_organization, visible
 from ..roles import Role
 
 
 @dataclass(frozen=True)
 class Queue:
     key: str
-    roles: frozenset
+    #: The permission action the queue needs; its rule's filter narrows the count.
+    action: str
     label: object
-    count: Callable  # (user) -> int
+    #: The model whose rows are counted.
+    model: type
     url: Callable  # (user) -> str
+    #: The queue's own condition on the model (what "waiting" means), or None.
+    where: Callable | None = None  # (user) -> SQL condition
     #: "danger" for things that went wrong, "primary" for ordinary work.
     tone: str = "primary"
     #: (user) -> bool: whether the card is shown at all (a seasonal warning); None: always.
     shown: Callable | None = None
+    #: (user) -> int for a queue that counts no rows of ``model`` (a missing calendar
+    #: year); the action still decides who sees it.
+    counter: Callable | None = None
+
+    def count(self, user) -> int:
+        if self.counter is not None:
+            return self.counter(user)
+        stmt = select(func.count()).select_from(self.model)
+        if self.where is not None:
+            stmt = stmt.where(self.where(user))
+        return db.session.scalar(visible(user, self.action, stmt, self.model)) or 0
 
 
 QUEUES: list[Queue] = []
 
 
 def register(queue: Queue) -> None:
-    QUEUES.append(queue)
+    if queue not in QUEUES:
+        QUEUES.append(queue)
 
 
 def queues_for(user) -> list[dict]:
     return [{"queue": q, "count": q.count(user), "url": q.url(user)}
-            for q in QUEUES if user.role in q.roles and (q.shown is None or q.shown(user))]
+            for q in QUEUES if can(user, q.action) and (q.shown is None or q.shown(user))]
 
 
-def _count(stmt) -> int:
-    return db.session.scalar(stmt) or 0
+#: An organization's staff see the accounts of their own organization.
+define("organization.own_accounts", {Role.ORG}, own_organization(), model=User)
 
-
 register(Queue(
-    "outbox.failed", frozenset({Role.ADMIN}), _l("Emails that failed"),
-    lambda u: _count(select(func.count()).select_from(Notification)
-                     .where(Notification.state == NotificationState.FAILED)),
-    lambda u: url_for("admin.outbox_list", state="failed"), tone="danger"))
+    "outbox.failed", "outbox.view", _l("Emails that failed"), Notification,
+    lambda u: url_for("admin.outbox_list", state="failed"),
+    where=lambda u: Notification.state == NotificationState.FAILED, tone="danger"))
 register(Queue(
-    "outbox.queued", frozenset({Role.ADMIN}), _l("Emails waiting to be sent"),
-    lambda u: _count(select(func.count()).select_from(Notification)
-                     .where(Notification.state == NotificationState.QUEUED)),
-    lambda u: url_for("admin.outbox_list", state="queued")))
+    "outbox.queued", "outbox.view", _l("Emails waiting to be sent"), Notification,
+    lambda u: url_for("admin.outbox_list", state="queued"),
+    where=lambda u: Notification.state == NotificationState.QUEUED))
 register(Queue(
-    "users.disabled", frozenset({Role.ADMIN}), _l("Disabled accounts"),
-    lambda u: _count(select(func.count()).select_from(User).where(User.status == UserStatus.DISABLED)),
-    lambda u: url_for("admin.users")))
+    "users.disabled", "user.manage", _l("Disabled accounts"), User,
+    lambda u: url_for("admin.users"), where=lambda u: User.status == UserStatus.DISABLED))
 register(Queue(
-    "org.users", frozenset({Role.ORG}), _l("Accounts of my organization"),
-    lambda u: _count(select(func.count()).select_from(User).where(User.organization_id == u.organization_id)),
+    "org.users", "organization.own_accounts", _l("Accounts of my organization"), User,
     lambda u: url_for("organizations.users", org_id=u.organization_id)))

@@ -8,11 +8,15 @@ from sqlalchemy import func, select
 
 from ..audit import AuditEvent
 from ..extensions import db
-from ..permissions import can
+from ..permissions import can, define, owned_by, visible
+from ..roles import Role
 from ..web import require_view
 from .queues import queues_for
 
 bp = Blueprint("dashboard", __name__)
+
+#: Everyone sees the events they caused ("your recent actions"); the whole trail is audit.view.
+define("audit.view_own", frozenset(Role), owned_by("actor_id"), model=AuditEvent)
 
 
 @bp.route("/")
@@ -26,7 +30,7 @@ def home():
 @login_required
 def index():
     require_view("dashboard.view")
-    recent = db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == current_user.id)
+    recent = db.session.scalars(visible(current_user, "audit.view_own", AuditEvent)
                                 .order_by(AuditEvent.seq.desc()).limit(8)).all()
     total_events = None
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business

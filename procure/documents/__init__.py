@@ -11,15 +11,9 @@ from __future__ import annotations
 
 from .. import permissions
 from ..roles import Role
+from .models import Document
 
-
-def _owner_or_admin(user, doc) -> bool:
-    """The default guard of a document that belongs to no object: its owner, or an admin."""
-    if user.role == Role.ADMIN:
-        return True
-    return doc is not None and getattr(doc, "owner_id", None) == user.id
-
-
-#: The default ``permission`` of store_document: owner or admin. Object-bound documents
-#: name their module's action instead (e.g. "budget.view", checked against the object).
-permissions.define("document.view_own", frozenset(Role), _owner_or_admin)
+#: The default ``permission`` of store_document (a document that belongs to no object):
+#: its owner, or an admin. Object-bound documents name their module's action instead
+#: (e.g. "budget.view", checked against the object).
+permissions.define("document.view_own", frozenset(Role), permissions.own_or_admin("owner_id"), model=Document)

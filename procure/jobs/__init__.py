@@ -12,13 +12,7 @@ from __future__ import annotations
 
 from .. import permissions
 from ..roles import Role
-
-
-def _requester_or_admin(user, job) -> bool:
-    if user.role == Role.ADMIN:
-        return True
-    return job is not None and getattr(job, "requested_by_id", None) == user.id
-
+from .models import Job
 
 #: Seeing a job's progress and its result file: whoever requested it, or an admin.
-permissions.define("job.view", frozenset(Role), _requester_or_admin)
+permissions.define("job.view", frozenset(Role), permissions.own_or_admin("requested_by_id"), model=Job)

@@ -13,16 +13,11 @@ from ..extensions import db
 from ..roles import Role
 from .models import IncubationBase, Organization, Residency
 
-
-def _staff_or_operator(user, base) -> bool:
-    if user.role in (Role.ADMIN, Role.OFFICER, Role.FINANCE):
-        return True
-    return base is not None and user.organization_id == base.operator_id
-
-
 permissions.define("base.list", {Role.ADMIN, Role.OFFICER, Role.FINANCE})
-permissions.define("base.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.ORG}, _staff_or_operator)
-permissions.define("base.manage", {Role.ADMIN, Role.OFFICER})
+#: Staff see every base; organization staff the bases their organization runs.
+permissions.define("base.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.ORG},
+                   permissions.own_organization_or_staff("operator_id"), model=IncubationBase)
+permissions.define("base.manage", {Role.ADMIN, Role.OFFICER}, model=IncubationBase)
 
 
 def find_organization(text: str | None) -> Organization | None:

@@ -40,18 +40,19 @@ from .models import (
 STAFF = {Role.ADMIN, Role.OFFICER}
 
 
-def _own_or_staff(user, org) -> bool:
-    """Staff (admin, officer, finance) see every organization; an org user only their own."""
-    if user.role in (Role.ADMIN, Role.OFFICER, Role.FINANCE):
-        return True
-    return org is not None and user.organization_id == getattr(org, "id", None)
-
+#: Staff (admin, officer, finance) see every organization; an org user only their own.
+_OWN_OR_STAFF = permissions.own_organization_or_staff("id")
 
 permissions.define("organization.list", {Role.ADMIN, Role.OFFICER, Role.FINANCE})
-permissions.define("organization.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.ORG}, _own_or_staff)
-permissions.define("organization.manage", STAFF)
-permissions.define("organization.edit_profile", {Role.ADMIN, Role.OFFICER, Role.ORG}, _own_or_staff)
+permissions.define("organization.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.ORG}, _OWN_OR_STAFF,
+                   model=Organization)
+permissions.define("organization.manage", STAFF, model=Organization)
+permissions.define("organization.edit_profile", {Role.ADMIN, Role.OFFICER, Role.ORG}, _OWN_OR_STAFF,
+                   model=Organization)
 permissions.define("organization.import", STAFF)
+#: The accounts of an organization: an administrator, or the organization's own staff.
+permissions.define("organization.users.view", {Role.ADMIN, Role.ORG},
+                   permissions.ADMIN | permissions.own_organization("id"), model=Organization)
 
 
 # --- dates -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, nav
+from .. import audit, nav, permissions
 from ..errors import NotPermitted
 from ..extensions import db
 from ..jobs.models import Job
@@ -114,7 +114,8 @@ LIST_FILTER_HOOKS: list = []
 def index():
     require_view("organization.list")
     f = filters_from(request.args)
-    page = db.paginate(list_query(f), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(permissions.visible(current_user, "organization.view", list_query(f)),
+                       per_page=PER_PAGE, error_out=False)
     authorities = db.session.scalars(select(Organization.registration_authority).distinct().where(
         Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all()
     return render_template("organizations/index.html", page=page, f=f, authorities=authorities,

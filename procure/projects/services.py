@@ -18,7 +18,7 @@ from ..budgets.models import ZERO
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
 from ..extensions import db
 from ..money import format_money
-from ..permissions import define, require
+from ..permissions import define, own_department, require, role_in
 from ..roles import Role
 from ..timeutil import utcnow
 from .models import (
@@ -36,31 +36,13 @@ S = ProjectState
 CANCELLABLE = frozenset({S.DRAFT, S.SUBMITTED, S.APPROVED, S.TENDERING, S.AWARDED})
 
 
-def _own_department(user, project) -> bool:
-    """Finance and admin see every project; an officer the projects of their department."""
-    if user.role in (Role.FINANCE, Role.ADMIN):
-        return True
-    return project is None or project.department_id == user.department_id
-
-
-def _officer_of(user, project) -> bool:
-    return project is None or project.department_id == user.department_id
-
-
 define("catalogue.manage", {Role.ADMIN})
-define("project.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE}, _own_department)
+#: Finance and admin see every project; an officer the projects of their department.
+define("project.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE},
+       role_in(Role.FINANCE, Role.ADMIN) | own_department(), model=Project)
 define("project.create", {Role.OFFICER})
-define("project.edit", {Role.OFFICER}, _officer_of)
-define("project.budget_check", {Role.FINANCE})
-
-
-def visible_projects(user, stmt=None):
-    """``stmt`` (default: all projects) narrowed to what ``user`` may see."""
-    require(user, "project.view")
-    stmt = select(Project) if stmt is None else stmt
-    if user.role == Role.OFFICER:
-        stmt = stmt.where(Project.department_id == user.department_id)
-    return stmt
+define("project.edit", {Role.OFFICER}, own_department(), model=Project)
+define("project.budget_check", {Role.FINANCE}, model=Project)
 
 
 # --- the catalogue ----------------------------------------------------------------

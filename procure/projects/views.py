@@ -15,7 +15,7 @@ from ..budgets.models import Appropriation, FundingSource
 from ..extensions import db
 from ..money import format_money
 from ..nav import NavItem
-from ..permissions import can
+from ..permissions import can, visible
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
@@ -38,7 +38,7 @@ def _signed_in():
 def index():
     require_view("project.view")
     state = request.args.get("state", "")
-    stmt = ps.visible_projects(current_user).order_by(Project.fiscal_year.desc(), Project.id.desc())
+    stmt = visible(current_user, "project.view", Project).order_by(Project.fiscal_year.desc(), Project.id.desc())
     if state in {s.value for s in ProjectState}:
         stmt = stmt.where(Project.state == ProjectState(state))
     page = db.paginate(stmt, per_page=50, error_out=False)

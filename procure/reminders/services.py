@@ -14,7 +14,8 @@ from .engine import RULES
 from .models import Mute, Notice
 
 permissions.define("notice.view", ALL)
-permissions.define("notice.own", ALL, lambda user, notice: notice is not None and notice.user_id == user.id)
+#: A notice is its recipient's alone.
+permissions.define("notice.own", ALL, permissions.owned_by("user_id"), model=Notice)
 
 
 def mark_read(actor, notice: Notice) -> Notice:
@@ -27,7 +28,8 @@ def mark_read(actor, notice: Notice) -> Notice:
 
 def mark_all_read(actor) -> int:
     permissions.require(actor, "notice.view")
-    result = db.session.execute(update(Notice).where(Notice.user_id == actor.id, Notice.read_at.is_(None))
+    result = db.session.execute(update(Notice).where(permissions.filter_for(actor, "notice.own", Notice),
+                                                     Notice.read_at.is_(None))
                                 .values(read_at=utcnow()))
     return result.rowcount
 

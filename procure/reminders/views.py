@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import nav
 from ..dashboard.queues import Queue
 from ..dashboard.queues import register as register_queue
 from ..extensions import db
 from ..nav import NavItem
-from ..permissions import ALL
+from ..permissions import visible
 from ..web import ServiceFailed, perform, require_view
 from . import services
 from .engine import RULES
@@ -23,13 +23,9 @@ bp = Blueprint("reminders", __name__, url_prefix="/notices")
 nav.register(NavItem(_l("Notices"), "reminders.index", "notice.view", order=80))
 
 
-def _unread(user) -> int:
-    return db.session.scalar(select(func.count()).select_from(Notice).where(
-        Notice.user_id == user.id, Notice.read_at.is_(None))) or 0
-
-
-register_queue(Queue("notices.unread", ALL, _l("Unread notices"), _unread,
-                     lambda u: url_for("reminders.index", show="unread")))
+UNREAD = Queue("notices.unread", "notice.own", _l("Unread notices"), Notice,
+               lambda u: url_for("reminders.index", show="unread"), where=lambda u: Notice.read_at.is_(None))
+register_queue(UNREAD)
 
 
 @bp.before_request
@@ -42,13 +38,13 @@ def _signed_in():
 def index():
     require_view("notice.view")
     show = request.args.get("show", "all")
-    stmt = select(Notice).where(Notice.user_id == current_user.id)
+    stmt = visible(current_user, "notice.own", Notice)
     if show == "unread":
         stmt = stmt.where(Notice.read_at.is_(None))
     page = db.paginate(stmt.order_by(Notice.created_at.desc(), Notice.id.desc()), per_page=50, error_out=False)
     muted = set(db.session.scalars(select(Mute.rule).where(Mute.user_id == current_user.id)))
     return render_template("reminders/index.html", page=page, show=show, rules=list(RULES.values()),
-                           muted=muted, unread=_unread(current_user))
+                           muted=muted, unread=UNREAD.count(current_user))
 
 
 @bp.route("/<int:notice_id>/open", methods=["POST"])

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from procure.audit import AuditEvent
 from procure.budgets.models import LedgerEntry
 from procure.errors import BudgetExceeded, InvalidTransition, NotPermitted, ValidationError
+from procure.permissions import visible
 from procure.projects import services as ps
 from procure.projects.models import Project, ProjectState
 from procure.roles import Role
@@ -159,12 +160,11 @@ def test_visibility(make, db, world):
     officer, _ = world
     mine = make.project(officer)
     theirs = make.project(make.user(Role.OFFICER))
-    seen = set(db.session.scalars(ps.visible_projects(officer)))
+    seen = set(db.session.scalars(visible(officer, "project.view", Project)))
     assert mine in seen and theirs not in seen
-    assert {mine, theirs} <= set(db.session.scalars(ps.visible_projects(make.finance())))
+    assert {mine, theirs} <= set(db.session.scalars(visible(make.finance(), "project.view", Project)))
     for role in (Role.ORG, Role.EVALUATOR):
-        with pytest.raises(NotPermitted):
-            ps.visible_projects(make.user(role))
+        assert not db.session.scalars(visible(make.user(role), "project.view", Project)).all()
 
 
 @pytest.mark.parametrize(("field", "value", "error"), [

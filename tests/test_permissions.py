@@ -1,0 +1,401 @@
+"""Permissions: for every rule of the registry, the list filter and the one-object check
+admit exactly the same objects for every user, on generated data (several departments
+and organizations, users of every role, disabled users, objects owned by different
+ones). Grants held in the ``grants`` table and sealed rules count in both; a sealed
+rule keeps the administrator out before the opening time; dashboard queues count with
+the rules' filters."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+import procure.models  # noqa: F401  (every model, for the rules that name them)
+from procure import audit, permissions
+from procure.auth import services as accounts
+from procure.auth.models import User, UserStatus
+from procure.documents.models import Document
+from procure.errors import Conflict, NotPermitted
+from procure.jobs.models import Job
+from procure.modules import submodules
+from procure.organizations.models import IncubationBase, Organization
+from procure.permissions import NO_OBJECT, RULES, Grant, can, visible
+from procure.projects.models import Project, ProjectState
+from procure.reminders.models import Notice
+from procure.roles import Role
+
+# Every module defines its rules when its services and views are imported.
+submodules("services")
+submodules("views")
+
+FILTERED = sorted(action for action, rule in RULES.items() if rule.model is not None)
+
+
+# --- generated data ---------------------------------------------------------------------
+
+
+class World:
+    """Three departments, three organizations, users of every role spread over them
+    (a disabled officer and a disabled organization user too), and objects of every
+    model a rule is about, owned by different users."""
+
+    def __init__(self, make, db):
+        self.db = db
+        deps = [make.department() for _ in range(3)]
+        orgs = [make.organization() for _ in range(4)]  # the fourth has no users
+        admin = make.admin()
+        u = self.users = [admin, make.user(Role.ADMIN, username="admin2")]
+        for dep in deps[:2]:
+            u += [make.user(Role.OFFICER, department=dep), make.user(Role.OFFICER, department=dep)]
+        u += [make.user(Role.FINANCE, department=deps[0]), make.user(Role.FINANCE, department=deps[2])]
+        for org in orgs[:3]:
+            u.append(make.user(Role.ORG, organization=org))
+        u.append(make.user(Role.ORG, organization=orgs[0]))
+        u += [make.user(Role.EVALUATOR), make.user(Role.EVALUATOR)]
+        officers = [x for x in u if x.role == Role.OFFICER]
+        disabled = [make.user(Role.OFFICER, department=deps[0]), make.user(Role.ORG, organization=orgs[1])]
+        for x in disabled:
+            accounts.set_user_status(admin, x, UserStatus.DISABLED, "left")
+        u += disabled
+        self.deps, self.orgs, self.officers = deps, orgs, officers
+        self.projects = [make.project(o) for o in officers for _ in range(2)]
+        from procure.projects.services import submit_project
+
+        submit_project(officers[0], self.projects[0])
+        submit_project(officers[2], self.projects[4])
+        db.session.add_all(IncubationBase(name=f"基地{i}", operator_id=org.id) for i, org in enumerate(orgs[:3]))
+        db.session.add_all(Job(kind="test", requested_by_id=x.id) for x in u[::2])
+        db.session.add(Job(kind="test", requested_by_id=None))
+        db.session.add_all(
+            Document(kind="test", filename=f"{i}.pdf", content_type="application/pdf", size=1,
+                     sha256=hashlib.sha256(str(i).encode()).hexdigest(), owner_id=x.id,
+                     permission_action="document.view_own")
+            for i, x in enumerate(u[1::2]))
+        db.session.add(Document(kind="test", filename="none.pdf", content_type="application/pdf", size=1,
+                                sha256="1" * 64, owner_id=None, permission_action="document.view_own"))
+        db.session.add_all(
+            Notice(dedupe_key=f"t:{x.id}:{n}", user_id=x.id, rule="test", link="/", text="x",
+                   read_at=None if n else datetime(2026, 1, 1))
+            for x in u for n in range(x.id % 3))
+        db.session.flush()
+
+    def rows(self, model) -> list:
+        return list(self.db.session.scalars(select(model)))
+
+
+def assert_filter_matches_check(world: World, action: str, model=None) -> set:
+    """For every user, ``visible`` returns exactly the objects ``can`` admits. Returns the
+    distinct visible sets (so a caller can see the data was not trivial)."""
+    model = model or RULES[action].model
+    rows = world.rows(model)
+    assert rows, f"the generated data has no {model.__name__} rows"
+    seen = set()
+    for user in world.users:
+        listed = set(world.db.session.scalars(visible(user, action, model)))
+        admitted = {obj for obj in rows if can(user, action, obj)}
+        assert listed == admitted, (
+            f"{action}: {user.username} ({user.role}) — filter only: {sorted(o.id for o in listed - admitted)}, "
+            f"check only: {sorted(o.id for o in admitted - listed)}")
+        seen.add(frozenset(o.id for o in listed))
+    return seen
+
+
+@pytest.fixture()
+def world(make, db) -> World:
+    return World(make, db)
+
+
+def test_the_registry_has_rules_with_filters():
+    assert {"project.view", "organization.view", "base.view", "job.view", "document.view_own", "notice.own",
+            "account.change_password", "organization.users.view"} <= set(FILTERED)
+
+
+@pytest.mark.parametrize("action", sorted(RULES))
+def test_every_object_rule_can_be_listed(action):
+    """A rule with an object scope names its model and has a list filter, so it is covered
+    by the agreement test below (a new rule is covered automatically)."""
+    rule = RULES[action]
+    if rule.scope is not None or rule.sealed is not None:
+        assert rule.model is not None, f"{action}: define(..., model=<the objects' class>)"
+        assert rule.has_filter, f"{action}: its scope has a check without a list filter"
+
+
+@pytest.mark.parametrize("action", FILTERED)
+def test_filter_and_check_agree(world, action):
+    seen = assert_filter_matches_check(world, action)
+    assert len(seen) >= 2, f"{action}: every user sees the same objects; the data proves nothing"
+
+
+def test_the_filters_say_what_the_rules_mean(world):
+    """Spot checks that the agreement above is about the right objects."""
+    officer, finance, org_user = world.officers[0], world.users[6], world.users[8]
+    assert finance.role == Role.FINANCE and org_user.role == Role.ORG
+
+    def ids(user, action, model):
+        return {o.id for o in world.db.session.scalars(visible(user, action, model))}
+
+    mine = {p.id for p in world.projects if p.department_id == officer.department_id}
+    assert ids(officer, "project.view", Project) == mine
+    assert ids(finance, "project.view", Project) == {p.id for p in world.projects}
+    assert ids(org_user, "project.view", Project) == set()
+    assert ids(org_user, "organization.view", Organization) == {org_user.organization_id}
+    assert ids(officer, "organization.view", Organization) == {o.id for o in world.rows(Organization)}
+    assert ids(org_user, "base.view", IncubationBase) == {
+        b.id for b in world.rows(IncubationBase) if b.operator_id == org_user.organization_id}
+    assert ids(officer, "account.change_password", User) == {officer.id}
+    disabled = world.users[-1]
+    assert disabled.status == UserStatus.DISABLED and ids(disabled, "notice.own", Notice) == set()
+
+
+def test_an_object_given_as_none_is_refused_unless_the_role_alone_suffices(world):
+    org_user, admin = world.users[8], world.users[0]
+    assert can(org_user, "organization.view") and can(org_user, "organization.view", NO_OBJECT)
+    assert not can(org_user, "organization.view", None)
+    assert can(admin, "organization.view", None)
+    assert not can(None, "organization.view")
+
+
+def test_visible_narrows_a_select_and_a_count(world):
+    officer = world.officers[2]
+    stmt = select(Project).where(Project.state == ProjectState.SUBMITTED)
+    assert set(world.db.session.scalars(visible(officer, "project.view", stmt))) == {world.projects[4]}
+    count = select(func.count()).select_from(Project)
+    assert world.db.session.scalar(visible(officer, "project.view", count, Project)) == 4
+
+
+def test_a_rule_without_a_filter_cannot_list():
+    permissions.define("test.check_only", {Role.ADMIN}, lambda user, obj: True, model=Project)
+    try:
+        with pytest.raises(TypeError):
+            visible(None, "test.check_only", Project)
+    finally:
+        RULES.pop("test.check_only")
+
+
+# --- grants -------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def evaluate_rule():
+    """A tender-like rule on projects: an evaluator assigned to it who declared no conflict."""
+    permissions.define("test.evaluate", {Role.EVALUATOR, Role.OFFICER},
+                       permissions.role_in(Role.EVALUATOR) & permissions.granted("evaluator"), model=Project)
+    yield "test.evaluate"
+    RULES.pop("test.evaluate")
+
+
+def test_grants_count_in_the_check_and_the_filter(world, evaluate_rule, make, db):
+    ev1, ev2 = [x for x in world.users if x.role == Role.EVALUATOR]
+    officer = world.officers[0]
+    p1, p2, p3 = world.projects[:3]  # of officer's department
+
+    def give(user, project):
+        return permissions.grant(officer, user, project, "evaluator", permission="project.edit")
+
+    for user, project in [(ev1, p1), (ev1, p2), (ev2, p1), (ev2, p3), (world.officers[1], p1)]:
+        give(user, project)
+    permissions.declare_conflict(ev1, p1, "evaluator", False)          # assigned, no conflict: admitted
+    permissions.declare_conflict(ev2, p1, "evaluator", True)           # declared a conflict: refused
+    permissions.declare_conflict(ev2, p3, "evaluator", False)
+    permissions.revoke(officer, ev2, p3, "evaluator", permission="project.edit")  # revoked: refused
+    permissions.declare_conflict(world.officers[1], p1, "evaluator", False)       # not an evaluator
+
+    assert_filter_matches_check(world, evaluate_rule)
+    listed = {u.id: set(db.session.scalars(visible(u, evaluate_rule, Project))) for u in world.users}
+    assert listed[ev1.id] == {p1}          # p2: undeclared
+    assert listed[ev2.id] == set()
+    assert all(not v for k, v in listed.items() if k != ev1.id)
+    assert can(ev1, evaluate_rule, p1) and not can(ev1, evaluate_rule, p2) and not can(ev2, evaluate_rule, p1)
+
+    # a conflict found later takes the evaluator out of both, at once
+    permissions.declare_conflict(ev1, p1, "evaluator", True)
+    assert not can(ev1, evaluate_rule, p1)
+    assert set(db.session.scalars(visible(ev1, evaluate_rule, Project))) == set()
+    assert_filter_matches_check(world, evaluate_rule)
+
+    # granted again after a revocation: a fresh declaration is needed
+    give(ev2, p3)
+    assert not can(ev2, evaluate_rule, p3)
+    permissions.declare_conflict(ev2, p3, "evaluator", False)
+    assert can(ev2, evaluate_rule, p3)
+    assert_filter_matches_check(world, evaluate_rule)
+
+    make.commit()
+    actions = db.session.scalars(select(audit.AuditEvent.action).where(
+        audit.AuditEvent.object_type == "grants")).all()
+    assert actions.count("grant.create") == 6 and actions.count("grant.revoke") == 1
+    assert actions.count("grant.declare") == 6
+
+
+def test_grants_are_given_only_with_the_permission_and_declared_only_by_the_grantee(world, evaluate_rule):
+    ev1, ev2 = [x for x in world.users if x.role == Role.EVALUATOR]
+    officer, stranger = world.officers[0], world.officers[2]  # stranger: another department
+    p1 = world.projects[0]
+    with pytest.raises(NotPermitted):
+        permissions.grant(stranger, ev1, p1, "evaluator", permission="project.edit")
+    with pytest.raises(NotPermitted):
+        permissions.declare_conflict(ev1, p1, "evaluator", False)  # no grant
+    permissions.grant(officer, ev1, p1, "evaluator", permission="project.edit")
+    with pytest.raises(NotPermitted):
+        permissions.declare_conflict(ev2, p1, "evaluator", False)  # someone else's grant
+    permissions.declare_conflict(ev1, p1, "evaluator", False)
+    with pytest.raises(Conflict):
+        permissions.declare_conflict(ev1, p1, "evaluator", False)  # already declared
+    permissions.declare_conflict(ev1, p1, "evaluator", True)
+    with pytest.raises(Conflict):
+        permissions.declare_conflict(ev1, p1, "evaluator", False)  # a conflict is final
+    row = world.db.session.scalar(select(Grant).where(Grant.user_id == ev1.id))
+    assert row.has_conflict is True and row.conflict_declared_at is not None
+
+
+def test_a_grant_row_needs_a_complete_declaration(world, db):
+    ev = [x for x in world.users if x.role == Role.EVALUATOR][0]
+    db.session.add(Grant(user_id=ev.id, object_type="projects", object_id="1", kind="evaluator", has_conflict=False))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+# --- sealed ---------------------------------------------------------------------------------
+
+
+class _TestBase(DeclarativeBase):
+    metadata = sa.MetaData()
+
+
+class SealedThing(_TestBase):
+    """A test-only model of sealed content (a bid): readable only after ``opens_at``."""
+
+    __tablename__ = "test_sealed_things"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int | None] = mapped_column()
+    opens_at: Mapped[datetime | None] = mapped_column()
+    price: Mapped[str] = mapped_column(sa.String(20))
+
+
+T0 = datetime(2026, 6, 1, 9, 0)
+
+
+@pytest.fixture()
+def sealed(world, db):
+    SealedThing.__table__.create(db.engine)
+    clock = {"now": T0}
+    permissions.define("test.sealed.read", {Role.ADMIN, Role.OFFICER},
+                       permissions.ADMIN | permissions.own_department(), model=SealedThing,
+                       sealed_until=permissions.sealed_until("opens_at", now=lambda: clock["now"]))
+    d1, d2 = world.deps[0].id, world.deps[1].id
+    things = [SealedThing(department_id=d1, opens_at=T0 - timedelta(hours=1), price="1.00"),  # opened
+              SealedThing(department_id=d1, opens_at=T0 + timedelta(hours=1), price="2.00"),  # sealed
+              SealedThing(department_id=d1, opens_at=None, price="3.00"),                     # no time: sealed
+              SealedThing(department_id=d2, opens_at=T0, price="4.00")]                       # opens now
+    db.session.add_all(things)
+    db.session.flush()
+    yield clock, things
+    RULES.pop("test.sealed.read")
+    db.session.rollback()
+    db.session.remove()
+    SealedThing.__table__.drop(db.engine)
+
+
+def test_sealed_excludes_the_admin_before_opening_and_admits_after(world, sealed, db):
+    clock, (opened, later, untimed, now_) = sealed
+    action = "test.sealed.read"
+    admin, officer = world.users[0], world.officers[0]
+
+    def listed(user):
+        return set(db.session.scalars(visible(user, action, SealedThing)))
+
+    assert listed(admin) == {opened, now_}
+    assert not can(admin, action, later) and not can(admin, action, untimed)
+    assert listed(officer) == {opened}
+    assert_filter_matches_check(world, action)
+
+    clock["now"] = T0 + timedelta(hours=1)  # the opening time of ``later`` comes
+    assert listed(admin) == {opened, later, now_}
+    assert can(admin, action, later) and can(officer, action, later)
+    assert not can(admin, action, untimed)
+    assert_filter_matches_check(world, action)
+
+
+def test_sealed_by_attribute_name_uses_the_clock(world, sealed, db):
+    """``sealed_until="opens_at"`` (the usual spelling) seals until the real now."""
+    _clock, (opened, later, untimed, now_) = sealed
+    later.opens_at = datetime(2999, 1, 1)
+    db.session.flush()
+    permissions.define("test.sealed.name", {Role.ADMIN}, model=SealedThing, sealed_until="opens_at")
+    try:
+        admin = world.users[0]
+        assert set(db.session.scalars(visible(admin, "test.sealed.name", SealedThing))) == {opened, now_}
+        assert not can(admin, "test.sealed.name", later)
+        assert can(admin, "test.sealed.name")  # the role may read sealed things once open
+        assert_filter_matches_check(world, "test.sealed.name")
+    finally:
+        RULES.pop("test.sealed.name")
+
+
+def test_sealed_fields_are_declared_per_object_type():
+    try:
+        permissions.seal("test_sealed_things", {"price"})
+        permissions.seal("test_sealed_things", ["file_hash"])
+        assert permissions.sealed_fields("test_sealed_things") == {"price", "file_hash"}
+        assert permissions.SEALED_FIELDS["test_sealed_things"] == {"price", "file_hash"}
+        assert permissions.sealed_fields("projects") == frozenset()
+    finally:
+        permissions.SEALED_FIELDS.pop("test_sealed_things", None)
+
+
+# --- dashboard queues -------------------------------------------------------------------------
+
+
+def test_queues_name_defined_permissions():
+    from procure.dashboard.queues import QUEUES
+
+    assert QUEUES
+    for q in QUEUES:
+        assert q.action in RULES, q.key
+        assert not hasattr(q, "roles"), "queues ask permissions, not role sets"
+
+
+def test_queues_are_shown_to_who_holds_the_permission_and_count_with_its_filter(world, app):
+    from procure.dashboard.queues import QUEUES, queues_for
+
+    with app.test_request_context():
+        for user in world.users:
+            shown = {item["queue"].key: item["count"] for item in queues_for(user)}
+            for q in QUEUES:
+                assert (q.key in shown) == (can(user, q.action) and (q.shown is None or q.shown(user))), \
+                    (q.key, user.role)
+                if q.key in shown and q.counter is None:
+                    rows = world.rows(q.model)
+                    if q.where is not None:
+                        keep = set(world.db.session.scalars(select(q.model).where(q.where(user))))
+                        rows = [r for r in rows if r in keep]
+                    assert shown[q.key] == sum(1 for r in rows if can(user, q.action, r)), (q.key, user.username)
+    finance, org_user, admin = world.users[6], world.users[8], world.users[0]
+    with app.test_request_context():
+        assert {i["queue"].key: i["count"] for i in queues_for(finance)}["budget.check"] == 2
+        org_counts = {i["queue"].key: i["count"] for i in queues_for(org_user)}
+        assert org_counts["org.users"] == 2 and "budget.check" not in org_counts
+        assert "org.users" not in {i["queue"].key for i in queues_for(admin)}
+
+
+def test_a_scope_through_a_relationship(world):
+    """``related``: jobs requested by someone of the user's department (a bid's tender, a
+    contract's project later)."""
+    permissions.define("test.department_jobs", {Role.OFFICER, Role.FINANCE},
+                       permissions.related("requested_by", permissions.own_department()), model=Job)
+    try:
+        seen = assert_filter_matches_check(world, "test.department_jobs")
+        assert len(seen) >= 2
+        officer = world.officers[0]
+        mine = {j.id for j in world.rows(Job) if j.requested_by is not None
+                and j.requested_by.department_id == officer.department_id}
+        assert mine and {j.id for j in world.db.session.scalars(visible(officer, "test.department_jobs", Job))} == mine
+    finally:
+        RULES.pop("test.department_jobs")
