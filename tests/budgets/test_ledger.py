@@ -92,14 +92,14 @@ def test_commit_and_pay_hard_stops(make, db, officer):
     alloc = project.allocations[0]
     fin = make.finance()
     with pytest.raises(BudgetExceeded, match="500.00"):
-        bs.commit_funds(fin, alloc.id, "500.01")
+        bs.commit_funds(fin, alloc.id, "500.01", contract_id=7)
     bs.commit_funds(fin, alloc.id, "400.00", contract_id=7)
     with pytest.raises(BudgetExceeded, match="400.00"):
-        bs.pay(fin, alloc.id, "400.01")
-    bs.pay(fin, alloc.id, "399.99", payment_id=3)
-    bs.pay(fin, alloc.id, "0.01")
+        bs.pay(fin, alloc.id, "400.01", contract_id=7, payment_id=1)
+    bs.pay(fin, alloc.id, "399.99", contract_id=7, payment_id=3)
+    bs.pay(fin, alloc.id, "0.01", contract_id=7, payment_id=4)
     with pytest.raises(BudgetExceeded):
-        bs.pay(fin, alloc.id, "0.01")
+        bs.pay(fin, alloc.id, "0.01", contract_id=7, payment_id=5)
     assert (appr.allocated, appr.committed, appr.paid) == (Decimal("500.00"), Decimal("400.00"), Decimal("400.00"))
     assert bs.reconcile() == []
     # cancelling an approved project releases only the uncommitted part
