@@ -20,8 +20,8 @@ its appropriation and project, a contract its fundings with their allocations, a
 project all its allocations and their appropriations. It returns the locked rows
 (``SELECT … FOR UPDATE``, read fresh with ``populate_existing``) as a ``Locked`` set.
 
-The primitives (``allocate``, ``release``, ``commit``, ``decommit``, ``pay``,
-``reverse``, ``adjust``) take that set and refuse a row that is not in it. They check
+The primitives (``adjust``, ``allocate``, ``release``, ``commit``, ``decommit``,
+``pay``, ``reverse``) take that set and refuse a row that is not in it. They check
 only money invariants (raising ``BudgetExceeded`` that says how much is available),
 never roles and never states; each appends one ``LedgerEntry`` and updates the running
 totals on the appropriation, the allocation and (for contract money) the contract's
@@ -45,7 +45,15 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import BudgetExceeded, Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..money import format_money
-from .models import ZERO, Allocation, Appropriation, ContractFunding, EntryKind, LedgerEntry
+from .models import (
+    ZERO,
+    Allocation,
+    Appropriation,
+    AppropriationAdjustment,
+    ContractFunding,
+    EntryKind,
+    LedgerEntry,
+)
 
 #: CHECK constraints that hold the money invariants; a violation is "not enough money".
 MONEY_CHECKS = frozenset({
@@ -186,14 +194,15 @@ class _PaymentKeyTaken(Exception):
     pass
 
 
-def _write(entry: LedgerEntry, moves: list[tuple[object, str, Decimal]]) -> LedgerEntry:
+def _write(entry: LedgerEntry, moves: list[tuple[object, str, Decimal]], *also) -> LedgerEntry:
     """Apply the running-total ``moves`` (row, column, signed delta) and append ``entry``
-    in a savepoint; a refused write leaves the caller's transaction as it was."""
+    (and the rows ``also``) in a savepoint; a refused write leaves the caller's
+    transaction as it was."""
     try:
         with db.session.begin_nested():
             for row, column, delta in moves:
                 setattr(row, column, getattr(row, column) + delta)
-            db.session.add(entry)
+            db.session.add_all([entry, *also])
             db.session.flush()
     except IntegrityError as exc:
         name = _constraint_name(exc)
@@ -227,17 +236,21 @@ def project_allocated(project_id: int) -> Decimal:
 
 # --- the primitives ---------------------------------------------------------------
 
-def adjust(locked: Locked, appropriation_id: int, delta: Decimal, *, actor, reason: str) -> LedgerEntry:
-    """Change the appropriated amount by ``delta`` (signed, not zero). Refused below what
-    is already allocated."""
+def adjust(locked: Locked, appropriation_id: int, delta: Decimal, *, actor,
+           reason: str) -> AppropriationAdjustment:
+    """Change the appropriated amount by ``delta`` (signed, not zero), with its
+    adjustment record and ledger entry. Refused below what is already allocated."""
     appr = locked.appropriation(appropriation_id)
     if not isinstance(delta, Decimal) or delta == 0:
         raise ValidationError(_l("The amount must not be zero."), field="delta")
     if appr.amount + delta < appr.allocated:
         raise BudgetExceeded(_l("The appropriation cannot go below what is already allocated "
                                 "(%(allocated)s).", allocated=format_money(appr.allocated)), field="delta")
-    return _write(LedgerEntry(kind=EntryKind.ADJUST, amount=delta, appropriation_id=appr.id, actor_id=actor.id,
-                              reason=reason), [(appr, "amount", delta)])
+    adj = AppropriationAdjustment(appropriation_id=appr.id, delta=delta, amount_before=appr.amount,
+                                  amount_after=appr.amount + delta, reason=reason, actor_id=actor.id)
+    _write(LedgerEntry(kind=EntryKind.ADJUST, amount=delta, appropriation_id=appr.id, actor_id=actor.id,
+                       reason=reason), [(appr, "amount", delta)], adj)
+    return adj
 
 
 def allocate(locked: Locked, appropriation_id: int, amount: Decimal, *, actor,

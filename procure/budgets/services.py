@@ -155,11 +155,7 @@ def adjust_appropriation(actor, appropriation: Appropriation, delta, reason: str
     before = appr.amount
     if before + delta > MAX_AMOUNT:
         raise ValidationError(_l("The amount is too large."), field="delta")
-    ledger.adjust(locked, appr.id, delta, actor=actor, reason=reason)
-    adj = AppropriationAdjustment(appropriation_id=appr.id, delta=delta, amount_before=before,
-                                  amount_after=appr.amount, reason=reason, actor_id=actor.id)
-    db.session.add(adj)
-    db.session.flush()
+    adj = ledger.adjust(locked, appr.id, delta, actor=actor, reason=reason)
     audit.record(actor, "appropriation.adjust", appr, before={"amount": before},
                  after={"amount": appr.amount, "delta": delta, "reason": reason, "adjustment_id": adj.id})
     return adj
