@@ -353,3 +353,39 @@ def test_reconcile_covers_contract_fundings(app, make, db, funded):
 
 def test_new_entry_kinds_are_translated(db):
     assert str(EntryKind.DECOMMIT.label) == "撤销承诺" and str(EntryKind.REVERSE.label) == "支付冲销"
+
+
+@pytest.mark.sqlite
+def test_primitives_on_sqlite(tmp_path, services_ready):
+    """The embedded default: a CHECK refusal rolls back only its savepoint, a payment is
+    recorded once, and the totals reconcile."""
+    from flask_migrate import upgrade
+
+    from procure import create_app
+    from procure.extensions import db as sdb
+
+    from ..conftest import app_config
+    from ..factories import Factory
+
+    app = create_app("testing", **app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'ledger.sqlite'}"))
+    with app.app_context():
+        upgrade()
+        make = Factory(sdb)
+        officer = make.user(Role.OFFICER)
+        appr = make.appropriation(officer.department, "1000.00")
+        alloc = make.approved_project(officer, appr, "500.00", ceiling="600.00").allocations[0]
+        fin = make.finance()
+        bs.commit_funds(fin, alloc.id, "300.00", contract_id=1)
+        first = bs.pay(fin, alloc.id, "100.00", contract_id=1, payment_id=1)
+        assert bs.pay(fin, alloc.id, "100.00", contract_id=1, payment_id=1).id == first.id
+        locked = ledger.lock_for_money(allocation_ids=[alloc.id], contract_id=1)
+        alloc.allocated = D("9000.00")
+        sdb.session.flush()
+        with pytest.raises(BudgetExceeded) as exc:
+            ledger.commit(locked, alloc.id, 1, D("8000.00"), actor=fin)
+        assert isinstance(exc.value.__cause__, IntegrityError)
+        alloc.allocated = D("500.00")
+        sdb.session.commit()  # the work before the refusal is kept
+        assert alloc.paid == appr.paid == D("100.00") and alloc.committed == D("300.00")
+        assert bs.reconcile() == []
+        sdb.session.remove()
