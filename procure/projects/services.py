@@ -282,7 +282,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     locked = ledger.lock_for_money(appropriation_ids=wanted, project_id=project.id)
     project = locked.project
     _must_be_submitted(project)
-    for appr in locked.appropriations.values():
+    for appr in map(locked.appropriation, wanted):
         if appr.department_id != project.department_id or appr.fiscal_year != project.fiscal_year:
             raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),
                                   field="allocations")
