@@ -42,7 +42,7 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
     from procure import create_app
     from procure.auth.models import Department, User
     from procure.budgets import services as bs
-    from procure.budgets.models import Allocation, Appropriation, LedgerEntry
+    from procure.budgets.models import Allocation, Appropriation, ContractFunding, LedgerEntry
     from procure.extensions import db
     from procure.organizations.models import Organization
     from procure.projects.models import PerformanceTarget, Project, ServiceCategory
@@ -113,13 +113,18 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
         s.execute(sa.insert(Allocation), alloc_rows)
         alloc_ids = {(r.appropriation_id, r.project_id): r.id
                      for r in s.execute(sa.select(Allocation.id, Allocation.appropriation_id, Allocation.project_id))}
-        ledger = []
+        ledger, fundings = [], []
         for appr_id, pid, amount, committed, paid in plan:
-            base = {"appropriation_id": appr_id, "project_id": pid, "allocation_id": alloc_ids[(appr_id, pid)],
+            alloc_id = alloc_ids[(appr_id, pid)]
+            base = {"appropriation_id": appr_id, "project_id": pid, "allocation_id": alloc_id,
                     "actor_id": finance.id}
-            ledger += [dict(base, kind="allocate", amount=amount), dict(base, kind="commit", amount=committed),
-                       dict(base, kind="pay", amount=paid)]
+            # the project's id stands in for its contract's and payment's numbers
+            ledger += [dict(base, kind="allocate", amount=amount),
+                       dict(base, kind="commit", amount=committed, contract_id=pid),
+                       dict(base, kind="pay", amount=paid, contract_id=pid, payment_id=pid)]
+            fundings.append({"contract_id": pid, "allocation_id": alloc_id, "committed": committed, "paid": paid})
         s.execute(sa.insert(LedgerEntry), ledger)
+        s.execute(sa.insert(ContractFunding), fundings)
         for a in apprs.values():
             s.execute(sa.update(Appropriation).where(Appropriation.id == a["id"]).values(
                 allocated=a["allocated"], committed=a["committed"], paid=a["paid"]))

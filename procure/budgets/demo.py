@@ -88,13 +88,14 @@ def load(ctx) -> None:
             if state == "cancelled":
                 ps.cancel_project(officer, project, "选址调整，项目撤销")
                 continue
-            # contracts and payments come with later issues; the ledger already takes them
+            # Contracts and payments come with later issues; until then the project's id
+            # stands in for its contract's and its payment's numbers.
             alloc = project.allocations[0]
-            bs.commit_funds(finance, alloc.id, alloc.allocated, reason="合同签订")
+            bs.commit_funds(finance, alloc.id, alloc.allocated, contract_id=project.id, reason="合同签订")
             share = "0.6" if year == this_year else "1"
 
             bs.pay(finance, alloc.id, (alloc.allocated * Decimal(share)).quantize(Decimal("0.01")),
-                   reason="按履约节点拨付")
+                   contract_id=project.id, payment_id=project.id, reason="按履约节点拨付")
 
     # A generated report, ready to download (rendered here, as the worker would).
     job = reports.request_execution_pdf(finance, this_year)

@@ -5,7 +5,9 @@ The ledger is the truth: every movement of money is a ``LedgerEntry``. The runni
 totals on ``Appropriation`` and ``Allocation`` are updated in the same transaction under
 row locks, and CHECK constraints hold the three hard stops of DOMAIN.md §5 as the last
 line of defence (allocated ≤ appropriated, committed ≤ allocated, paid ≤ committed).
-``flask budgets reconcile`` compares the totals with the ledger's sums.
+``ContractFunding`` says how much of each allocation a contract commits and has paid.
+``flask budgets reconcile`` compares the totals with the ledger's sums. The money moves
+themselves live in ``ledger.py``.
 """
 
 from __future__ import annotations
@@ -156,17 +158,48 @@ class Allocation(db.Model):
     )
 
 
+class ContractFunding(db.Model):
+    """How much of one allocation one contract commits and has paid (running totals,
+    kept by ``ledger.commit``/``decommit``/``pay``/``reverse``).
+
+    ``contract_id`` is a plain integer until the contracts issue adds its table (then it
+    becomes a foreign key to ``contracts``).
+    """
+
+    __tablename__ = "contract_fundings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), nullable=False, index=True)
+    committed: Mapped[Decimal] = _money()
+    paid: Mapped[Decimal] = _money()
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    allocation = relationship("Allocation")
+
+    __table_args__ = (
+        UniqueConstraint("contract_id", "allocation_id", name="uq_contract_funding_contract_allocation"),
+        CheckConstraint("committed >= 0", name="contract_funding_committed_not_negative"),
+        CheckConstraint("paid >= 0 AND paid <= committed", name="contract_funding_paid_within_committed"),
+    )
+
+
 class EntryKind(enum.StrEnum):
     ALLOCATE = "allocate"
     RELEASE = "release"
     COMMIT = "commit"
+    #: Gives committed (unpaid) money of a contract back to its allocation.
+    DECOMMIT = "decommit"
     PAY = "pay"
+    #: Undoes (part of) one payment: the money is committed again, unpaid.
+    REVERSE = "reverse"
     ADJUST = "adjust"
 
     @property
     def label(self):
         return {EntryKind.ALLOCATE: _l("Allocation"), EntryKind.RELEASE: _l("Release"),
-                EntryKind.COMMIT: _l("Commitment"), EntryKind.PAY: _l("Payment"),
+                EntryKind.COMMIT: _l("Commitment"), EntryKind.DECOMMIT: _l("De-commitment"),
+                EntryKind.PAY: _l("Payment"), EntryKind.REVERSE: _l("Payment reversal"),
                 EntryKind.ADJUST: _l("Adjustment")}[self]
 
 
@@ -174,8 +207,11 @@ class LedgerEntry(db.Model):
     """One movement of money; append-only.
 
     ``amount`` is signed for ``adjust`` (the change of the appropriated amount) and
-    positive for the others; ``release`` undoes an allocation. Contract and payment ids
-    are plain integers until the contracts and payments issues add their tables.
+    positive for the others; ``release`` undoes an allocation, ``decommit`` a commitment,
+    ``reverse`` a payment. Contract and payment ids are plain integers until the
+    contracts and payments issues add their tables. A payment is recorded at most once
+    per allocation, and reversed at most once: (kind, payment_id, allocation_id) is
+    unique (rows without a payment never collide: NULLs are distinct).
     """
 
     __tablename__ = "ledger_entries"
@@ -197,6 +233,10 @@ class LedgerEntry(db.Model):
     __table_args__ = (
         CheckConstraint("kind = 'adjust' OR amount > 0", name="ledger_amount_positive"),
         CheckConstraint("kind = 'adjust' OR allocation_id IS NOT NULL", name="ledger_allocation_set"),
+        CheckConstraint("kind NOT IN ('commit', 'decommit', 'pay', 'reverse') OR contract_id IS NOT NULL",
+                        name="ledger_contract_set"),
+        CheckConstraint("kind NOT IN ('pay', 'reverse') OR payment_id IS NOT NULL", name="ledger_payment_set"),
+        UniqueConstraint("kind", "payment_id", "allocation_id", name="uq_ledger_payment_once"),
     )
 
 

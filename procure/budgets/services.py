@@ -1,9 +1,10 @@
-"""Money operations. Each checks permission, validates, locks the parent rows in one
-fixed order (appropriation, then project, then allocation), appends ledger entries,
-updates the running totals, audits and flushes; the caller commits once.
+"""Money services: funding sources, appropriations and their adjustments, contract
+money, reconciliation. Each checks permission and validates input, then takes the
+action's locks with ``ledger.lock_for_money`` (one fixed order) and moves money with the
+ledger's primitives, audits and flushes; the caller commits once.
 
-Hard stops (DOMAIN.md §5), checked here under the row locks and held again by CHECK
-constraints: allocated ≤ appropriated, committed ≤ allocated, paid ≤ committed.
+Hard stops (DOMAIN.md §5), checked by the primitives under the row locks and held again
+by CHECK constraints: allocated ≤ appropriated, committed ≤ allocated, paid ≤ committed.
 """
 
 from __future__ import annotations
@@ -13,21 +14,20 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..auth.models import Department
-from ..errors import BudgetExceeded, NotFound, ValidationError
+from ..errors import ValidationError
 from ..extensions import db
-from ..money import format_money
 from ..permissions import define, require
 from ..roles import Role
+from . import ledger
 from .models import (
     SOURCES,
-    ZERO,
     Allocation,
     Appropriation,
     AppropriationAdjustment,
+    ContractFunding,
     EntryKind,
     FundingSource,
     LedgerEntry,
@@ -98,16 +98,6 @@ def _get_by_id(model, raw):
     return db.session.get(model, value) if value is not None else None
 
 
-def _flush_money() -> None:
-    """Flush; a CHECK constraint that still refuses (the last line of defence) becomes
-    a clear BudgetExceeded instead of a 500."""
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        db.session.rollback()
-        raise BudgetExceeded(_l("The change would exceed the available funds; nothing was saved.")) from exc
-
-
 # --- funding sources and appropriations ------------------------------------------
 
 def ensure_funding_sources() -> list[FundingSource]:
@@ -152,15 +142,6 @@ def create_appropriation(actor, *, source_id, fiscal_year, department_id, amount
     return appr
 
 
-def lock_appropriation(appropriation_id: int) -> Appropriation:
-    """The appropriation, locked FOR UPDATE and read fresh."""
-    appr = db.session.scalar(select(Appropriation).where(Appropriation.id == appropriation_id)
-                             .with_for_update(of=Appropriation).execution_options(populate_existing=True))
-    if appr is None:
-        raise NotFound(_l("This appropriation does not exist."))
-    return appr
-
-
 def adjust_appropriation(actor, appropriation: Appropriation, delta, reason: str) -> AppropriationAdjustment:
     """Raise or lower the appropriated amount, as its own audited record with a reason.
     A decrease cannot go below what is already allocated."""
@@ -169,171 +150,117 @@ def adjust_appropriation(actor, appropriation: Appropriation, delta, reason: str
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_l("Give the reason for the adjustment."), field="reason")
-    appr = lock_appropriation(appropriation.id)
-    new_amount = appr.amount + delta
-    if new_amount < appr.allocated:
-        raise BudgetExceeded(_l("The appropriation cannot go below what is already allocated "
-                                "(%(allocated)s).", allocated=format_money(appr.allocated)), field="delta")
-    if new_amount > MAX_AMOUNT:
+    locked = ledger.lock_for_money(appropriation_ids=[appropriation.id])
+    appr = locked.appropriation(appropriation.id)
+    before = appr.amount
+    if before + delta > MAX_AMOUNT:
         raise ValidationError(_l("The amount is too large."), field="delta")
-    adj = AppropriationAdjustment(appropriation_id=appr.id, delta=delta, amount_before=appr.amount,
-                                  amount_after=new_amount, reason=reason, actor_id=actor.id)
-    db.session.add(adj)
-    appr.amount = new_amount
-    db.session.add(LedgerEntry(kind=EntryKind.ADJUST, amount=delta, appropriation_id=appr.id,
-                               actor_id=actor.id, reason=reason))
-    _flush_money()
-    audit.record(actor, "appropriation.adjust", appr, before={"amount": adj.amount_before},
-                 after={"amount": new_amount, "delta": delta, "reason": reason, "adjustment_id": adj.id})
+    adj = ledger.adjust(locked, appr.id, delta, actor=actor, reason=reason)
+    audit.record(actor, "appropriation.adjust", appr, before={"amount": before},
+                 after={"amount": appr.amount, "delta": delta, "reason": reason, "adjustment_id": adj.id})
     return adj
 
 
-# --- the ledger -------------------------------------------------------------------
+# --- contract money (the contracts and payments issues bring their own services) ---
 
-def _lock_allocation(appropriation_id: int, project_id: int) -> Allocation | None:
-    return db.session.scalar(select(Allocation).where(Allocation.appropriation_id == appropriation_id,
-                                                      Allocation.project_id == project_id)
-                             .with_for_update(of=Allocation).execution_options(populate_existing=True))
-
-
-def allocate(actor, appr: Appropriation, project, amount: Decimal, reason: str | None = None) -> Allocation:
-    """Reserve ``amount`` of the (already locked) appropriation for ``project``.
-
-    The caller holds the appropriation's lock (see ``lock_appropriation``); used by
-    ``projects.services.approve_project``.
-    """
-    require(actor, "budget.manage")
-    if amount > appr.remaining:
-        raise BudgetExceeded(_l("Only %(remaining)s remain in this appropriation; %(amount)s cannot be "
-                                "allocated.", remaining=format_money(appr.remaining),
-                                amount=format_money(amount)), field="allocations")
-    alloc = _lock_allocation(appr.id, project.id)
-    if alloc is None:
-        alloc = Allocation(appropriation_id=appr.id, project_id=project.id, allocated=ZERO,
-                           committed=ZERO, paid=ZERO)
-        db.session.add(alloc)
-        db.session.flush()
-    alloc.allocated += amount
-    appr.allocated += amount
-    db.session.add(LedgerEntry(kind=EntryKind.ALLOCATE, amount=amount, appropriation_id=appr.id,
-                               project_id=project.id, allocation_id=alloc.id, actor_id=actor.id, reason=reason))
-    _flush_money()
-    return alloc
+def _required_id(raw, field: str) -> int:
+    value = parse_id(raw)
+    if value is None:
+        raise ValidationError(_l("Give a valid number."), field=field)
+    return value
 
 
-def release_project_funds(actor, project, reason: str | None = None) -> Decimal:
-    """Release every uncommitted reservation of ``project``; returns the total released.
-    Locks the appropriations (in id order) before the allocations."""
-    total = ZERO
-    appr_ids = sorted(db.session.scalars(select(Allocation.appropriation_id)
-                                         .where(Allocation.project_id == project.id)))
-    for appr_id in appr_ids:
-        appr = lock_appropriation(appr_id)
-        alloc = _lock_allocation(appr_id, project.id)
-        free = alloc.allocated - alloc.committed
-        if free <= 0:
-            continue
-        alloc.allocated -= free
-        appr.allocated -= free
-        total += free
-        db.session.add(LedgerEntry(kind=EntryKind.RELEASE, amount=free, appropriation_id=appr.id,
-                                   project_id=project.id, allocation_id=alloc.id, actor_id=actor.id,
-                                   reason=reason))
-    _flush_money()
-    return total
-
-
-def _lock_pair(allocation_id: int) -> tuple[Appropriation, Allocation]:
-    appr_id = db.session.scalar(select(Allocation.appropriation_id).where(Allocation.id == allocation_id))
-    if appr_id is None:
-        raise NotFound(_l("This allocation does not exist."))
-    appr = lock_appropriation(appr_id)
-    alloc = db.session.scalar(select(Allocation).where(Allocation.id == allocation_id)
-                              .with_for_update(of=Allocation).execution_options(populate_existing=True))
-    return appr, alloc
-
-
-def _move_funds(actor, allocation_id: int, amount, kind: EntryKind, source: str, target: str,
-                refuse, action: str, reason: str | None, **link) -> LedgerEntry:
-    """Move ``amount`` of an allocation from its ``source`` stage to ``target``
-    (allocated → committed, committed → paid) on the allocation and its appropriation,
-    under both row locks; ``refuse(available, amount)`` builds the error beyond that."""
+def commit_funds(actor, allocation_id: int, amount, *, contract_id: int,
+                 reason: str | None = None) -> LedgerEntry:
+    """Commit part of an allocation to a contract (a contract signed). Refused beyond
+    the allocation's uncommitted money."""
     require(actor, "budget.manage")
     amount = parse_amount(amount)
-    appr, alloc = _lock_pair(allocation_id)
-    available = getattr(alloc, source) - getattr(alloc, target)
-    if amount > available:
-        raise refuse(available, amount)
-    setattr(alloc, target, getattr(alloc, target) + amount)
-    setattr(appr, target, getattr(appr, target) + amount)
-    entry = LedgerEntry(kind=kind, amount=amount, appropriation_id=appr.id, project_id=alloc.project_id,
-                        allocation_id=alloc.id, actor_id=actor.id, reason=reason, **link)
-    db.session.add(entry)
-    _flush_money()
-    audit.record(actor, action, "allocations", alloc.id, after={"amount": amount, **link})
+    allocation_id = _required_id(allocation_id, "allocation_id")
+    contract_id = _required_id(contract_id, "contract_id")
+    locked = ledger.lock_for_money(allocation_ids=[allocation_id], contract_id=contract_id)
+    entry = ledger.commit(locked, allocation_id, contract_id, amount, actor=actor, reason=reason)
+    audit.record(actor, "ledger.commit", "allocations", allocation_id,
+                 after={"amount": amount, "contract_id": contract_id})
     return entry
 
 
-def commit_funds(actor, allocation_id: int, amount, *, contract_id: int | None = None,
-                 reason: str | None = None) -> LedgerEntry:
-    """Commit part of an allocation (a contract signed). Refused beyond the allocation."""
-    def refuse(free, amount):
-        return BudgetExceeded(_l("Only %(free)s of the allocation is not yet committed; %(amount)s cannot be "
-                                 "committed.", free=format_money(free), amount=format_money(amount)),
-                              field="amount")
-
-    return _move_funds(actor, allocation_id, amount, EntryKind.COMMIT, "allocated", "committed", refuse,
-                       "ledger.commit", reason, contract_id=contract_id)
-
-
-def pay(actor, allocation_id: int, amount, *, payment_id: int | None = None,
+def pay(actor, allocation_id: int, amount, *, contract_id: int, payment_id: int,
         reason: str | None = None) -> LedgerEntry:
-    """Record a payment against committed money. Refused beyond the commitment."""
-    def refuse(unpaid, amount):
-        return BudgetExceeded(_l("Only %(unpaid)s of the commitment is unpaid; %(amount)s cannot be paid.",
-                                 unpaid=format_money(unpaid), amount=format_money(amount)), field="amount")
-
-    return _move_funds(actor, allocation_id, amount, EntryKind.PAY, "committed", "paid", refuse,
-                       "ledger.pay", reason, payment_id=payment_id)
+    """Record payment ``payment_id`` against the contract's commitment on the allocation.
+    Refused beyond the unpaid commitment. A retry of the same payment is answered with
+    the first entry and changes (and audits) nothing."""
+    require(actor, "budget.manage")
+    amount = parse_amount(amount)
+    allocation_id = _required_id(allocation_id, "allocation_id")
+    contract_id = _required_id(contract_id, "contract_id")
+    payment_id = _required_id(payment_id, "payment_id")
+    locked = ledger.lock_for_money(allocation_ids=[allocation_id], contract_id=contract_id)
+    repeated = ledger.recorded(EntryKind.PAY, payment_id, allocation_id) is not None
+    entry = ledger.pay(locked, allocation_id, contract_id, amount, payment_id=payment_id, actor=actor,
+                       reason=reason)
+    if not repeated:
+        audit.record(actor, "ledger.pay", "allocations", allocation_id,
+                     after={"amount": amount, "contract_id": contract_id, "payment_id": payment_id})
+    return entry
 
 
 # --- reconciliation ---------------------------------------------------------------
 
-def _sums(group_col):
+def _sums(*group_cols):
+    """Ledger sums grouped by ``group_cols``: (allocated, committed, paid, adjusted)."""
     k = LedgerEntry.kind
 
     def s(*kinds):
         return func.coalesce(func.sum(LedgerEntry.amount).filter(k.in_(kinds)), 0)
 
-    return select(group_col,
+    return select(*group_cols,
                   s(EntryKind.ALLOCATE) - s(EntryKind.RELEASE),
-                  s(EntryKind.COMMIT), s(EntryKind.PAY), s(EntryKind.ADJUST)).group_by(group_col)
+                  s(EntryKind.COMMIT) - s(EntryKind.DECOMMIT),
+                  s(EntryKind.PAY) - s(EntryKind.REVERSE),
+                  s(EntryKind.ADJUST)).group_by(*group_cols)
+
+
+def _differ(problems: list[str], what: str, pairs) -> None:
+    for name, total, expected, source in pairs:
+        if Decimal(total) != Decimal(expected):
+            problems.append(f"{what}: {name} {total} but {source} says {expected}")
 
 
 def reconcile() -> list[str]:
-    """Compare every running total with the ledger's sums; the list of differences."""
-    problems = []
+    """Compare every running total with the ledger's sums, and each allocation's
+    contract money with its contract fundings; the list of differences."""
+    problems: list[str] = []
     by_appr = {row[0]: row[1:] for row in db.session.execute(_sums(LedgerEntry.appropriation_id))}
     adjusted = dict(db.session.execute(
         select(AppropriationAdjustment.appropriation_id, func.sum(AppropriationAdjustment.delta))
         .group_by(AppropriationAdjustment.appropriation_id)).all())
     for appr in db.session.scalars(select(Appropriation).order_by(Appropriation.id)):
-        appr_id = appr.id
-        alloc, comm, paid, adj = by_appr.get(appr_id, (0, 0, 0, 0))
-        if Decimal(adj) != Decimal(adjusted.get(appr_id, 0)):
-            problems.append(f"appropriation {appr_id}: adjustments {adjusted.get(appr_id, 0)} "
-                            f"but ledger adjust {adj}")
-        for name, total, ledger in (("allocated", appr.allocated, alloc), ("committed", appr.committed, comm),
-                                    ("paid", appr.paid, paid)):
-            if Decimal(total) != Decimal(ledger):
-                problems.append(f"appropriation {appr_id}: {name} {total} but ledger says {ledger}")
+        alloc, comm, paid, adj = by_appr.get(appr.id, (0, 0, 0, 0))
+        _differ(problems, f"appropriation {appr.id}", [
+            ("adjustments", adjusted.get(appr.id, 0), adj, "ledger adjust"),
+            ("allocated", appr.allocated, alloc, "ledger"), ("committed", appr.committed, comm, "ledger"),
+            ("paid", appr.paid, paid, "ledger")])
     by_alloc = {row[0]: row[1:] for row in db.session.execute(_sums(LedgerEntry.allocation_id))}
-    for alloc in db.session.scalars(select(Allocation)):
+    by_funding_of_alloc = {row[0]: row[1:] for row in db.session.execute(
+        select(ContractFunding.allocation_id, func.sum(ContractFunding.committed), func.sum(ContractFunding.paid))
+        .group_by(ContractFunding.allocation_id))}
+    for alloc in db.session.scalars(select(Allocation).order_by(Allocation.id)):
         a, c, p, _adj = by_alloc.get(alloc.id, (0, 0, 0, 0))
-        for name, total, ledger in (("allocated", alloc.allocated, a), ("committed", alloc.committed, c),
-                                    ("paid", alloc.paid, p)):
-            if Decimal(total) != Decimal(ledger):
-                problems.append(f"allocation {alloc.id}: {name} {total} but ledger says {ledger}")
+        fc, fp = by_funding_of_alloc.get(alloc.id, (0, 0))
+        _differ(problems, f"allocation {alloc.id}", [
+            ("allocated", alloc.allocated, a, "ledger"), ("committed", alloc.committed, c, "ledger"),
+            ("paid", alloc.paid, p, "ledger"), ("committed", alloc.committed, fc, "its contract fundings"),
+            ("paid", alloc.paid, fp, "its contract fundings")])
+    by_contract = {(row[0], row[1]): row[2:] for row in db.session.execute(
+        _sums(LedgerEntry.contract_id, LedgerEntry.allocation_id).where(LedgerEntry.contract_id.is_not(None)))}
+    fundings = {(f.contract_id, f.allocation_id): f for f in db.session.scalars(
+        select(ContractFunding).order_by(ContractFunding.contract_id, ContractFunding.allocation_id))}
+    for key in sorted(set(fundings) | set(by_contract)):
+        f = fundings.get(key)
+        _a, c, p, _adj = by_contract.get(key, (0, 0, 0, 0))
+        _differ(problems, f"contract {key[0]} on allocation {key[1]}", [
+            ("committed", f.committed if f else 0, c, "ledger"), ("paid", f.paid if f else 0, p, "ledger")])
     return problems
 
 

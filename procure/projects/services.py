@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import audit
+from ..budgets import ledger
 from ..budgets import services as budget
 from ..budgets.models import ZERO
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
@@ -235,7 +236,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     project's department and fiscal year, at most the budget ceiling in total.
 
     ``lines`` are (appropriation id, amount) pairs; lines without an appropriation are
-    ignored. Appropriations are locked in id order (always before the project)."""
+    ignored. The ceiling counts the project's existing allocations with the new lines."""
     require(actor, "project.budget_check")
     _must_be_submitted(project)
     wanted: dict[int, Decimal] = {}
@@ -248,22 +249,24 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
         wanted[appr_id] = wanted.get(appr_id, ZERO) + budget.parse_amount(amount, "allocations")
     if not wanted:
         raise ValidationError(_l("Allocate an amount from at least one appropriation."), field="allocations")
-    total = sum(wanted.values(), ZERO)
+    # Appropriations (in id order), then the project, then its allocations: the ledger's
+    # one lock order. The project is read fresh: a concurrent approval or cancellation
+    # of the same project waits here.
+    locked = ledger.lock_for_money(appropriation_ids=wanted, project_id=project.id)
+    project = locked.project
+    _must_be_submitted(project)
+    for appr in map(locked.appropriation, wanted):
+        if appr.department_id != project.department_id or appr.fiscal_year != project.fiscal_year:
+            raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),
+                                  field="allocations")
+    # The ceiling counts what the project already holds, not only the new lines.
+    total = ledger.project_allocated(project.id) + sum(wanted.values(), ZERO)
     if total > project.budget_ceiling:
         raise BudgetExceeded(_l("The allocations (%(total)s) exceed the project's budget ceiling (%(ceiling)s).",
                                 total=format_money(total), ceiling=format_money(project.budget_ceiling)),
                              field="allocations")
-    apprs = [budget.lock_appropriation(i) for i in sorted(wanted)]
-    # The project row after the appropriations (fixed order), read fresh: a concurrent
-    # approval or cancellation of the same project waits here.
-    project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
-                                .execution_options(populate_existing=True))
-    _must_be_submitted(project)
-    for appr in apprs:
-        if appr.department_id != project.department_id or appr.fiscal_year != project.fiscal_year:
-            raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),
-                                  field="allocations")
-        budget.allocate(actor, appr, project, wanted[appr.id], reason=note)
+    for appr_id in sorted(wanted):
+        ledger.allocate(locked, appr_id, wanted[appr_id], actor=actor, reason=note)
     return PROJECT_MACHINE.transition(project, S.APPROVED, actor, reason=note, values={"state_reason": None},
                                       extra={"allocations": {str(k): str(v) for k, v in wanted.items()}})
 
@@ -278,10 +281,13 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
     if not reason:
         raise ValidationError(_l("Say why the project is cancelled."), field="reason")
     PROJECT_MACHINE.check(project.state, S.CANCELLED)
-    released = budget.release_project_funds(actor, project, reason=reason)
-    project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
-                                .execution_options(populate_existing=True))
+    locked = ledger.lock_for_money(project_id=project.id)
+    project = locked.project
     PROJECT_MACHINE.check(project.state, S.CANCELLED)
+    released = ZERO
+    for alloc_id in sorted(locked.allocations):
+        entry = ledger.release(locked, alloc_id, actor=actor, reason=reason)
+        released += entry.amount if entry else ZERO
     return PROJECT_MACHINE.transition(project, S.CANCELLED, actor, reason=reason, values={"state_reason": reason},
                                       extra={"released": str(released)})
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from procure import audit
 from procure.audit import verify_chain
 from procure.auth.models import User
+from procure.budgets import ledger
 from procure.budgets import services as bs
 from procure.budgets.models import Allocation, Appropriation
 from procure.errors import DomainError
@@ -146,7 +147,7 @@ def _audit_then_lock_money(d, actor_id, appr_id):
     """The shape of signing a contract: audit a transition first, then lock money."""
     actor = d.session.get(User, actor_id)
     audit.record(actor, "test.sign", "contracts", 1, after={"state": "signed"})
-    appr = bs.lock_appropriation(appr_id)
+    appr = ledger.lock_for_money(appropriation_ids=[appr_id]).appropriation(appr_id)
     appr.reference = f"签约 {actor_id}"
 
 
