@@ -21,6 +21,7 @@ from ..money import format_money
 from ..permissions import define, require
 from ..roles import Role
 from ..timeutil import utcnow
+from . import notices
 from .models import PerformanceTarget, ProcurementMethod, Project, ProjectState, ServiceCategory
 
 S = ProjectState
@@ -234,6 +235,7 @@ def submit_project(actor, project: Project) -> Project:
     workflow.check(ALLOWED, project.state, S.SUBMITTED)
     if not project.targets:
         raise ValidationError(_l("Set at least one performance target before submitting."))
+    notices.submitted(actor, project)
     project.submitted_at = utcnow()
     project.state_reason = None
     return workflow.transition(project, S.SUBMITTED, actor, ALLOWED)
@@ -246,6 +248,7 @@ def return_project(actor, project: Project, reason: str) -> Project:
     if not reason:
         raise ValidationError(_l("Say why the project is returned."), field="reason")
     workflow.check(ALLOWED, project.state, S.DRAFT)
+    notices.returned(actor, project, reason)
     project.state_reason = reason
     return workflow.transition(project, S.DRAFT, actor, ALLOWED, reason=reason)
 
@@ -291,6 +294,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
             raise ValidationError(_l("The appropriation must be of the project's department and fiscal year."),
                                   field="allocations")
         budget.allocate(actor, appr, project, wanted[appr.id], reason=note)
+    notices.approved(actor, project, total, note)
     project.state_reason = None
     return workflow.transition(project, S.APPROVED, actor, ALLOWED, reason=note,
                                extra={"allocations": {str(k): str(v) for k, v in wanted.items()}})
@@ -310,6 +314,7 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
     project = db.session.scalar(select(Project).where(Project.id == project.id).with_for_update(of=Project)
                                 .execution_options(populate_existing=True))
     workflow.check(ALLOWED, project.state, S.CANCELLED)
+    notices.cancelled(actor, project, reason, released)
     project.state_reason = reason
     return workflow.transition(project, S.CANCELLED, actor, ALLOWED, reason=reason,
                                extra={"released": str(released)})
