@@ -102,6 +102,10 @@ def _block(name: str, block: str, ctx: dict) -> str | None:
     return " ".join(concat(render(template.new_context(ctx))).split())
 
 
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _compose(user, template: str, context: dict, link: str | None) -> tuple[str, str, str, str]:
     """(subject, notice text, text body, HTML body) in the recipient's language."""
     with force_locale(getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]):
@@ -154,13 +158,13 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
         subject, text, body_text, body_html = _compose(user, template, context or {}, link)
         key = keys.get(user.id)
         notice = Notice(dedupe_key=key, user_id=user.id, rule=rule, object_type=object_type, object_id=object_id,
-                        link=link, text=text[:500], due_date=due_date, is_critical=critical)
+                        link=link, text=_shorten(text, 500), due_date=due_date, is_critical=critical)
         email = None
         if getattr(user, "email", None):
             email = Notification(
                 dedupe_key=key, rule=rule, to_email=user.email,
                 locale=getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"],
-                subject=subject[:300], body_text=body_text, body_html=body_html, recipient_id=user.id,
+                subject=_shorten(subject, 300), body_text=body_text, body_html=body_html, recipient_id=user.id,
                 object_type=object_type, object_id=object_id, due_date=due_date,
                 state=NotificationState.QUEUED, next_attempt_at=utcnow())
         rows = [notice] if email is None else [notice, email]
