@@ -102,13 +102,17 @@ def _block(name: str, block: str, ctx: dict) -> str | None:
     return " ".join(concat(render(template.new_context(ctx))).split())
 
 
+def _locale(user) -> str:
+    return getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _compose(user, template: str, context: dict, link: str | None) -> tuple[str, str, str, str]:
     """(subject, notice text, text body, HTML body) in the recipient's language."""
-    with force_locale(getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    with force_locale(_locale(user)):
         ctx = dict(context, user=user, recipient=user)
         if link is not None:
             ctx.setdefault("link", absolute_url(link))
@@ -119,6 +123,33 @@ def _compose(user, template: str, context: dict, link: str | None) -> tuple[str,
         body_text = render_template(f"email/{template}.txt", **ctx).strip() + "\n"
         body_html = render_template(f"email/{template}.html", **ctx)
     return subject, text, body_text, body_html
+
+
+def recipient_key(dedupe_key: str, user_id: int) -> str:
+    """The key stored on one recipient's email and notice."""
+    return f"{dedupe_key}:{user_id}"
+
+
+def skipped(rule: str, pairs: list[tuple[str | None, int]], *, critical: bool = False) -> set[tuple[str | None, int]]:
+    """Of (dedupe key, user id) pairs, those ``notify`` would skip: the user muted the
+    (non-critical) topic, or was already told under that key. A few queries however many
+    pairs, so a caller with thousands (the reminder scan) can filter them in bulk."""
+    out: set[tuple[str | None, int]] = set()
+    if not pairs:
+        return out
+    if not critical:
+        ids = sorted({uid for _key, uid in pairs})
+        muted: set[int] = set()
+        for start in range(0, len(ids), 5000):
+            muted.update(db.session.scalars(select(Mute.user_id).where(Mute.rule == rule,
+                                                                       Mute.user_id.in_(ids[start:start + 5000]))))
+        out.update(p for p in pairs if p[1] in muted)
+    stored = {recipient_key(k, uid): (k, uid) for k, uid in pairs if k is not None}
+    keys = list(stored)
+    for start in range(0, len(keys), 5000):
+        out.update(stored[k] for k in db.session.scalars(
+            select(Notice.dedupe_key).where(Notice.dedupe_key.in_(keys[start:start + 5000]))))
+    return out
 
 
 def notify(recipients: Iterable, template: str, obj=None, *, context: dict | None = None,
@@ -141,14 +172,8 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
     people = list({u.id: u for u in recipients if u is not None}.values())
     if not people:
         return []
-    ids = [u.id for u in people]
-    keys = {u.id: f"{dedupe_key}:{u.id}" for u in people} if dedupe_key else {}
-    skip: set[int] = set()
-    if not critical:
-        skip.update(db.session.scalars(select(Mute.user_id).where(Mute.rule == rule, Mute.user_id.in_(ids))))
-    if keys:
-        done = set(db.session.scalars(select(Notice.dedupe_key).where(Notice.dedupe_key.in_(keys.values()))))
-        skip.update(uid for uid, key in keys.items() if key in done)
+    skip = {uid for _key, uid in skipped(rule, [(dedupe_key, u.id) for u in people], critical=critical)}
+    keys = {u.id: recipient_key(dedupe_key, u.id) for u in people} if dedupe_key else {}
     object_type = getattr(obj, "__tablename__", None)
     object_id = str(obj.id) if obj is not None else None
     written: list[Written] = []
@@ -163,7 +188,7 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
         if getattr(user, "email", None):
             email = Notification(
                 dedupe_key=key, rule=rule, to_email=user.email,
-                locale=getattr(user, "locale", None) or current_app.config["BABEL_DEFAULT_LOCALE"],
+                locale=_locale(user),
                 subject=_shorten(subject, 300), body_text=body_text, body_html=body_html, recipient_id=user.id,
                 object_type=object_type, object_id=object_id, due_date=due_date,
                 state=NotificationState.QUEUED, next_attempt_at=utcnow())

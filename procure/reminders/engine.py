@@ -30,7 +30,7 @@ from sqlalchemy.orm import contains_eager
 from .. import policy
 from ..auth.models import User, UserStatus
 from ..extensions import db
-from ..notifications.services import app_path, notify, register_topic
+from ..notifications.services import app_path, notify, register_topic, skipped
 from ..roles import Role
 
 
@@ -145,14 +145,22 @@ def scan(today: date, only: Iterable[str] | None = None,
                     plan.append((offset, due, people))
         if not plan:
             continue
+        # What earlier scans wrote and the users' mutes, in bulk (notify checks again,
+        # one recipient group at a time: this keeps a scan of an already-done day fast).
+        skip = skipped(rule.key, [(_key(rule.key, offset, due), p.id) for offset, due, people in plan
+                                  for p in people], critical=rule.is_critical)
         written = 0
         for offset, due, people in plan:
+            key = _key(rule.key, offset, due)
+            people = [p for p in people if (key, p.id) not in skip]
+            if not people:
+                continue
             # The outbox row names the object by table and id (a stand-in: the object
             # itself is not loaded).
             about = SimpleNamespace(__tablename__=due.object_type, id=due.object_id)
             days = (due.due_date - today).days if offset > 0 else abs(offset)
             done = notify(people, rule.template, about, context=dict(due.context, offset=offset, days=days),
-                          dedupe_key=_key(rule.key, offset, due), rule=rule.key, due_date=due.due_date,
+                          dedupe_key=key, rule=rule.key, due_date=due.due_date,
                           critical=rule.is_critical, link=app_path(due.endpoint, **due.values))
             before, written = written, written + len(done)
             if checkpoint is not None and written // BATCH > before // BATCH:
