@@ -153,3 +153,26 @@ def test_the_finance_officer_opens_the_notice_and_lands_on_the_project(client, d
     assert client.get(resp.location).status_code == 200
     assert client.post("/notices/mute", data={"rule": "project.submitted", "muted": "1"}).status_code == 302
     assert db.session.scalar(sa.select(Mute.rule).where(Mute.user_id == w["fin2"].id)) == "project.submitted"
+
+
+def test_a_submission_through_the_page_is_told_in_each_recipients_language(client, db, make):
+    # The officer works in Chinese; one finance officer reads English, the other Chinese.
+    # The notices are committed with the submission; the officer's own page stays Chinese.
+    officer = make.user(Role.OFFICER, locale="zh_CN")
+    fin_zh = make.user(Role.FINANCE, locale="zh_CN")
+    fin_en = make.user(Role.FINANCE, locale="en")
+    project = make.project(officer, title="社区心理援助")
+    make.commit()
+    login(client, officer.username)
+    resp = client.post(f"/projects/{project.id}/submit", follow_redirects=True)
+    assert resp.status_code == 200 and "已提交预算审核。" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    got = told(db)
+    assert set(got) == {fin_zh.id, fin_en.id}
+    en, zh = got[fin_en.id].text, got[fin_zh.id].text
+    assert en.startswith(f"{officer.name} (") and "“社区心理援助” for the budget check" in en
+    assert zh.startswith(f"{officer.name}（") and "「社区心理援助」，等待预算审核" in zh
+    mails = {m.recipient_id: m for m in db.session.scalars(sa.select(Notification))}
+    assert mails[fin_en.id].subject == "Project “社区心理援助” waits for your budget check"
+    assert mails[fin_zh.id].subject == "项目「社区心理援助」等待您的预算审核"
+    assert "Hello" not in mails[fin_zh.id].body_text and "您好" not in mails[fin_en.id].body_text
