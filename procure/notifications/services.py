@@ -49,14 +49,21 @@ class Topic:
     key: str
     label: object
     is_critical: bool = False
+    #: The roles it usually goes to (the notices page lists it for them); None: anyone.
+    roles: frozenset | None = None
 
 
 TOPICS: dict[str, Topic] = {}
 
 
-def register_topic(key: str, label, *, critical: bool = False) -> None:
+def register_topic(key: str, label, *, critical: bool = False, roles=None) -> None:
     """Called by the module that notifies (reminder rules, workflow events)."""
-    TOPICS[key] = Topic(key, label, critical)
+    TOPICS[key] = Topic(key, label, critical, frozenset(roles) if roles is not None else None)
+
+
+def topics_for(user) -> list[Topic]:
+    """The topics the notices page lists for ``user``."""
+    return [t for t in TOPICS.values() if t.roles is None or user.role in t.roles]
 
 
 # --- links ---------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def index():
         stmt = stmt.where(Notice.read_at.is_(None))
     page = db.paginate(stmt.order_by(Notice.created_at.desc(), Notice.id.desc()), per_page=50, error_out=False)
     muted = set(db.session.scalars(select(Mute.rule).where(Mute.user_id == current_user.id)))
-    return render_template("notifications/notices.html", page=page, show=show, topics=list(services.TOPICS.values()),
+    return render_template("notifications/notices.html", page=page, show=show, topics=services.topics_for(current_user),
                            muted=muted, unread=_unread(current_user))
 
 

@@ -21,10 +21,10 @@ from ..notifications.services import app_path, notify, register_topic
 from ..roles import Role
 from .models import Project, ProjectState
 
-register_topic("project.submitted", _l("Projects waiting for the budget check"))
-register_topic("project.approved", _l("Project funds approved"))
-register_topic("project.returned", _l("Projects returned after the budget check"))
-register_topic("project.cancelled", _l("Projects cancelled"))
+register_topic("project.submitted", _l("Projects waiting for the budget check"), roles={Role.FINANCE})
+register_topic("project.approved", _l("Project funds approved"), roles={Role.OFFICER})
+register_topic("project.returned", _l("Projects returned after the budget check"), roles={Role.OFFICER})
+register_topic("project.cancelled", _l("Projects cancelled"), roles={Role.OFFICER, Role.FINANCE})
 
 
 def finance_officers() -> list[User]:

@@ -64,11 +64,14 @@ class ReminderRule:
 
 
 RULES: dict[str, ReminderRule] = {}
+#: The role of each kind of recipient a rule names.
+RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER}
 
 
 def register(rule: ReminderRule) -> None:
     RULES[rule.key] = rule
-    register_topic(rule.key, rule.label, critical=rule.is_critical)
+    register_topic(rule.key, rule.label, critical=rule.is_critical,
+                   roles={RECIPIENT_ROLES[kind] for kind in rule.recipients})
 
 
 def settings(rule: ReminderRule) -> dict:
