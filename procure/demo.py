@@ -10,7 +10,7 @@ from .auth import services as accounts
 from .auth.models import User
 from .extensions import db
 from .modules import submodules
-from .notifications.services import external_url, queue_email
+from .notifications.services import external_url, notify
 from .organizations.models import Organization, OrgKind
 from .roles import Role
 
@@ -94,8 +94,6 @@ def load_demo(force: bool = False) -> dict | None:
 
     # A welcome email to every user: the running demo delivers them to its SMTP sink.
     for user in db.session.scalars(select(User).order_by(User.id)):
-        queue_email(template="welcome", to_email=user.email, locale=user.locale, rule="welcome",
-                    dedupe_key=f"welcome:{user.id}", recipient=user, obj=user,
-                    context={"user": user, "link": external_url("auth.login")})
+        notify([user], "welcome", user, dedupe_key="welcome", context={"link": external_url("auth.login")})
     db.session.commit()
     return {"password": DEMO_PASSWORD, "users": rows}

@@ -74,6 +74,22 @@ class Factory:
             organization_id=organization.id if organization else None)
         return accounts.create_user(self.admin(), data, self.PASSWORD)
 
+    def users_bulk(self, n: int, role: Role = Role.FINANCE, *, prefix: str = "bulk") -> list[User]:
+        """``n`` users at once (one password hash shared, bulk INSERT), for tests that need
+        many recipients."""
+        import secrets
+
+        from sqlalchemy import insert, select
+
+        template = self.user(role)
+        rows = [{"username": f"{prefix}{i}", "email": f"{prefix}{i}@example.org", "name": f"{prefix} 用户{i}",
+                 "password_hash": template.password_hash, "role": role, "status": template.status,
+                 "department_id": template.department_id, "organization_id": template.organization_id,
+                 "locale": "zh_CN", "session_token": secrets.token_hex(16)} for i in range(n)]
+        self.db.session.execute(insert(User), rows)
+        return list(self.db.session.scalars(select(User).where(User.username.like(f"{prefix}%"))
+                                            .order_by(User.id)))
+
     def commit(self):
         self.db.session.commit()
 

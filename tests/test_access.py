@@ -39,7 +39,7 @@ POSTS = {
 
 @pytest.fixture()
 def world(app, make, db):
-    from procure.notifications.services import queue_email
+    from procure.notifications.services import notify
 
     own_org, other_org = make.organization(), make.organization()
     users = {
@@ -51,8 +51,8 @@ def world(app, make, db):
     }
     other = make.user(Role.ORG, organization=other_org)
     with app.test_request_context():
-        note = queue_email(template="welcome", to_email=other.email, locale="zh_CN", rule="welcome",
-                           dedupe_key="welcome:x", recipient=other, obj=other, context={"user": other, "link": "x"})
+        [sent] = notify([other], "welcome", other, context={"link": "x"})
+        note = sent.email
     make.commit()
     ids = {"other_user": other.id, "dep": users[OFFICER].department_id, "note": note.id,
            "own_org": own_org.id, "other_org": other_org.id}

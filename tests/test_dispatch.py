@@ -57,19 +57,17 @@ def test_a_rolled_back_transaction_sends_nothing(db, make, sent):
     assert sent == [] and dispatch.pending() == []
 
 
-def test_queue_email_is_dispatched_only_after_the_outer_commit(db, make, sent, app):
-    """queue_email writes its row in a savepoint: the release must not send it (the
-    worker would not find the row and drop it)."""
-    from procure.notifications.services import SEND_TASK, queue_email
+def test_notify_is_dispatched_only_after_the_outer_commit(db, make, sent, app):
+    """notify writes each row in a savepoint when given a dedupe key: the release must
+    not send it (the worker would not find the row and drop it)."""
+    from procure.notifications.services import SEND_TASK, notify
 
-    user = make.user(Role.FINANCE)
+    users = make.users_bulk(3)
     with app.test_request_context():
-        notes = [queue_email(template="welcome", to_email=f"u{i}@example.org", locale="zh_CN", rule="test",
-                             dedupe_key=f"d-{i}", recipient=user, context={"user": user, "link": "http://x"})
-                 for i in range(3)]
-        assert sent == []
+        written = notify(users, "welcome", dedupe_key="d", context={"link": "http://x"})
+        assert sent == [] and len(written) == 3
         db.session.commit()
-    assert sent == [(SEND_TASK, (n.id,)) for n in notes]
+    assert sent == [(SEND_TASK, (w.email.id,)) for w in written]
 
 
 def test_a_failing_broker_does_not_fail_the_commit(db, make, app, monkeypatch):

@@ -26,7 +26,7 @@ from procure.modules import submodules
 from procure.organizations.models import IncubationBase, Organization
 from procure.permissions import NO_OBJECT, RULES, Grant, can, visible
 from procure.projects.models import Project, ProjectState
-from procure.reminders.models import Notice
+from procure.notifications.models import Notice
 from procure.roles import Role
 
 # Every module defines its rules when its services and views are imported.

@@ -17,7 +17,7 @@ from werkzeug.security import generate_password_hash
 from .. import audit
 from ..errors import NotPermitted, ValidationError
 from ..extensions import db
-from ..notifications.services import external_url, queue_email
+from ..notifications.services import external_url, notify
 from ..organizations.models import Organization
 from ..permissions import define, owned_by, require
 from ..roles import DEPARTMENT_ROLES, Role
@@ -191,12 +191,9 @@ def request_password_reset(email: str) -> str | None:
     db.session.add(row)
     db.session.flush()
     audit.record(None, "user.password_reset_requested", user, after={"token_id": row.id})
-    queue_email(
-        template="password_reset", to_email=user.email, locale=user.locale, rule="password_reset",
-        dedupe_key=f"password_reset:{row.id}:{user.id}", recipient=user, obj=user,
-        context={"link": external_url("auth.reset_password", token=token), "user": user,
-                 "minutes": reset_link_minutes()},
-    )
+    # The notice has no link: the email's link carries the token, which stays out of the app.
+    notify([user], "password_reset", user, critical=True,
+           context={"link": external_url("auth.reset_password", token=token), "minutes": reset_link_minutes()})
     return token
 
 

@@ -1,4 +1,6 @@
-"""Outbox rows: one per email, written in the same transaction as the change it reports."""
+"""What tells people: outbox rows (one per email) and in-app notices, written together
+by ``services.notify`` in the same transaction as the change they report; and the
+users' mutes of non-critical topics."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import hashlib
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import workflow
@@ -41,8 +43,9 @@ class Notification(db.Model):
     __tablename__ = "notifications"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Makes an email impossible to write twice: rule, object, due date, recipient.
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    #: When the writer gives one (e.g. rule, object, due date, recipient), it makes the
+    #: email impossible to write twice; None for one-off emails.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     rule: Mapped[str] = mapped_column(String(64), nullable=False)
     object_type: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(64))
@@ -68,5 +71,43 @@ class Notification(db.Model):
     @property
     def message_id(self) -> str:
         """A stable Message-ID, so a receiver can drop a duplicate after a crash."""
-        digest = hashlib.sha256(self.dedupe_key.encode()).hexdigest()[:16]
+        digest = hashlib.sha256((self.dedupe_key or f"id:{self.id}").encode()).hexdigest()[:16]
         return f"<notification-{self.id}-{digest}@procure.local>"
+
+
+class Notice(db.Model):
+    """A message shown in the app, written with its email. The text is rendered in the
+    user's language when it is written; ``dedupe_key`` (when given) makes a second copy
+    impossible, as for emails."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    #: The topic (a reminder rule's key, ``project.submitted`` …): what a user mutes.
+    rule: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    #: Path inside the app of the object the notice is about (None: nothing to open).
+    link: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(String(500), nullable=False)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    is_critical: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (Index("ix_notices_user_unread", "user_id", "read_at"),)
+
+
+class Mute(db.Model):
+    """A user does not want notices or emails of this (non-critical) topic."""
+
+    __tablename__ = "notice_mutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    rule: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("user_id", "rule", name="uq_mute_user_rule"),)

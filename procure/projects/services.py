@@ -22,6 +22,7 @@ from ..money import format_money
 from ..permissions import define, own_department, require, role_in
 from ..roles import Role
 from ..timeutil import utcnow
+from . import notices
 from .models import (
     ALLOWED,  # noqa: F401 - the map, for callers and tests
     PROJECT_MACHINE,
@@ -210,6 +211,7 @@ def submit_project(actor, project: Project) -> Project:
     PROJECT_MACHINE.check(project.state, S.SUBMITTED)
     if not project.targets:
         raise ValidationError(_l("Set at least one performance target before submitting."))
+    notices.submitted(actor, project)
     return PROJECT_MACHINE.transition(project, S.SUBMITTED, actor,
                                       values={"submitted_at": utcnow(), "state_reason": None})
 
@@ -221,6 +223,7 @@ def return_project(actor, project: Project, reason: str) -> Project:
     if not reason:
         raise ValidationError(_l("Say why the project is returned."), field="reason")
     PROJECT_MACHINE.check(project.state, S.DRAFT)
+    notices.returned(actor, project, reason)
     return PROJECT_MACHINE.transition(project, S.DRAFT, actor, reason=reason, values={"state_reason": reason})
 
 
@@ -267,6 +270,7 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
                              field="allocations")
     for appr_id in sorted(wanted):
         ledger.allocate(locked, appr_id, wanted[appr_id], actor=actor, reason=note)
+    notices.approved(actor, project, sum(wanted.values(), ZERO), note)
     return PROJECT_MACHINE.transition(project, S.APPROVED, actor, reason=note, values={"state_reason": None},
                                       extra={"allocations": {str(k): str(v) for k, v in wanted.items()}})
 
@@ -288,6 +292,7 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
     for alloc_id in sorted(locked.allocations):
         entry = ledger.release(locked, alloc_id, actor=actor, reason=reason)
         released += entry.amount if entry else ZERO
+    notices.cancelled(actor, project, reason, released)
     return PROJECT_MACHINE.transition(project, S.CANCELLED, actor, reason=reason, values={"state_reason": reason},
                                       extra={"released": str(released)})
 

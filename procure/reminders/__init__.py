@@ -1,1 +1,2 @@
-"""Reminders: rules that find dated obligations and write emails and in-app notices."""
+"""Reminders: rules that find dated obligations and tell the people concerned (through
+``notifications.notify``)."""

@@ -1,10 +1,12 @@
 """The reminder engine: rules in one place, one scan.
 
 A rule finds, with indexed queries, the obligations due ``offset`` days from today
-(negative offsets: days after the due date) and names the recipients. The scan writes
-one outbox email (``queue_email``) and one in-app notice per obligation, offset and
-recipient; both carry the key ``rule@offset:object:due_date:recipient``, unique in the
+(negative offsets: days after the due date) and names the recipients. The scan tells
+them through ``notifications.notify`` (an email and an in-app notice each, the texts in
+``templates/email/<rule template>.txt``/``.html``), with the key
+``rule@offset:object:due_date`` completed by the recipient's id, unique in the
 database, so two scans — or two workers — running at once still write one of each.
+Users who muted a non-critical rule get nothing.
 
 Each rule is configurable: its offsets come from a policy value (overridable), and the
 app config ``REMINDERS = {"<rule key>": {"enabled": False, "offsets": (…),
@@ -21,18 +23,15 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from .. import policy
 from ..auth.models import User, UserStatus
 from ..extensions import db
-from ..notifications.services import external_url, queue_email
+from ..notifications.services import app_path, notify, register_topic, skipped
 from ..roles import Role
-from .models import Mute, Notice
 
 
 @dataclass
@@ -60,17 +59,19 @@ class ReminderRule:
     find: Callable[[date, tuple], Iterable[tuple[int, Due]]]
     recipients: tuple = ("org",)
     is_critical: bool = False
-    #: Text of the in-app notice (lazy, formatted with the Due's context).
-    notice: object = None
     #: Fixed offsets when there is no policy value.
     default_offsets: tuple = ()
 
 
 RULES: dict[str, ReminderRule] = {}
+#: The role of each kind of recipient a rule names.
+RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER, "admin": Role.ADMIN}
 
 
 def register(rule: ReminderRule) -> None:
     RULES[rule.key] = rule
+    register_topic(rule.key, rule.label, critical=rule.is_critical,
+                   roles={RECIPIENT_ROLES[kind] for kind in rule.recipients})
 
 
 def settings(rule: ReminderRule) -> dict:
@@ -113,22 +114,9 @@ def admins() -> list:
                                    .order_by(User.id)))
 
 
-def _key(rule: str, offset: int, due: Due, user) -> str:
-    return f"{rule}@{offset}:{due.object_type}:{due.object_id}:{due.due_date.isoformat()}:{user.id}"
-
-
-def _notice(rule: ReminderRule, key: str, due: Due, user, link: str) -> bool:
-    with force_locale(user.locale):
-        text = str(rule.notice).format(**due.context) if rule.notice else str(rule.label)
-    note = Notice(dedupe_key=key, user_id=user.id, rule=rule.key, object_type=due.object_type,
-                  object_id=str(due.object_id), link=link, text=text[:500], due_date=due.due_date,
-                  is_critical=rule.is_critical)
-    try:
-        with db.session.begin_nested():
-            db.session.add(note)
-    except IntegrityError:  # written by a scan running at the same time
-        return False
-    return True
+def _key(rule: str, offset: int, due: Due) -> str:
+    """The dedupe key of one reminder (notify adds the recipient's id)."""
+    return f"{rule}@{offset}:{due.object_type}:{due.object_id}:{due.due_date.isoformat()}"
 
 
 #: Obligations written between two calls of the caller's ``checkpoint``.
@@ -137,12 +125,12 @@ BATCH = 500
 
 def scan(today: date, only: Iterable[str] | None = None,
          checkpoint: Callable[[], None] | None = None) -> dict[str, int]:
-    """Run every enabled rule for ``today``; returns emails written per rule. Flushes,
-    never commits. The task passes ``checkpoint`` (a commit) to be called every
-    :data:`BATCH` emails: each email and notice is written in a savepoint, and one
-    transaction with tens of thousands of savepoints slows PostgreSQL down (its
-    subtransaction cache overflows). A scan stopped half-way is simply run again:
-    the unique keys skip what was already written."""
+    """Run every enabled rule for ``today``; returns reminders written (recipients
+    reached) per rule. Flushes, never commits. The task passes ``checkpoint`` (a commit)
+    to be called every :data:`BATCH` reminders: each reminder is written in a savepoint,
+    and one transaction with tens of thousands of savepoints slows PostgreSQL down (its
+    subtransaction cache overflows). A scan stopped half-way is simply run again: the
+    unique keys skip what was already written."""
     counts: dict[str, int] = {}
     for rule in RULES.values():
         if only is not None and rule.key not in only:
@@ -150,7 +138,7 @@ def scan(today: date, only: Iterable[str] | None = None,
         conf = settings(rule)
         if not conf["enabled"] or not conf["offsets"]:
             continue
-        found = []
+        plan = []
         # Catch up on the days a beat may have missed: a reminder found for an earlier
         # day is still sent while its due date has not passed (its unique key keeps a
         # reminder already written from being written again).
@@ -158,45 +146,34 @@ def scan(today: date, only: Iterable[str] | None = None,
             for offset, due in rule.find(today - timedelta(days=back), conf["offsets"]):
                 if back and offset > 0 and due.due_date < today:
                     continue
-                found.append((offset, due))
-        keys, plan = [], []
-        for offset, due in found:
-            for kind in conf["recipients"]:
-                for account in due.recipients.get(kind, []):
-                    # Plain values: a checkpoint's commit expires ORM objects.
-                    user = SimpleNamespace(id=account.id, email=account.email, name=account.name,
-                                           locale=account.locale)
-                    key = _key(rule.key, offset, due, user)
-                    keys.append(key)
-                    plan.append((offset, due, user, key))
+                # Plain values: a checkpoint's commit expires ORM objects.
+                people = [SimpleNamespace(id=account.id, email=account.email, name=account.name,
+                                          locale=account.locale)
+                          for kind in conf["recipients"] for account in due.recipients.get(kind, [])]
+                if people:
+                    plan.append((offset, due, people))
         if not plan:
             continue
-        # One query for what earlier scans already wrote, and the users' mutes.
-        done = set()
-        for start in range(0, len(keys), 5000):
-            done.update(db.session.scalars(select(Notice.dedupe_key).where(
-                Notice.dedupe_key.in_(keys[start:start + 5000]))))
-        muted = set() if rule.is_critical else set(db.session.scalars(
-            select(Mute.user_id).where(Mute.rule == rule.key)))
+        # What earlier scans wrote and the users' mutes, in bulk (notify checks again,
+        # one recipient group at a time: this keeps a scan of an already-done day fast).
+        skip = skipped(rule.key, [(_key(rule.key, offset, due), p.id) for offset, due, people in plan
+                                  for p in people], critical=rule.is_critical)
         written = 0
-        for offset, due, user, key in plan:
-            if key in done or user.id in muted:
-                continue
-            link = external_url(due.endpoint, **due.values)
-            path = link[len(current_app.config["BASE_URL"].rstrip("/")):]
-            if not _notice(rule, key, due, user, path):
+        for offset, due, people in plan:
+            key = _key(rule.key, offset, due)
+            people = [p for p in people if (key, p.id) not in skip]
+            if not people:
                 continue
             # The outbox row names the object by table and id (a stand-in: the object
             # itself is not loaded).
             about = SimpleNamespace(__tablename__=due.object_type, id=due.object_id)
-            note = queue_email(template=rule.template, to_email=user.email, locale=user.locale, rule=rule.key,
-                               dedupe_key=key, recipient=user, obj=about, due_date=due.due_date,
-                               context=dict(due.context, link=link, user=user, offset=offset,
-                                            days=(due.due_date - today).days if offset > 0 else abs(offset)))
-            if note is not None:
-                written += 1
-                if checkpoint is not None and written % BATCH == 0:
-                    checkpoint()
+            days = (due.due_date - today).days if offset > 0 else abs(offset)
+            done = notify(people, rule.template, about, context=dict(due.context, offset=offset, days=days),
+                          dedupe_key=key, rule=rule.key, due_date=due.due_date,
+                          critical=rule.is_critical, link=app_path(due.endpoint, **due.values))
+            before, written = written, written + len(done)
+            if checkpoint is not None and written // BATCH > before // BATCH:
+                checkpoint()
         counts[rule.key] = written
     db.session.flush()
     return counts
@@ -304,23 +281,16 @@ def _holiday_calendar_missing(today: date, offsets: tuple) -> Iterable[tuple[int
 
 register(ReminderRule(
     "annual_report.due", _l("Annual report due"), "reminder_annual_report_due", "reminder.annual_report_due_days",
-    _annual_report_due, recipients=("org",),
-    notice=_l("The annual report for {year} of {org_name} is due by {due}.")))
+    _annual_report_due, recipients=("org",)))
 register(ReminderRule(
     "annual_report.overdue", _l("Annual reports not filed"), "reminder_annual_report_overdue",
-    "reminder.annual_report_overdue_days", _annual_report_overdue, recipients=("officer",), is_critical=True,
-    notice=_l("{count} organizations have not filed their annual report for {year} (due {due}).")))
+    "reminder.annual_report_overdue_days", _annual_report_overdue, recipients=("officer",), is_critical=True))
 register(ReminderRule(
     "rating.expiring", _l("Rating expiring"), "reminder_rating_expiring", "reminder.rating_expiring_days_list",
-    _rating_expiring, recipients=("org",),
-    notice=_l("The {rating} rating of {org_name} expires on {due}.")))
+    _rating_expiring, recipients=("org",)))
 register(ReminderRule(
     "standing.serious_soon", _l("About to move to the serious dishonesty list"), "reminder_serious_soon",
-    "reminder.serious_list_days", _serious_soon, recipients=("org", "officer"), is_critical=True,
-    notice=_l("{org_name} moves to the serious dishonesty list on {due} unless removed from the "
-              "abnormal-activity list.")))
+    "reminder.serious_list_days", _serious_soon, recipients=("org", "officer"), is_critical=True))
 register(ReminderRule(
     "calendar.next_year_missing", _l("Next year's holiday calendar not complete"), "reminder_holiday_calendar_missing",
-    "reminder.holiday_calendar_days", _holiday_calendar_missing, recipients=("officer", "admin"), is_critical=True,
-    notice=_l("The holiday calendar for {year} is not complete: working days in {year} cannot be counted until an "
-              "administrator enters the State Council's notice and marks the year complete.")))
+    "reminder.holiday_calendar_days", _holiday_calendar_missing, recipients=("officer", "admin"), is_critical=True))

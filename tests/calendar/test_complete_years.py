@@ -27,7 +27,7 @@ from procure.calendar.services import (
 from procure.errors import Conflict, NotPermitted, ValidationError
 from procure.notifications.models import Notification
 from procure.reminders import engine
-from procure.reminders.models import Notice
+from procure.notifications.models import Notice
 from procure.roles import Role
 
 from ..conftest import login

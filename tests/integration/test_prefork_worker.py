@@ -26,8 +26,7 @@ from procure import dispatch
 from procure.audit import AuditEvent, verify_chain
 from procure.auth.models import User
 from procure.notifications.models import Notification, NotificationState
-from procure.notifications.services import SEND_TASK, queue_email
-from procure.roles import Role
+from procure.notifications.services import SEND_TASK, notify
 
 from ..conftest import _redis_url, free_port, session_database_url
 from .conftest import WorkerProcess, live_app, pg_backends_of, smtp_server, wait_for
@@ -86,14 +85,13 @@ def early_sends(monkeypatch, probe_engine):
 
 def _write_emails(db, live, make) -> tuple[list[int], float]:
     """EMAILS outbox rows in ONE transaction; returns their ids and the commit time."""
-    user_id = make.user(Role.FINANCE, locale="zh_CN").id
+    user_ids = [u.id for u in make.users_bulk(EMAILS)]
     make.commit()
     with live.app_context():
-        user = db.session.get(User, user_id)
-        notes = [queue_email(template="welcome", to_email=f"bulk{i}@example.org", locale="zh_CN", rule="test.bulk",
-                             dedupe_key=f"bulk:{i}", recipient=user, context={"user": user, "link": "http://x"})
-                 for i in range(EMAILS)]
-        ids = [n.id for n in notes]
+        users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))).all()
+        written = notify(users, "welcome", rule="test.bulk", dedupe_key="bulk", context={"link": "http://x"})
+        ids = [w.email.id for w in written]
+        assert len(ids) == EMAILS
         db.session.commit()
         committed = time.monotonic()
         db.session.remove()

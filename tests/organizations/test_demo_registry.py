@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from procure.notifications.models import Notification
+from procure.notifications.models import Notice, Notification
 from procure.organizations.models import CreditEntry, EntryState, IncubationBase, Organization, OrgKind, Residency
-from procure.reminders.models import Notice
 
 
 def test_demo_registry(app, db):

@@ -7,11 +7,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from procure.notifications.models import Notification
+from procure.notifications.models import Notice, Notification
 from procure.organizations import services as registry
 from procure.organizations.models import CreditList
 from procure.reminders import engine
-from procure.reminders.models import Notice
 from procure.roles import Role
 
 from ..conftest import login

@@ -1,4 +1,4 @@
-"""The notices page: a user's reminders, read and unread, and the mutes."""
+"""The notices page: what the user was told in the app, read and unread, and the mutes."""
 
 from __future__ import annotations
 
@@ -15,16 +15,15 @@ from ..nav import NavItem
 from ..permissions import visible
 from ..web import ServiceFailed, perform, require_view
 from . import services
-from .engine import RULES
 from .models import Mute, Notice
 
-bp = Blueprint("reminders", __name__, url_prefix="/notices")
+bp = Blueprint("notices", __name__, url_prefix="/notices")
 
-nav.register(NavItem(_l("Notices"), "reminders.index", "notice.view", order=80))
+nav.register(NavItem(_l("Notices"), "notices.index", "notice.view", order=80))
 
 
 UNREAD = Queue("notices.unread", "notice.own", _l("Unread notices"), Notice,
-               lambda u: url_for("reminders.index", show="unread"), where=lambda u: Notice.read_at.is_(None))
+               lambda u: url_for("notices.index", show="unread"), where=lambda u: Notice.read_at.is_(None))
 register_queue(UNREAD)
 
 
@@ -43,7 +42,7 @@ def index():
         stmt = stmt.where(Notice.read_at.is_(None))
     page = db.paginate(stmt.order_by(Notice.created_at.desc(), Notice.id.desc()), per_page=50, error_out=False)
     muted = set(db.session.scalars(select(Mute.rule).where(Mute.user_id == current_user.id)))
-    return render_template("reminders/index.html", page=page, show=show, rules=list(RULES.values()),
+    return render_template("notifications/notices.html", page=page, show=show, topics=services.topics_for(current_user),
                            muted=muted, unread=UNREAD.count(current_user))
 
 
@@ -52,14 +51,14 @@ def open_notice(notice_id: int):
     notice = db.get_or_404(Notice, notice_id)
     require_view("notice.own", notice)
     perform(services.mark_read, current_user, notice)
-    return redirect(notice.link)
+    return redirect(notice.link or url_for("notices.index"))
 
 
 @bp.route("/read-all", methods=["POST"])
 def read_all():
     require_view("notice.view")
     perform(services.mark_all_read, current_user)
-    return redirect(url_for("reminders.index"))
+    return redirect(url_for("notices.index"))
 
 
 @bp.route("/mute", methods=["POST"])
@@ -69,4 +68,4 @@ def mute():
         perform(services.set_mute, current_user, request.form.get("rule", ""), request.form.get("muted") == "1")
     except ServiceFailed:
         pass
-    return redirect(url_for("reminders.index"))
+    return redirect(url_for("notices.index"))
