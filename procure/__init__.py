@@ -22,6 +22,7 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
                 instance_path=os.environ.get("PROCURE_INSTANCE", str(ROOT / "instance")))
     _configure(app, config, overrides)
     _configure_extensions(app)
+    _configure_input(app)
     _configure_i18n(app)
     _configure_blueprints(app)
     _configure_errors(app)
@@ -79,6 +80,19 @@ def _configure_extensions(app: Flask) -> None:
             return jsonify(error="unauthorized", reason=_("Please sign in.")), 401
         flash(_("Please sign in to see this page."), "info")
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def _configure_input(app: Flask) -> None:
+    """Hostile input is handled in one place for each kind (procure.parsing): ids in
+    paths, text in query strings and paths, pages (db.paginate), form fields
+    (procure.forms); SQLite gets WAL and a busy timeout (procure.sqlite)."""
+    from .parsing import IdConverter, check_request_text
+    from .sqlite import configure_sqlite
+
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds a rule
+    app.before_request(check_request_text)
+    with app.app_context():
+        configure_sqlite(app, list(db.engines.values()))
 
 
 def _select_locale() -> str:

@@ -1,10 +1,10 @@
 """Holiday calendar form."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..forms import FlaskForm
 from .models import DayKind
 
 

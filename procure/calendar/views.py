@@ -14,6 +14,7 @@ from .. import nav
 from ..admin.views import ADMIN_GROUP
 from ..extensions import db
 from ..nav import NavItem
+from ..parsing import parse_int
 from ..web import ServiceFailed, perform, require_view
 from . import services
 from .forms import CalendarDayForm
@@ -25,13 +26,16 @@ nav.register(NavItem(_l("Holiday calendar"), "calendar.index", "calendar.manage"
                      order=960))
 
 
+def _year_arg() -> int | None:
+    """The year a link asks for; date(year + 1, 1, 1) must exist."""
+    return parse_int(request.args.get("year"), min_value=MINYEAR, max_value=MAXYEAR - 1)
+
+
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def index():
     require_view("calendar.manage")
-    year = request.args.get("year", type=int)
-    if year is None or not MINYEAR <= year < MAXYEAR:  # date(year + 1, 1, 1) must exist
-        year = date.today().year
+    year = _year_arg() or date.today().year
     form = CalendarDayForm()
     if form.validate_on_submit():
         try:
@@ -59,4 +63,4 @@ def delete(entry_id: int):
         pass
     else:
         flash(_("Changes saved."), "success")
-    return redirect(url_for("calendar.index", year=request.args.get("year", type=int)))
+    return redirect(url_for("calendar.index", year=_year_arg()))

@@ -373,16 +373,13 @@ def dispatch_job(job_id: int) -> None:
 def _write_progress(job_id: int, phase: str, done: int, total: int) -> None:
     """Progress through a connection of its own, so the page sees it while the import's
     transaction is still open."""
-    from sqlalchemy.exc import OperationalError
-
+    from ..sqlite import short_write
     from .models import ImportJob
 
-    try:
-        with db.engine.begin() as conn:
-            conn.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id)
-                         .values(done=done, total=total, message=phase))
-    except OperationalError:  # SQLite: the import holds the write lock; skip this tick
-        pass
+    # SQLite: while the import holds the write lock this tick is skipped at once.
+    with short_write(db.engine) as conn:
+        conn.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id)
+                     .values(done=done, total=total, message=phase))
 
 
 def run_job(job_id: int) -> None:

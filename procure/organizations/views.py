@@ -253,7 +253,11 @@ def add_credit(org_id: int):
 def decide_entry(org_id: int, entry_id: int, action: str):
     org = _org(org_id, "organization.manage")
     form = EntryDecisionForm()
-    form.validate()
+    if not form.validate():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                _flash(message, "danger")
+        return redirect(url_for("organizations.detail", org_id=org_id))
     try:
         entry = services.get_entry(org, entry_id)
         if action == "confirm":
