@@ -57,7 +57,7 @@ def short_write(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
         is_sqlite = conn.dialect.name == "sqlite"
         if is_sqlite:
-            conn.exec_driver_sql(f"PRAGMA busy_timeout={SHORT_WRITE_TIMEOUT_MS}")
+            _set_busy_timeout(conn, SHORT_WRITE_TIMEOUT_MS)
         try:
             with conn.begin():
                 yield conn
@@ -65,6 +65,10 @@ def short_write(engine: Engine) -> Iterator[Connection]:
             if not is_sqlite:
                 raise
         finally:
-            if is_sqlite:
-                timeout = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS)
-                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(timeout)}")
+            if is_sqlite:  # the connection goes back to the pool with the usual timeout
+                _set_busy_timeout(conn, current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS))
+
+
+def _set_busy_timeout(conn: Connection, ms: int) -> None:
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={int(ms)}")
+    conn.commit()  # ends the transaction the statement began (SQLAlchemy's autobegin)
