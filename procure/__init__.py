@@ -65,11 +65,13 @@ def _configure_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(identity: str):
         from .auth.models import User
+        from .parsing import parse_id
 
-        user_id, _sep, token = identity.partition(":")
-        if not user_id.isdigit():
+        raw_id, _sep, token = identity.partition(":")
+        user_id = parse_id(raw_id)
+        if user_id is None:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, user_id)
         if user is None or user.session_token != token or not user.is_active:
             return None
         return user

@@ -153,7 +153,8 @@ def parse_amount(value, field: str = "amount", *, allow_negative: bool = False,
         amount = None
     if amount is None or not amount.is_finite():
         raise ValidationError(_l("Enter an amount in yuan, e.g. 12345.67."), field=field)
-    if abs(amount) > MAX_AMOUNT:
+    # adjusted() first: abs() of "1e999999999" overflows the decimal context.
+    if amount.adjusted() > MAX_AMOUNT.adjusted() or abs(amount) > MAX_AMOUNT:
         raise ValidationError(_l("The amount is too large."), field=field)
     if amount != amount.quantize(Decimal("0.01")):
         raise ValidationError(_l("Amounts have at most two decimals (fen)."), field=field)

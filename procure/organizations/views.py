@@ -5,7 +5,6 @@ checks the permission, validates its form and calls one service through ``perfor
 from __future__ import annotations
 
 import os
-import re
 import sys
 from datetime import date
 
@@ -22,6 +21,7 @@ from .. import audit, nav
 from ..errors import NotPermitted
 from ..extensions import db
 from ..nav import NavItem
+from ..parsing import parse_id, parse_year
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -74,13 +74,11 @@ def filters_from(args) -> dict:
     if args.get("standing") in {s.value for s in CreditStanding}:
         f["standing"] = args["standing"]
     f["authority"] = args.get("authority", "").strip()[:120]
-    # ASCII digits only, and a size the database column and date() accept: str.isdigit()
-    # lets "²" (int() fails) and 20-digit ids (integer out of range) through.
-    if re.fullmatch(r"[0-9]{1,9}", args.get("base", "")):
-        f["base"] = args["base"]
+    base = parse_id(args.get("base"))
+    f["base"] = str(base) if base else ""
     #: Organizations that owe the annual report of this year (the officers' reminder links here).
-    year = args.get("missing_report", "")
-    f["missing_report"] = year if re.fullmatch(r"[0-9]{4}", year) and "1000" <= year < "9999" else ""
+    year = parse_year(args.get("missing_report"), first=1000, last=9998)
+    f["missing_report"] = str(year) if year else ""
     return f
 
 
