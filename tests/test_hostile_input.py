@@ -218,7 +218,26 @@ def _endpoint(app, path: str, method: str = "GET") -> str | None:
 
 
 @pytest.fixture(scope="module")
-def crawl(demo_app, clients):
+def seeds(demo_app) -> dict:
+    """Where each role's crawl starts: the start page, and pages no link leads a
+    crawler to (a reset link from an email; the projects waiting for finance first)."""
+    from procure.auth.models import User
+    from procure.auth.services import request_password_reset
+
+    with demo_app.test_request_context():
+        email = _db.session.scalar(sa.select(User.email).where(User.username == "tongxin"))
+        token = request_password_reset(email) or ""
+        _db.session.commit()
+        _db.session.remove()
+    assert token
+    starts = {role: ["/dashboard"] for role in ROLES}
+    starts[None] = ["/login", "/password/forgot", f"/password/reset/{token}"]
+    starts["finance"] = ["/projects/?state=submitted", "/dashboard"]
+    return starts
+
+
+@pytest.fixture(scope="module")
+def crawl(demo_app, clients, seeds):
     """Follow the links of every role from the start page: {role: [(endpoint, url, page
     html, keys read)]}, at most PER_ENDPOINT urls per endpoint and role."""
     app = demo_app
@@ -228,7 +247,7 @@ def crawl(demo_app, clients):
     try:
         for role in ROLES:
             client, per_endpoint, pages = clients[role], defaultdict(int), []
-            queue, visited = ["/login", "/password/forgot"] if role is None else ["/dashboard"], set()
+            queue, visited = list(seeds[role]), set()
             while queue:
                 url = queue.pop(0)
                 if url in visited:
@@ -264,7 +283,7 @@ def crawl(demo_app, clients):
 def test_crawl_reaches_the_pages(demo_app, crawl):
     """The crawler is not blind: it reaches the main pages of each role."""
     reached = {endpoint for pages in crawl.values() for endpoint, *_ in pages}
-    expected = {"auth.login", "auth.forgot_password", "dashboard.index", "organizations.index",
+    expected = {"auth.login", "auth.forgot_password", "auth.reset_password", "dashboard.index", "organizations.index",
                 "organizations.detail", "organizations.bases", "organizations.base_detail",
                 "organizations.profile", "projects.index", "projects.detail", "projects.new",
                 "projects.catalogue", "budgets.dashboard", "budgets.appropriations", "budgets.appropriation",
@@ -402,7 +421,8 @@ def test_forms(demo_app, clients, crawl):
     (or after its redirect), and nothing is written."""
     forms = _forms(demo_app, crawl)
     posted = {endpoint for _r, _a, endpoint, _f in forms}
-    assert {"auth.login", "auth.forgot_password", "auth.change_password", "organizations.new",
+    assert {"auth.login", "auth.forgot_password", "auth.reset_password", "auth.change_password",
+            "projects.approve", "projects.return_", "organizations.new",
             "organizations.edit", "organizations.annual_report", "organizations.add_credit",
             "organizations.base_new", "organizations.base_edit", "projects.new", "projects.catalogue",
             "calendar.index", "admin.user_new", "admin.user_edit", "admin.department_form",
