@@ -30,6 +30,7 @@ from sqlalchemy import insert, select, update
 from .. import audit, permissions
 from ..errors import ValidationError
 from ..extensions import db
+from ..parsing import has_control_chars
 from ..roles import Role
 from ..timeutil import utcnow
 from . import creditcode
@@ -193,6 +194,8 @@ def header_map(header: list) -> dict[int, str]:
 def check_row(cells: list, columns: dict[int, str]) -> dict:
     """The row as registry values, or ValueError with the reason (translatable)."""
     raw = {col: (cells[i] if i < len(cells) else None) for i, col in columns.items()}
+    if any(isinstance(v, str) and has_control_chars(v, multiline=True) for v in raw.values()):
+        raise ValueError(_l("The row contains control characters (such as a NUL byte); is the file damaged?"))
     row: dict = {}
     row["name"] = _text_cell(raw.get("name"))
     if not row["name"]:
