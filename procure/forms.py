@@ -3,7 +3,8 @@
 input is refused in one place, with a message on the field in the user's language:
 
 - a control character (a NUL byte above all: PostgreSQL refuses it with an error) in any
-  field typed as text; a text area may hold tab and line breaks;
+  field typed as text, or in the name of an uploaded file; a text area may hold tab and
+  line breaks;
 - a number field whose value is beyond any column (a 400-digit year: WTForms' range
   check would overflow converting it to float), or not finite.
 
@@ -65,12 +66,22 @@ def _check_number(form, field) -> None:
         raise StopValidation(str(NUMBER_TOO_LARGE_MESSAGE))
 
 
+def _check_file_name(form, field) -> None:
+    for value in field.raw_data or ():
+        name = getattr(value, "filename", None)
+        if isinstance(name, str) and has_control_chars(name):
+            field.errors[:] = []
+            raise StopValidation(str(CONTROL_CHARS_MESSAGE))
+
+
 def input_guard(field):
     """The validator that goes first on ``field``, or None for fields that carry no
     typed text (files, sub-forms, lists of fields)."""
     if isinstance(field, NUMBER_FIELDS):
         return _check_number
-    if isinstance(field, wtf_fields.FormField | wtf_fields.FieldList | wtf_fields.FileField):
+    if isinstance(field, wtf_fields.FileField):
+        return _check_file_name  # the name the browser sends with the file
+    if isinstance(field, wtf_fields.FormField | wtf_fields.FieldList):
         return None
     return _check_text
 

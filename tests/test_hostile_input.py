@@ -450,6 +450,19 @@ def test_forms(demo_app, clients, crawl):
     assert snapshot(demo_app) == before
 
 
+def test_upload_with_a_control_character_in_its_name(demo_app, clients):
+    """The file's name is typed text too (it is stored and audited)."""
+    import io
+
+    from .organizations.test_import import SAMPLE
+
+    before = snapshot(demo_app)
+    resp = clients["officer"].post("/organizations/import",
+                                   data={"file": (io.BytesIO(SAMPLE.read_bytes()), "x\x00y.csv")})
+    assert resp.status_code == 400 and CONTROL_MESSAGE in resp.get_data(as_text=True)
+    assert snapshot(demo_app) == before
+
+
 def test_every_form_class_has_the_input_guard(demo_app):
     """Every WTForms form defined in procure derives from procure.forms (the guard)."""
     import wtforms
