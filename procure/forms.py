@@ -20,6 +20,8 @@ from decimal import Decimal
 
 import flask_wtf
 import wtforms
+from flask import abort, has_request_context, request
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import fields as wtf_fields
 from wtforms.validators import StopValidation
 
@@ -86,8 +88,28 @@ def input_guard(field):
     return _check_text
 
 
+def _as_text(formdata):
+    """A JSON body as a form would send it: every value text. (Flask-WTF passes a JSON
+    object on as form data; a number, list or object where a field expects text would
+    reach the validators, or ``int()``, as something else — a 500.)"""
+    if not isinstance(formdata, ImmutableMultiDict) or not has_request_context() or not request.is_json \
+            or request.form or request.files:
+        return formdata
+    pairs = []
+    for key, value in formdata.items(multi=True):  # a list is a field's several values
+        if isinstance(value, dict | list):
+            abort(400)  # no form sends a nested object
+        if value is not None:
+            pairs.append((str(key), value if isinstance(value, str) else str(value)))
+    return ImmutableMultiDict(pairs)
+
+
 class GuardedMeta:
-    """Meta mix-in: put :func:`input_guard` first in each bound field's validators."""
+    """Meta mix-in: put :func:`input_guard` first in each bound field's validators, and
+    read a JSON body as text."""
+
+    def wrap_formdata(self, form, formdata):
+        return _as_text(super().wrap_formdata(form, formdata))
 
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)

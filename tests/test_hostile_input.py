@@ -463,6 +463,22 @@ def test_upload_with_a_control_character_in_its_name(demo_app, clients):
     assert snapshot(demo_app) == before
 
 
+def test_json_bodies_are_read_as_text(demo_app, clients):
+    """A JSON body is form data too (Flask-WTF): a number, list or object where a form
+    expects text gives a message, not a TypeError."""
+    before = snapshot(demo_app)
+    hostile = [{"name": {"a": 1}, "code": [1, 2]}, {"name": 5, "code": None}, {"name": "a\x00b", "code": "X"}]
+    for body in hostile:
+        resp = clients["admin"].post("/admin/departments/new", json=body)
+        assert resp.status_code in (200, 400), body
+        assert 'class="invalid-feedback"' in resp.get_data(as_text=True) or resp.status_code == 400
+    for year in ({}, [1], 10**30, "9" * 400, True):
+        resp = clients["officer"].post("/organizations/bases/new", json={"name": "x", "operator": "x",
+                                                                       "area_sqm": year})
+        assert resp.status_code in (200, 400), year
+    assert snapshot(demo_app) == before
+
+
 def test_every_form_class_has_the_input_guard(demo_app):
     """Every WTForms form defined in procure derives from procure.forms (the guard)."""
     import wtforms
