@@ -18,6 +18,6 @@ def test_control_character_in_a_cell_is_a_bad_row(app, db, bad):
     result = run(app, data)
     assert not result.applied and snapshot(db) == []
     assert [e.line for e in result.errors] == [len(rows)]
-    assert "control characters" in str(result.errors[0].message)
+    assert "控制字符" in str(result.errors[0].message)
     result = run(app, data, only_good=True)  # the good rows go in, the bad one does not
     assert result.applied and len(snapshot(db)) == len(rows) - 2
