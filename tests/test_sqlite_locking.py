@@ -4,7 +4,6 @@ from inside the long transaction does not wait for its own lock."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
@@ -122,18 +121,3 @@ def test_a_second_writer_waits_for_the_first(sqlite_app, running_job):
     db.session.remove()
     assert db.session.scalar(sa.text("SELECT COUNT(*) FROM departments WHERE code = 'LOCK'")) == 1
 
-
-def test_sqlite3_default_would_lock(tmp_path):
-    """The failure this guards against, shown with the sqlite3 module alone: in the
-    default (rollback journal) mode a reader fails while a writer holds the lock."""
-    path = tmp_path / "plain.sqlite"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("CREATE TABLE t (x)")
-    writer.execute("BEGIN EXCLUSIVE")
-    writer.execute("INSERT INTO t VALUES (1)")
-    reader = sqlite3.connect(path, timeout=0)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        reader.execute("SELECT * FROM t").fetchall()
-    writer.execute("COMMIT")
-    reader.close()
-    writer.close()
