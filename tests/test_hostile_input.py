@@ -350,6 +350,23 @@ def test_path_ids_beyond_the_integer_columns_are_no_error(demo_app, clients):
     assert not failures, "\n".join(map(repr, failures))
 
 
+def test_text_in_a_path_with_a_nul_byte(demo_app, clients):
+    """A path segment that is text (a reset token, a language code): a clear 400."""
+    rules = [r for r in demo_app.url_map.iter_rules()
+             if any(type(c).__name__ == "UnicodeConverter" for c in r._converters.values())]
+    assert rules
+    for rule in rules:
+        path = rule.rule
+        for name, conv in rule._converters.items():
+            value = "a%00b" if type(conv).__name__ == "UnicodeConverter" else "1"
+            path = re.sub(rf"<[^>]*\b{name}>", value, path)
+        for role in ROLES:
+            for method in sorted(rule.methods & {"GET", "POST"}):
+                resp = clients[role].open(path, method=method)
+                assert resp.status_code == 400, (role, method, path, resp.status_code)
+                assert CONTROL_MESSAGE in resp.get_data(as_text=True)
+
+
 def _with_query(url: str, params: dict) -> str:
     parts = urlsplit(url)
     query = dict(p.split("=", 1) if "=" in p else (p, "") for p in parts.query.split("&") if p)
