@@ -35,7 +35,7 @@ from .parsing import (
 
 #: Number fields whose value is bounded by the column it goes to.
 NUMBER_FIELDS = (wtf_fields.IntegerField, wtf_fields.DecimalField, wtf_fields.FloatField)
-#: Largest magnitude of a decimal number field (a Numeric(30, x) holds less).
+#: Largest magnitude of a decimal number field (more than any amount column holds).
 MAX_DECIMAL = Decimal(10) ** 18
 
 
@@ -109,7 +109,11 @@ class GuardedMeta:
     read a JSON body as text."""
 
     def wrap_formdata(self, form, formdata):
-        return _as_text(super().wrap_formdata(form, formdata))
+        try:
+            wrapped = super().wrap_formdata(form, formdata)
+        except (TypeError, ValueError):  # a JSON body that is a list or a string, not an object
+            abort(400)
+        return _as_text(wrapped)
 
     def bind_field(self, form, unbound_field, options):
         field = super().bind_field(form, unbound_field, options)

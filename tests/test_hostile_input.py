@@ -489,6 +489,8 @@ def test_json_bodies_are_read_as_text(demo_app, clients):
         resp = clients["admin"].post("/admin/departments/new", json=body)
         assert resp.status_code in (200, 400), body
         assert 'class="invalid-feedback"' in resp.get_data(as_text=True) or resp.status_code == 400
+    for body in ([1, 2], "text", 5):
+        assert clients["admin"].post("/admin/departments/new", json=body).status_code == 400
     for year in ({}, [1], 10**30, "9" * 400, True):
         resp = clients["officer"].post("/organizations/bases/new", json={"name": "x", "operator": "x",
                                                                        "area_sqm": year})
