@@ -38,6 +38,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: SQLite only (the embedded default): how long a writer waits for another writer's
+    #: lock before "database is locked" (procure/sqlite.py; every connection is in WAL mode).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000"))
 
     #: Base of the links in emails and other text produced outside a request.
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")

@@ -22,6 +22,7 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
                 instance_path=os.environ.get("PROCURE_INSTANCE", str(ROOT / "instance")))
     _configure(app, config, overrides)
     _configure_extensions(app)
+    _configure_input(app)
     _configure_i18n(app)
     _configure_blueprints(app)
     _configure_errors(app)
@@ -64,11 +65,13 @@ def _configure_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(identity: str):
         from .auth.models import User
+        from .parsing import parse_id
 
-        user_id, _sep, token = identity.partition(":")
-        if not user_id.isdigit():
+        raw_id, _sep, token = identity.partition(":")
+        user_id = parse_id(raw_id)
+        if user_id is None:
             return None
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, user_id)
         if user is None or user.session_token != token or not user.is_active:
             return None
         return user
@@ -79,6 +82,19 @@ def _configure_extensions(app: Flask) -> None:
             return jsonify(error="unauthorized", reason=_("Please sign in.")), 401
         flash(_("Please sign in to see this page."), "info")
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+def _configure_input(app: Flask) -> None:
+    """Hostile input is handled in one place for each kind (procure.parsing): ids in
+    paths, text in query strings and paths, pages (db.paginate), form fields
+    (procure.forms); SQLite gets WAL and a busy timeout (procure.sqlite)."""
+    from .parsing import IdConverter, check_request_text
+    from .sqlite import configure_sqlite
+
+    app.url_map.converters["int"] = IdConverter  # before any blueprint adds a rule
+    app.before_request(check_request_text)
+    with app.app_context():
+        configure_sqlite(app, list(db.engines.values()))
 
 
 def _select_locale() -> str:

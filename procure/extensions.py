@@ -26,7 +26,22 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class _SQLAlchemy(SQLAlchemy):
+    def paginate(self, select, *, page=None, per_page=None, max_per_page=None, error_out=True, count=True):
+        """Flask-SQLAlchemy's paginate, with ``?page=`` and ``?per_page=`` read through
+        procure.parsing (bounded), so a 400-digit page number is no database error."""
+        from flask import has_request_context
+
+        from .parsing import MAX_PER_PAGE, page_arg, per_page_arg
+
+        if has_request_context():
+            page = page_arg() if page is None else page
+            per_page = per_page_arg(20, max_per_page or MAX_PER_PAGE) if per_page is None else per_page
+        return super().paginate(select, page=page, per_page=per_page, max_per_page=max_per_page,
+                                error_out=error_out, count=count)
+
+
+db = _SQLAlchemy(model_class=Base)
 
 
 def str_enum(cls, length: int = 20) -> Enum:

@@ -23,10 +23,10 @@ from procure.documents.models import Document
 from procure.errors import Conflict, NotPermitted
 from procure.jobs.models import Job
 from procure.modules import submodules
+from procure.notifications.models import Notice
 from procure.organizations.models import IncubationBase, Organization
 from procure.permissions import NO_OBJECT, RULES, Grant, can, visible
 from procure.projects.models import Project, ProjectState
-from procure.notifications.models import Notice
 from procure.roles import Role
 
 # Every module defines its rules when its services and views are imported.

@@ -2,9 +2,10 @@
 attach a clear message to the field, keeping what was typed."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from ..forms import FlaskForm
 
 
 class AppropriationForm(FlaskForm):

@@ -9,8 +9,7 @@ by CHECK constraints: allocated ≤ appropriated, committed ≤ allocated, paid 
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -19,6 +18,7 @@ from .. import audit
 from ..auth.models import Department
 from ..errors import ValidationError
 from ..extensions import db
+from ..parsing import MAX_AMOUNT, check_fiscal_year, parse_amount, parse_id
 from ..permissions import define, require
 from ..roles import Role
 from . import ledger
@@ -37,59 +37,7 @@ define("budget.view", {Role.FINANCE, Role.ADMIN})
 define("budget.manage", {Role.FINANCE})
 define("report.view", {Role.FINANCE, Role.ADMIN})
 
-#: Largest amount a Numeric(14, 2) column holds.
-MAX_AMOUNT = Decimal("999999999999.99")
-#: Largest value an INTEGER column (ids, counts) holds.
-MAX_ID = 2**31 - 1
-FIRST_FISCAL_YEAR = 2000
-#: How many years ahead a budget may be entered.
-YEARS_AHEAD = 5
-
-
-# --- validation -------------------------------------------------------------------
-
-def parse_amount(value, field: str = "amount", *, allow_negative: bool = False,
-                 allow_zero: bool = False) -> Decimal:
-    """A Decimal with at most two decimals (fen), positive unless told otherwise."""
-    if isinstance(value, float):
-        raise TypeError("money must not be a float")
-    try:
-        amount = Decimal(str(value).strip().replace(",", "")) if value is not None else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise ValidationError(_l("Enter an amount in yuan, e.g. 12345.67."), field=field)
-    if abs(amount) > MAX_AMOUNT:
-        raise ValidationError(_l("The amount is too large."), field=field)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError(_l("Amounts have at most two decimals (fen)."), field=field)
-    if amount < 0 and not allow_negative:
-        raise ValidationError(_l("The amount cannot be negative."), field=field)
-    if amount == 0 and not allow_zero:
-        raise ValidationError(_l("The amount must not be zero."), field=field)
-    return amount.quantize(Decimal("0.01"))
-
-
-def check_fiscal_year(year, field: str = "fiscal_year") -> int:
-    """A fiscal year between 2000 and five years from now."""
-    last = date.today().year + YEARS_AHEAD
-    try:
-        year = int(year)
-    except (TypeError, ValueError):
-        year = None
-    if year is None or not FIRST_FISCAL_YEAR <= year <= last:
-        raise ValidationError(_l("The fiscal year must be between %(first)d and %(last)d.",
-                                 first=FIRST_FISCAL_YEAR, last=last), field=field)
-    return year
-
-
-def parse_id(raw) -> int | None:
-    """An id typed into a request as an int, or None when it is not a plain positive
-    number or is too large for an INTEGER column (the database would refuse it with an
-    error, a 500). ``isdecimal``, not ``isdigit``: int() refuses "²"."""
-    raw = str(raw if raw is not None else "").strip()
-    value = int(raw) if raw.isdecimal() and len(raw) <= 10 else None
-    return value if value is not None and 0 < value <= MAX_ID else None
+# Ids, amounts and fiscal years are parsed by procure.parsing (imported above).
 
 
 def _get_by_id(model, raw):

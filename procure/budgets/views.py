@@ -18,9 +18,9 @@ from .. import nav
 from ..auth.models import Department
 from ..dashboard.queues import Queue
 from ..dashboard.queues import register as register_queue
-from ..errors import DomainError
 from ..extensions import db
 from ..nav import NavItem
+from ..parsing import fiscal_year_arg
 from ..projects.models import Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
 from . import services
@@ -46,13 +46,7 @@ def _signed_in():
 
 
 def _year_arg() -> int:
-    raw = request.args.get("year", "")
-    if raw.isdigit():
-        try:
-            return services.check_fiscal_year(raw)
-        except DomainError:  # an out-of-range year in a link falls back
-            pass
-    return default_year()
+    return fiscal_year_arg(default_year)
 
 
 @bp.route("/")

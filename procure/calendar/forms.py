@@ -1,11 +1,11 @@
 """Holiday calendar forms: one day, a batch of days, marking a year complete or un-marking it."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..forms import FlaskForm
 from .models import DayKind
 
 

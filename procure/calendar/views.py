@@ -18,6 +18,7 @@ from ..dashboard.queues import Queue
 from ..dashboard.queues import register as register_queue
 from ..extensions import db
 from ..nav import NavItem
+from ..parsing import parse_int
 from ..permissions import can
 from ..web import ServiceFailed, perform, require_view
 from . import local_today, next_year_missing, package_knows, services
@@ -56,6 +57,11 @@ def _page(year: int, status: int = 200, **forms):
                            entered_years=sorted({int(y) for y in years} | set(marks)),
                            complete_years={y for y, m in marks.items() if m.is_complete},
                            missing=next_year_missing(), **ctx), status
+
+
+def _year_arg() -> int | None:
+    """The year a link asks for; date(year + 1, 1, 1) must exist."""
+    return parse_int(request.args.get("year"), min_value=MINYEAR, max_value=MAXYEAR - 1)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -142,4 +148,4 @@ def delete(entry_id: int):
         pass
     else:
         flash(_("Changes saved."), "success")
-    return redirect(url_for("calendar.index", year=request.args.get("year", type=int)))
+    return redirect(url_for("calendar.index", year=_year_arg()))

@@ -32,8 +32,6 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
 
 from .. import audit, dispatch, workflow
 from ..documents.models import Document
@@ -109,13 +107,11 @@ def job_progress(job_id: int, done: int, total: int | None = None, message: str 
         values["progress_total"] = max(0, int(total))
     if message is not None:
         values["message"] = str(message)[:MESSAGE_LENGTH]
-    try:
-        with Session(db.engine) as session, session.begin():
-            session.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
-    except OperationalError:
-        if db.engine.dialect.name != "sqlite":
-            raise
-        log.debug("progress of job %s skipped: the database is locked", job_id)
+    from ..sqlite import short_write
+
+    # SQLite: while the task's own transaction holds the write lock, the tick is skipped.
+    with short_write(db.engine) as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.state == JobState.RUNNING).values(**values))
 
 
 def _fail(job_id: int, message: str, result: dict | None = None) -> None:

@@ -35,6 +35,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..jobs import services as jobs
 from ..jobs.models import Job
+from ..parsing import has_control_chars
 from ..timeutil import utcnow
 from . import creditcode
 from .models import CreditStanding, Organization, OrgKind, RegStatus
@@ -197,6 +198,8 @@ def header_map(header: list) -> dict[int, str]:
 def check_row(cells: list, columns: dict[int, str]) -> dict:
     """The row as registry values, or ValueError with the reason (translatable)."""
     raw = {col: (cells[i] if i < len(cells) else None) for i, col in columns.items()}
+    if any(isinstance(v, str) and has_control_chars(v, multiline=True) for v in raw.values()):
+        raise ValueError(_l("The row contains control characters (such as a NUL byte); is the file damaged?"))
     row: dict = {}
     row["name"] = _text_cell(raw.get("name"))
     if not row["name"]:

@@ -5,7 +5,6 @@ checks the permission, validates its form and calls one service through ``perfor
 from __future__ import annotations
 
 import os
-import re
 import sys
 from datetime import date
 
@@ -23,6 +22,7 @@ from ..errors import NotPermitted
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
+from ..parsing import parse_id, parse_year
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -73,13 +73,11 @@ def filters_from(args) -> dict:
     if args.get("standing") in {s.value for s in CreditStanding}:
         f["standing"] = args["standing"]
     f["authority"] = args.get("authority", "").strip()[:120]
-    # ASCII digits only, and a size the database column and date() accept: str.isdigit()
-    # lets "²" (int() fails) and 20-digit ids (integer out of range) through.
-    if re.fullmatch(r"[0-9]{1,9}", args.get("base", "")):
-        f["base"] = args["base"]
+    base = parse_id(args.get("base"))
+    f["base"] = str(base) if base else ""
     #: Organizations that owe the annual report of this year (the officers' reminder links here).
-    year = args.get("missing_report", "")
-    f["missing_report"] = year if re.fullmatch(r"[0-9]{4}", year) and "1000" <= year < "9999" else ""
+    year = parse_year(args.get("missing_report"), first=1000, last=9998)
+    f["missing_report"] = str(year) if year else ""
     return f
 
 
@@ -253,7 +251,11 @@ def add_credit(org_id: int):
 def decide_entry(org_id: int, entry_id: int, action: str):
     org = _org(org_id, "organization.manage")
     form = EntryDecisionForm()
-    form.validate()
+    if not form.validate():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                _flash(message, "danger")
+        return redirect(url_for("organizations.detail", org_id=org_id))
     try:
         entry = services.get_entry(org, entry_id)
         if action == "confirm":

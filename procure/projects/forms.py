@@ -1,12 +1,10 @@
 """Project forms: the project with its target rows, the budget check, cancel, served."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     SelectField,
     StringField,
@@ -16,6 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..forms import FlaskForm, Form
 from .models import METHOD_LABELS
 
 

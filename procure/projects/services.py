@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..budgets import ledger
-from ..budgets import services as budget
 from ..budgets.models import ZERO
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
 from ..extensions import db
 from ..money import format_money
+from ..parsing import MAX_AMOUNT, MAX_ID, check_fiscal_year, parse_amount, parse_id
 from ..permissions import define, own_department, require, role_in
 from ..roles import Role
 from ..timeutil import utcnow
@@ -107,18 +107,18 @@ def _validate(data: ProjectData, current_category_id: int | None = None) -> dict
     if not title:
         raise ValidationError(_l("Give the project a title."), field="title")
     values["title"] = title[:200]
-    cat_id = budget.parse_id(data.category_id)
+    cat_id = parse_id(data.category_id)
     cat = db.session.get(ServiceCategory, cat_id) if cat_id is not None else None
     if cat is None or (not cat.is_active and cat.id != current_category_id):
         raise ValidationError(_l("Choose a service category from the guiding catalogue."), field="category_id")
     values["category_id"] = cat.id
-    values["fiscal_year"] = budget.check_fiscal_year(data.fiscal_year)
+    values["fiscal_year"] = check_fiscal_year(data.fiscal_year)
     for name in ("service_area", "target_group"):
         text = (getattr(data, name) or "").strip()
         if not text:
             raise ValidationError(_l("This field is required."), field=name)
         values[name] = text[:200]
-    values["budget_ceiling"] = budget.parse_amount(data.budget_ceiling, "budget_ceiling")
+    values["budget_ceiling"] = parse_amount(data.budget_ceiling, "budget_ceiling")
     try:
         values["method"] = ProcurementMethod(data.method)
     except ValueError:
@@ -144,7 +144,7 @@ def _validate(data: ProjectData, current_category_id: int | None = None) -> dict
             value = Decimal(raw)
         except InvalidOperation:
             value = None
-        if value is None or not value.is_finite() or value < 0 or value > budget.MAX_AMOUNT \
+        if value is None or not value.is_finite() or value < 0 or value > MAX_AMOUNT \
                 or value != value.quantize(Decimal("0.01")):
             raise ValidationError(_l("A target value is a number ≥ 0 with at most two decimals."), field="targets")
         targets.append(PerformanceTarget(indicator=indicator[:200], unit=unit[:40], target_value=value,
@@ -195,7 +195,7 @@ def record_beneficiaries_served(actor, project: Project, served) -> Project:
         served = -1
     if served < 0:
         raise ValidationError(_l("The number cannot be negative."), field="beneficiaries_served")
-    if served > budget.MAX_ID:
+    if served > MAX_ID:
         raise ValidationError(_l("The number is too large."), field="beneficiaries_served")
     before = project.beneficiaries_served
     project.beneficiaries_served = served
@@ -246,10 +246,10 @@ def approve_project(actor, project: Project, lines: list[tuple[object, object]],
     for appr_id, amount in lines:
         if appr_id in (None, "", 0, "0"):
             continue
-        appr_id = budget.parse_id(appr_id)
+        appr_id = parse_id(appr_id)
         if appr_id is None:
             raise ValidationError(_l("Choose an appropriation."), field="allocations")
-        wanted[appr_id] = wanted.get(appr_id, ZERO) + budget.parse_amount(amount, "allocations")
+        wanted[appr_id] = wanted.get(appr_id, ZERO) + parse_amount(amount, "allocations")
     if not wanted:
         raise ValidationError(_l("Allocate an amount from at least one appropriation."), field="allocations")
     # Appropriations (in id order), then the project, then its allocations: the ledger's

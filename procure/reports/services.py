@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from ..budgets import services as budget
 from ..budgets.models import ZERO
 from ..budgets.reports import ExecutionReport, budget_execution
 from ..charts import bar_chart_svg
@@ -14,6 +13,7 @@ from ..documents.services import store_document
 from ..errors import ValidationError
 from ..jobs import services as jobs
 from ..jobs.models import Job
+from ..parsing import check_fiscal_year, parse_id
 from ..pdf import render_pdf
 from ..permissions import require
 from ..timeutil import to_local
@@ -63,13 +63,13 @@ def request_execution_pdf(user, year, source_id: int | None = None, department_i
     """Queue a PDF of the budget execution report for ``user``; the caller commits once and
     the task is sent after that commit."""
     require(user, "report.view")
-    year = budget.check_fiscal_year(year, "year")
+    year = check_fiscal_year(year, "year")
     for value, name in ((source_id, "source"), (department_id, "department")):
         # An id the worker's query could not take is refused here, not in the worker.
-        if value is not None and budget.parse_id(value) is None:
+        if value is not None and parse_id(value) is None:
             raise ValidationError(_("Choose from the list."), field=name)
-    params = {"year": year, "source": budget.parse_id(source_id) if source_id else None,
-              "department": budget.parse_id(department_id) if department_id else None,
+    params = {"year": year, "source": parse_id(source_id) if source_id else None,
+              "department": parse_id(department_id) if department_id else None,
               "locale": getattr(user, "locale", None) or "zh_CN"}
     return jobs.create_job(user, EXECUTION_PDF, params)
 
@@ -108,8 +108,8 @@ def summary_pdf(summary, locale: str = "zh_CN") -> bytes:
 def request_summary_pdf(user, year_from, year_to) -> Job:
     """Queue a PDF of the program summary; the caller commits, then enqueues."""
     require(user, "report.view")
-    y_from = budget.check_fiscal_year(year_from, "from")
-    y_to = budget.check_fiscal_year(year_to, "to")
+    y_from = check_fiscal_year(year_from, "from")
+    y_to = check_fiscal_year(year_to, "to")
     if y_from > y_to:
         raise ValidationError(_("The first year comes after the last."), field="from")
     return jobs.create_job(user, SUMMARY_PDF, {"from": y_from, "to": y_to,

@@ -19,6 +19,7 @@ from ..budgets.reports import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job, JobState
+from ..parsing import check_fiscal_year, fiscal_year_arg, parse_id
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
 from . import services
@@ -39,16 +40,11 @@ def _signed_in():
 def _int_arg(name: str) -> int | None:
     """A number from the query string; None (the default applies) for junk or a number
     too large for the database, never a 500."""
-    return budget.parse_id(request.args.get(name))
+    return parse_id(request.args.get(name))
 
 
 def _filters() -> tuple[int, int | None, int | None]:
-    year = _int_arg("year")
-    try:
-        year = budget.check_fiscal_year(year) if year else default_year()
-    except DomainError:
-        year = default_year()
-    return year, _int_arg("source"), _int_arg("department")
+    return fiscal_year_arg(default_year), _int_arg("source"), _int_arg("department")
 
 
 def execution_report(user, year: int, source_id: int | None = None, department_id: int | None = None):
@@ -112,7 +108,7 @@ def budget_execution_xlsx_download():
 def budget_execution_command(year: int, fmt: str, out: str, source: int | None, department: int | None):
     """Render the budget execution report to FILE (for scheduled jobs)."""
     try:
-        budget.check_fiscal_year(year)
+        check_fiscal_year(year)
     except DomainError as exc:
         raise click.BadParameter(str(exc.message), param_hint="--year") from None
     report = compute_execution(year, source, department)
@@ -130,7 +126,7 @@ def _summary(user):
     this = default_year()
     y_from, y_to = _int_arg("from") or this - 4, _int_arg("to") or this
     try:
-        y_from, y_to = budget.check_fiscal_year(y_from, "from"), budget.check_fiscal_year(y_to, "to")
+        y_from, y_to = check_fiscal_year(y_from, "from"), check_fiscal_year(y_to, "to")
     except DomainError:
         y_from, y_to = this - 4, this
     if y_from > y_to:
@@ -186,8 +182,8 @@ def program_summary_command(year_from: int, year_to: int, fmt: str, out: str):
     from .xlsx import program_summary_xlsx
 
     try:
-        budget.check_fiscal_year(year_from)
-        budget.check_fiscal_year(year_to)
+        check_fiscal_year(year_from)
+        check_fiscal_year(year_to)
     except DomainError as exc:
         raise click.BadParameter(str(exc.message)) from None
     summary = program_summary(year_from, year_to)

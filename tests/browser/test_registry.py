@@ -115,3 +115,35 @@ def test_large_file_progress_page(page: Page, live_server, make, db, app, tmp_pa
     assert run_job(job_id, importer.run_import_job) == "done"  # what the worker does
     expect(page.locator("#import-summary")).to_contain_text("Imported: 30 new")  # the page reloaded
     expect(box.locator(".job-state")).to_have_text("Done")
+
+
+def test_progress_page_poll_survives_failed_polls(page: Page, live_server, make, db, tmp_path, monkeypatch):
+    """The first two polls fail (a busy server answers 503): the page tries again, with
+    backoff, and shows the result instead of stopping for good."""
+    from procure.jobs.models import Job
+    from procure.jobs.services import run_job
+    from procure.organizations import importer
+
+    monkeypatch.setattr(importer, "WORKER_THRESHOLD", 5)
+    page.set_default_timeout(15000)
+    officer = make.user(Role.OFFICER, locale="en")
+    make.commit()
+    _sign_in(page, live_server, officer.username)
+    failed = []
+
+    def flaky(route):
+        if len(failed) < 2:
+            failed.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.continue_()
+
+    page.route("**/jobs/*/progress", flaky)
+    page.goto(f"{live_server}/organizations/import")
+    page.locator("#file").set_input_files(str(_file(tmp_path, fix=True)))
+    page.locator("#submit").click()
+    page.wait_for_url(f"{live_server}/organizations/import/*")
+    job_id = db.session.scalar(sa.select(Job.id))
+    assert run_job(job_id, importer.run_import_job) == "done"  # what the worker does
+    expect(page.locator("#import-summary")).to_contain_text("Imported: 30 new")
+    assert len(failed) == 2

@@ -25,9 +25,8 @@ from procure.calendar.services import (
     set_calendar_day,
 )
 from procure.errors import Conflict, NotPermitted, ValidationError
-from procure.notifications.models import Notification
+from procure.notifications.models import Notice, Notification
 from procure.reminders import engine
-from procure.notifications.models import Notice
 from procure.roles import Role
 
 from ..conftest import login

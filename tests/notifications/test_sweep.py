@@ -32,11 +32,11 @@ def test_the_sweep_claims_every_overdue_row_once(db, monkeypatch):
     _rows(db, 2, age=timedelta(minutes=5), state=NotificationState.SENT)
     sent = []
     monkeypatch.setattr(dispatch, "send", lambda name, *args: sent.append(args[0]) or True)
-    from workers.mail import sweep_outbox
+    from workers.mail import sweep_outbox  # .run(): this app, not the last one bound to Celery
 
-    assert sweep_outbox() == 600
+    assert sweep_outbox.run() == 600
     assert sorted(sent) == lost
-    assert sweep_outbox() == 0  # claimed: left alone while their tasks wait in the queue
+    assert sweep_outbox.run() == 0  # claimed: left alone while their tasks wait in the queue
     later = db.session.scalar(sa.select(sa.func.min(Notification.next_attempt_at))
                               .where(Notification.id.in_(lost)))
     assert later >= utcnow() - timedelta(seconds=30)
