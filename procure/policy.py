@@ -26,7 +26,7 @@ MCA_60 = "民政部令第60号《社会组织信用信息管理办法》"
 PERF = "财预〔2020〕10号《项目支出绩效评价管理办法》"
 SME_PAY = "《保障中小企业款项支付条例》"
 ARCHIVE = "《会计档案管理办法》"
-DOMAIN6 = "Procure 提醒规则 (DOMAIN.md §6)"
+DOMAIN6 = "Procure 提醒规则（业务规则第6节）"
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,10 @@ def display(value: Any, unit: Any) -> str:
     """A value as the admin page shows it: shares as percentages, lists joined."""
     from babel.numbers import format_percent
     from flask_babel import get_locale
+    from flask_babel import gettext as _
 
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if isinstance(value, Decimal):
         return format_percent(value, format="#,##0.##%", locale=str(get_locale() or "zh_CN"))
     if isinstance(value, tuple):

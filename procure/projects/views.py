@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, nav
+from .. import audit, history, nav
 from ..budgets.models import Appropriation, FundingSource
 from ..extensions import db
 from ..money import format_money
@@ -123,7 +123,8 @@ def _budget_form(project: Project) -> BudgetCheckForm:
                                       Appropriation.fiscal_year == project.fiscal_year)
                                .order_by(FundingSource.position)).all()
     choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(a.id), f"{a.source.name} · {_('remaining')} {format_money(a.remaining)}") for a in apprs]
+        SelectChoice(str(a.id), _("%(source)s · remaining %(amount)s", source=a.source.name,
+                                  amount=format_money(a.remaining))) for a in apprs]
     for line in form.allocations:
         line.appropriation_id.choices = choices
     return form
@@ -140,7 +141,8 @@ def _detail(project: Project, status: int = 200, **forms):
     if project.state == ProjectState.SUBMITTED and can(current_user, "project.budget_check"):
         ctx["budget_form"] = _budget_form(project)
     ctx.update(forms)
-    return render_template("projects/detail.html", project=project, totals=totals, events=events,
+    return render_template("projects/detail.html", project=project, totals=totals,
+                           events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 
 
