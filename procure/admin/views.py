@@ -24,18 +24,6 @@ from ..web import ServiceFailed, perform, require_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-audit.ACTION_LABELS.update({
-    "user.create": _l("Account created"), "user.update": _l("Account changed"),
-    "user.password_change": _l("Password changed"), "user.password_reset": _l("Password reset by link"),
-    "user.password_reset_requested": _l("Password reset requested"),
-    "department.create": _l("Department created"), "department.update": _l("Department changed"),
-    "organization.create": _l("Organization created"), "transition": _l("State changed"),
-})
-audit.OBJECT_LABELS.update({
-    "users": _l("User"), "departments": _l("Department"), "organizations": _l("Organization"),
-    "notifications": _l("Email"),
-})
-
 ADMIN_GROUP = _l("Administration")
 for _order, (_label, _endpoint, _perm) in enumerate([
     (_l("Users"), "admin.users", "user.manage"),

@@ -336,11 +336,3 @@ def reconcile() -> list[str]:
                 problems.append(f"allocation {alloc.id}: {name} {total} but ledger says {ledger}")
     return problems
 
-
-audit.ACTION_LABELS.update({
-    "appropriation.create": _l("Appropriation recorded"),
-    "appropriation.adjust": _l("Appropriation adjusted"),
-    "ledger.commit": _l("Funds committed"),
-    "ledger.pay": _l("Payment recorded"),
-})
-audit.OBJECT_LABELS.update({"appropriations": _l("Appropriation"), "allocations": _l("Allocation")})
