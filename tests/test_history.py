@@ -158,3 +158,15 @@ def test_every_described_field_and_type_is_translated(app):
                     assert re.search(r"[\u4e00-\u9fff]", str(fld.label)), (object_type, key, str(fld.label))
         for action, label in history.ACTIONS.items():
             assert re.search(r"[\u4e00-\u9fff]", str(label)), action
+
+
+def test_english_readers_get_english_labels_and_separators(app, db, make):
+    officer = make.user(Role.OFFICER, locale="en")
+    project = make.project(officer, title="Home care")
+    make.commit()
+    with app.test_request_context(), force_locale("en"):
+        created = history.entries(_events(db, "projects", project.id), officer)[0]
+        text = _text(created)
+    assert created.action == "Project created"
+    assert "Budget ceiling: CN¥100,000.00" in text and "Procurement method: Public tender" in text
+    assert "Indicator: 服务对象人数, Unit: 人" in text  # fields of a record, English separators
