@@ -233,8 +233,8 @@ class Records(Renderer):
             if not isinstance(item, dict):
                 lines.append(Text()(item, names))
                 continue
-            lines.append(join(pair(fld.label, fld.render(item.get(k), names))
-                              for k, fld in self.fields.items() if not fld.hidden and k in item))
+            lines.append(join(pair(fld.label, fld.render(item.get(k), names)) for k, fld in self.fields.items()
+                              if not fld.hidden and k in item and not _is_empty(item.get(k))))
         return Markup("<br>").join(lines)
 
 
@@ -395,7 +395,9 @@ def object_label(object_type: str) -> str:
 
 def _changes(event, kind: ObjectKind | None, names: Names) -> list[Change]:
     before, after = event.before or {}, event.after or {}
-    keys = list(after) + [k for k in before if k not in after]
+    # in the order the module describes its fields (the chain stores keys sorted)
+    order = {key: i for i, key in enumerate([*(kind.fields if kind else ()), *COMMON_FIELDS])}
+    keys = sorted({*after, *before}, key=lambda k: (order.get(k, len(order)), k))
     if event.action == "transition":
         state_key = kind.state_field if kind else "state"
         if state_key not in after and len(before) == 1:
@@ -404,8 +406,8 @@ def _changes(event, kind: ObjectKind | None, names: Names) -> list[Change]:
     changes = []
     for key in keys:
         fld = _field_or_default(kind, key)
-        if fld.hidden:
-            continue
+        if fld.hidden or (key not in before and _is_empty(after.get(key))):
+            continue  # nothing to read: a hidden field, or an empty value set at creation
         old = fld.render(before[key], names) if key in before else None
         new = fld.render(after[key], names) if key in after else (escape(EMPTY) if event.before is not None else None)
         changes.append(Change(fld.label, old, new))

@@ -13,7 +13,8 @@ LOCALES = {"zh_CN": _l("Simplified Chinese"), "en": _l("English")}
 describe_object("users", _l("User"), model=User, name=lambda u: u.name,
                 endpoint=("admin.user_edit", "user_id"), permission="user.manage", state_field="status",
                 fields={
-                    "username": Field(_l("User name")), "email": Field(_l("Email")), "name": Field(_l("Name")),
+                    "username": Field(_l("User name")), "name": Field(_l("Full name")),
+                    "email": Field(_l("Email address")),
                     "role": Field(_l("Role"), Enum(Role)), "status": Field(_l("Status"), Enum(UserStatus)),
                     "department_id": Field(_l("Department"), Ref("departments")),
                     "organization_id": Field(_l("Organization"), Ref("organizations")),
