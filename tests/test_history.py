@@ -170,3 +170,20 @@ def test_english_readers_get_english_labels_and_separators(app, db, make):
     assert created.action == "Project created"
     assert "Budget ceiling: CN¥100,000.00" in text and "Procurement method: Public tender" in text
     assert "Indicator: 服务对象人数, Unit: 人" in text  # fields of a record, English separators
+
+
+def test_audit_page_filters_by_object_and_reads_in_chinese(app, db, make, client):
+    from .conftest import login
+
+    officer = make.user(Role.OFFICER)
+    project = make.project(officer, title="筛选测试项目")
+    admin = make.admin()
+    make.commit()
+    login(client, admin.username)
+    page = client.get("/admin/audit?object_type=projects").get_data(as_text=True)
+    assert "筛选测试项目" in page and "已创建项目" in page
+    assert "创建账号" not in page  # the users' events are filtered out
+    assert '<option value="projects" selected>项目</option>' in page
+    assert f'href="/projects/{project.id}"' in page
+    everything = client.get("/admin/audit").get_data(as_text=True)
+    assert "创建账号" in everything and "user.create" not in everything
