@@ -25,13 +25,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from .extensions import db
+from .money import format_money
 from .timeutil import to_local
 
 #: Shown for an empty value (None, "", an empty list).
@@ -80,15 +81,13 @@ def _is_empty(value: Any) -> bool:
 
 def join(parts: Iterable[Markup]) -> Markup:
     """Items of a list, with the separator of the reader's language."""
-    from flask_babel import get_locale
-
     locale = get_locale()
     sep = "、" if locale is not None and locale.language == "zh" else ", "
     return Markup(sep).join(parts)
 
 
 def pair(label: object, value: Markup) -> Markup:
-    """"label: value" with the colon of the reader's language."""
+    """``label: value`` with the colon of the reader's language."""
     return Markup(escape(_("%(label)s: %(value)s"))) % {
         "label": label if isinstance(label, Markup) else str(label), "value": value}
 
@@ -110,27 +109,20 @@ class Text(Renderer):
 
 
 class Number(Renderer):
-    """An integer or decimal, with an optional unit (e.g. ㎡)."""
-
-    def __init__(self, unit: object = ""):
-        self.unit = unit
+    """An integer or decimal, grouped as the reader's language writes it."""
 
     def __call__(self, value, names):
         if _is_empty(value):
             return escape(EMPTY)
-        from flask_babel import format_decimal
-
         try:
             shown = format_decimal(Decimal(str(value)))
         except (InvalidOperation, ValueError):
             shown = str(value)
-        return escape(f"{shown}{self.unit}" if self.unit else shown)
+        return escape(shown)
 
 
 class Money(Renderer):
     def __call__(self, value, names):
-        from .money import format_money
-
         if _is_empty(value):
             return escape(EMPTY)
         try:
