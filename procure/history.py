@@ -406,8 +406,11 @@ def _changes(event, kind: ObjectKind | None, names: Names) -> list[Change]:
     return changes
 
 
-def _refs(event, kind: ObjectKind | None) -> Iterable[RefKey]:
+def _refs(event, kind: ObjectKind | None, with_fields: bool = True) -> Iterable[RefKey]:
+    """The rows an event names: its object, and (``with_fields``) those its values refer to."""
     yield (event.object_type, str(event.object_id))
+    if not with_fields:
+        return
     for data in (event.before or {}, event.after or {}):
         for key, value in data.items():
             fld = _field(kind, key)
@@ -440,14 +443,15 @@ def load_names(refs: Iterable[RefKey], viewer=None) -> Names:
     return Names(found)
 
 
-def entries(events: Iterable, viewer=None) -> list[Entry]:
+def entries(events: Iterable, viewer=None, *, changes: bool = True) -> list[Entry]:
     """A page of audit events as readable rows (names loaded in one query per type).
 
     ``viewer`` is the user reading them: names are linked to the pages they may open.
+    Without ``changes`` only the events' own objects are named (a summary list).
     """
     load()
     events = list(events)
-    refs = [ref for ev in events for ref in _refs(ev, KINDS.get(ev.object_type))]
+    refs = [ref for ev in events for ref in _refs(ev, KINDS.get(ev.object_type), changes)]
     names = load_names(refs, viewer)
     rows = []
     for ev in events:
@@ -459,6 +463,6 @@ def entries(events: Iterable, viewer=None) -> list[Entry]:
             action=action_label(ev, names),
             object_label=object_label(ev.object_type),
             object_name=names.link(ev.object_type, ev.object_id),
-            changes=_changes(ev, kind, names),
+            changes=_changes(ev, kind, names) if changes else [],
         ))
     return rows

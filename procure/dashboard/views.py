@@ -33,4 +33,5 @@ def index():
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business
         total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     return render_template("dashboard/index.html", queues=queues_for(current_user),
-                           recent=history.entries(recent, current_user), total_events=total_events)
+                           recent=history.entries(recent, current_user, changes=False),
+                           total_events=total_events)
