@@ -49,12 +49,12 @@ class Names:
 
     def link(self, object_type: str, object_id: Any) -> Markup:
         """The row's name, linked to its page when there is one the reader may open;
-        a row that no longer exists (or a type without names) reads "<label> #id"."""
+        a row that no longer exists (or of a type without names) reads "<label> #id"."""
         key = (object_type, str(object_id))
         kind = KINDS.get(object_type)
         label = str(kind.label) if kind else _("Record")
         if not str(object_id).isdigit():
-            return escape(label)  # e.g. an import named by its file's hash
+            return Markup("")  # e.g. an import keyed by its file's hash: the type's label says it all
         if key in self.found:
             name, url = self.found[key]
             if url:
