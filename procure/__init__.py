@@ -119,17 +119,11 @@ def _configure_i18n(app: Flask) -> None:
             return ""
         return format_datetime(to_local(value), fmt)
 
-    def audit_labels(event):
-        from .audit import describe
-
-        return describe(event.action, event.object_type)
-
     from .money import format_large_amount, rmb_upper
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
-    app.jinja_env.filters["audit_labels"] = audit_labels
     app.jinja_env.filters["dt"] = local_dt
     app.jinja_env.add_extension("jinja2.ext.i18n")
 

@@ -455,6 +455,12 @@ def sealed_fields(object_type: str) -> frozenset[str]:
     return SEALED_FIELDS.get(object_type, frozenset())
 
 
+#: How the grant actions read in histories (the fallback registry: procure.history is
+#: above this module).
+audit.ACTION_LABELS.update({"grant.create": _l("Access granted"), "grant.declare": _l("Conflict of interest declared"),
+                            "grant.revoke": _l("Access revoked")})
+
+
 # --- the foundation's own rules (modules define theirs at import) -----------------------
 
 define("user.manage", {Role.ADMIN})

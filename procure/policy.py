@@ -26,7 +26,7 @@ MCA_60 = "民政部令第60号《社会组织信用信息管理办法》"
 PERF = "财预〔2020〕10号《项目支出绩效评价管理办法》"
 SME_PAY = "《保障中小企业款项支付条例》"
 ARCHIVE = "《会计档案管理办法》"
-DOMAIN6 = "Procure 提醒规则 (DOMAIN.md §6)"
+DOMAIN6 = "Procure 提醒规则（业务规则第6节）"
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ RULES: tuple[Rule, ...] = (
     Rule("reminder.serious_list_days", (30,), _l("days before"), f"{DOMAIN6}; {MCA_60} 第十九条",
          _l("Organization about to move to the serious dishonesty list: reminders")),
     Rule("reminder.holiday_calendar_days", (31, 14, 7, 1), _l("days before 1 January"),
-         f"{DOMAIN6}; DOMAIN.md §3 (国务院办公厅部分节假日安排的通知, published late in the year before)",
+         f"{DOMAIN6}; 国务院办公厅关于部分节假日安排的通知（每年年底发布）",
          _l("Next year's holiday calendar not complete: warnings to officers and administrators in December")),
 )
 
@@ -173,7 +173,10 @@ def display(value: Any, unit: Any) -> str:
     """A value as the admin page shows it: shares as percentages, lists joined."""
     from babel.numbers import format_percent
     from flask_babel import get_locale
+    from flask_babel import gettext as _
 
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if isinstance(value, Decimal):
         return format_percent(value, format="#,##0.##%", locale=str(get_locale() or "zh_CN"))
     if isinstance(value, tuple):

@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, nav, policy
+from .. import audit, history, nav, policy
 from ..auth import services as accounts
 from ..auth.forms import DepartmentForm, UserForm
+from ..auth.history import LOCALES
 from ..auth.models import Department, User, UserStatus
 from ..extensions import db
 from ..nav import NavItem
@@ -22,18 +23,6 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-audit.ACTION_LABELS.update({
-    "user.create": _l("Account created"), "user.update": _l("Account changed"),
-    "user.password_change": _l("Password changed"), "user.password_reset": _l("Password reset by link"),
-    "user.password_reset_requested": _l("Password reset requested"),
-    "department.create": _l("Department created"), "department.update": _l("Department changed"),
-    "organization.create": _l("Organization created"), "transition": _l("State changed"),
-})
-audit.OBJECT_LABELS.update({
-    "users": _l("User"), "departments": _l("Department"), "organizations": _l("Organization"),
-    "notifications": _l("Email"),
-})
 
 ADMIN_GROUP = _l("Administration")
 for _order, (_label, _endpoint, _perm) in enumerate([
@@ -119,7 +108,8 @@ def user_edit(user_id: int):
     events = db.session.scalars(select(audit.AuditEvent).where(
         audit.AuditEvent.object_type == "users", audit.AuditEvent.object_id == str(user.id))
         .order_by(audit.AuditEvent.seq.desc()).limit(20)).all()
-    return render_template("admin/user_form.html", form=form, user=user, events=events)
+    return render_template("admin/user_form.html", form=form, user=user,
+                           events=history.entries(events, current_user))
 
 
 @bp.route("/users/<int:user_id>/status", methods=["POST"])
@@ -187,7 +177,23 @@ def outbox_list():
 def outbox_detail(note_id: int):
     require_view("outbox.view")
     note = db.get_or_404(Notification, note_id)
-    return render_template("admin/outbox_detail.html", note=note)
+    about = None
+    if note.object_type and note.object_id:
+        names = history.load_names([(note.object_type, note.object_id)], current_user)
+        about = (history.object_label(note.object_type), names.link(note.object_type, note.object_id))
+    return render_template("admin/outbox_detail.html", note=note, rule_label=_rule_label(note.rule), about=about,
+                           language=LOCALES.get(note.locale, note.locale))
+
+
+#: Emails that no reminder rule writes.
+OTHER_RULES = {"welcome": _l("Welcome email"), "password_reset": _l("Password reset link")}
+
+
+def _rule_label(rule: str) -> str:
+    from ..notifications.services import TOPICS
+
+    found = TOPICS.get(rule)
+    return str(found.label if found else OTHER_RULES.get(rule, rule))
 
 
 @bp.route("/outbox/<int:note_id>/requeue", methods=["POST"])
@@ -217,4 +223,7 @@ def audit_log():
     if otype:
         stmt = stmt.where(audit.AuditEvent.object_type == otype)
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/audit.html", page=page, object_type=otype)
+    history.load()
+    object_types = sorted(((code, history.object_label(code)) for code in history.KINDS), key=lambda t: t[1])
+    return render_template("admin/audit.html", page=page, object_type=otype, object_types=object_types,
+                           entries=history.entries(page.items, current_user))

@@ -137,7 +137,8 @@ def set_user_status(actor, user: User, status: UserStatus, reason: str | None = 
     require(actor, "user.manage")
     if user.id == getattr(actor, "id", None):
         raise NotPermitted(_l("You cannot disable your own account."))
-    USER_MACHINE.transition(user, status, actor, reason=reason, values={"session_token": secrets.token_hex(16)})
+    USER_MACHINE.transition(user, status, actor, reason=reason)
+    user.session_token = secrets.token_hex(16)  # ends the sessions; not audited
     return user
 
 

@@ -211,11 +211,3 @@ def reconcile() -> list[str]:
             ("committed", f.committed if f else 0, c, "ledger"), ("paid", f.paid if f else 0, p, "ledger")])
     return problems
 
-
-audit.ACTION_LABELS.update({
-    "appropriation.create": _l("Appropriation recorded"),
-    "appropriation.adjust": _l("Appropriation adjusted"),
-    "ledger.commit": _l("Funds committed"),
-    "ledger.pay": _l("Payment recorded"),
-})
-audit.OBJECT_LABELS.update({"appropriations": _l("Appropriation"), "allocations": _l("Allocation")})

@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from .. import history
 from ..audit import AuditEvent
 from ..extensions import db
 from ..permissions import can, define, owned_by, visible
@@ -36,4 +37,5 @@ def index():
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business
         total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     return render_template("dashboard/index.html", queues=queues_for(current_user),
-                           recent=recent, total_events=total_events)
+                           recent=history.entries(recent, current_user, changes=False),
+                           total_events=total_events)

@@ -100,9 +100,9 @@ def load(ctx: dict) -> None:
     others = [o for o in orgs if o not in demo]
     for org in others[:6]:
         services.add_credit_entry(officer, org, CreditList.ABNORMAL, today - timedelta(days=rnd.randrange(30, 600)),
-                                  "通过登记的住所无法联系 (cannot be reached at the registered address)")
+                                  "通过登记的住所无法联系")
     services.add_credit_entry(officer, others[6], CreditList.SERIOUS, today - timedelta(days=100),
-                              "弄虚作假骗取登记 (registration obtained by fraud)")
+                              "弄虚作假骗取登记")
     services.add_credit_entry(officer, demo[1], CreditList.ABNORMAL,
                               services.add_years(today + timedelta(days=30), -2), "未按规定报送年度工作报告")
     # The daily standing rules: missing reports are proposed to the officer.

@@ -336,7 +336,8 @@ def list_missing_reports(today: date, actor=None) -> list[CreditEntry]:
     out = []
     listed_on = annual_report_due(year) + timedelta(days=1)
     for org in orgs:
-        reason = f"未按规定报送{year}年度工作报告 (annual report for {year} not filed by {annual_report_due(year)})"
+        # The entry's reason is an official record, written in the authority's language.
+        reason = f"未按规定报送{year}年度工作报告（应于{annual_report_due(year).isoformat()}前报送）"
         out.append(_new_entry(actor, org, CreditList.ABNORMAL, listed_on if auto else today, reason,
                               EntryState.LISTED if auto else EntryState.PROPOSED, rule_key=key))
     return out

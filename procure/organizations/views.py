@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import audit, nav, permissions
+from .. import history as readable_history
 from ..errors import NotPermitted
 from ..extensions import db
 from ..jobs.models import Job
@@ -164,7 +165,8 @@ def _render_detail(org: Organization, status: int = 200, **forms):
     forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
     forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
     reasons = services.check_eligibility(org, date.today())
-    return render_template("organizations/detail.html", org=org, reasons=reasons, events=history(org),
+    return render_template("organizations/detail.html", org=org, reasons=reasons,
+                           events=readable_history.entries(history(org), current_user),
                            EntryState=EntryState, today=date.today(),
                            extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
 

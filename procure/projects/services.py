@@ -322,11 +322,3 @@ def project_totals(project_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, 
                               .where(Allocation.project_id.in_(project_ids)).group_by(Allocation.project_id))
     return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
-
-audit.ACTION_LABELS.update({
-    "project.create": _l("Project created"),
-    "project.update": _l("Project changed"),
-    "catalogue.create": _l("Catalogue entry created"),
-    "catalogue.update": _l("Catalogue entry changed"),
-})
-audit.OBJECT_LABELS.update({"projects": _l("Project"), "service_categories": _l("Service category")})

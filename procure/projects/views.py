@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, nav
+from .. import audit, history, nav
 from ..budgets.models import Appropriation, FundingSource
 from ..extensions import db
 from ..money import format_money
@@ -142,7 +142,8 @@ def _detail(project: Project, status: int = 200, **forms):
     if project.state == ProjectState.SUBMITTED and can(current_user, "project.budget_check"):
         ctx["budget_form"] = _budget_form(project)
     ctx.update(forms)
-    return render_template("projects/detail.html", project=project, totals=totals, events=events,
+    return render_template("projects/detail.html", project=project, totals=totals,
+                           events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 
 

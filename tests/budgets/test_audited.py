@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from procure.audit import AuditEvent, describe
+from procure import history
+from procure.audit import AuditEvent
 from procure.budgets import services as bs
 from procure.projects import services as ps
 from procure.roles import Role
@@ -39,7 +40,8 @@ def test_governed_change_is_audited(db, make, action):
     before = _count(db, action)
     CHANGES[action](make, officer, appr)
     assert _count(db, action) == before + 1
-    assert describe(action, "projects")[0] != action  # a readable label exists
+    event = AuditEvent(action=action, object_type="projects", object_id="1")
+    assert history.action_label(event) != action  # a readable label exists
 
 
 def test_payment_and_transitions_are_audited(db, make):

@@ -1,0 +1,221 @@
+"""Every page of the demo, as every role and anonymously, in Chinese: no raw keys
+(snake.case or dotted actions, state codes), no Python dicts or lists, no "None", and no
+untranslated English words in the visible text.
+
+The pages are found from the URL map (path ids filled with the demo's rows) and by
+following the links of each page within the site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from html.parser import HTMLParser
+from itertools import zip_longest
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from procure.demo import DEMO_PASSWORD
+
+from .conftest import IsolatedClient, login, truncate_all
+
+ROLES = ["anon", "admin", "officer", "finance", "expert", "tongxin"]
+#: Pages per role, and per endpoint (query-string variants of one list).
+MAX_PAGES = 220
+#: Rows per path id to start from (every project: each state shows other parts).
+MAX_IDS = {"project_id": 50}
+MAX_PER_PATH = 6
+#: Not pages: files, JSON, assets.
+SKIP_ENDPOINTS = {"static", "bootstrap.static", "documents.download", "jobs.status", "jobs.progress",
+                  "organizations.import_job_json", "reports.budget_execution_xlsx_download",
+                  "reports.program_summary_xlsx_download"}
+#: English words allowed in Chinese pages: names of the product, formats, the
+#: language switch, standard abbreviations.
+ALLOWED_WORDS = {"procure", "pdf", "xlsx", "csv", "excel", "utf", "bom", "english", "gb", "sha", "id",
+                 "cny", "rmb", "url", "http", "https", "www", "smtp", "gbk", "json", "mb", "kb"}
+#: Elements whose text is shown as code on purpose (policy keys, commands): not words.
+CODE_TAGS = ("code", "kbd", "samp")
+
+#: Identifiers shown on purpose (the time zone of every page's footer).
+ALLOWED_PHRASES = ["Asia/Shanghai"]
+
+RAW_KEY = re.compile(r"(?<![\w@/.-])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![\w@/-])")
+WORD = re.compile(r"(?<![\w])[A-Za-z]{2,}(?![\w])")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+URL = re.compile(r"(?:https?://|/)[\w./?=&%#-]+")
+FILENAME = re.compile(r"[\w.-]+\.(?:csv|xlsx|pdf)\b")
+PY_REPR = re.compile(r"\{'|\['|\bNone\b|\bTrue\b|\bFalse\b")
+
+
+class _Page(HTMLParser):
+    """Visible text (no scripts, styles or attribute values) and the links of a page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.links: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "template", *CODE_TAGS):
+            self._hidden += 1
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "template", *CODE_TAGS) and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.text.append(data)
+
+
+@pytest.fixture(scope="module")
+def demo(app):
+    """The demo, loaded once for every role of this module."""
+    from procure.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        truncate_all(db.engine)
+        result = app.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+        data = _demo_facts(db)
+    yield data
+    with app.app_context():
+        db.session.remove()
+        truncate_all(db.engine)
+
+
+def _demo_facts(db) -> dict:
+    """Ids to fill the URL map with, and the demo's own strings (names, codes, emails),
+    which are data, not interface words."""
+    from procure.auth.models import Department, User
+    from procure.budgets.models import Appropriation
+    from procure.documents.models import Document
+    from procure.jobs.models import Job
+    from procure.notifications.models import Notification
+    from procure.organizations.models import IncubationBase, Organization
+    from procure.projects.models import Project, ServiceCategory
+
+    ids = {name: [str(i) for i in db.session.scalars(sa.select(model.id).order_by(model.id))]
+           for name, model in [("user_id", User), ("dep_id", Department), ("org_id", Organization),
+                               ("base_id", IncubationBase), ("project_id", Project), ("cat_id", ServiceCategory),
+                               ("appr_id", Appropriation), ("job_id", Job), ("note_id", Notification),
+                               ("doc_id", Document)]}
+    ids["token"] = ["not-a-token"]
+    data = set()
+    for row in db.session.execute(sa.select(User.name, User.email)):
+        data.update(row)
+    for row in db.session.execute(sa.select(Department.name, Department.code)):
+        data.update(row)
+    for row in db.session.execute(sa.select(Organization.name, Organization.credit_code,
+                                            Organization.contact_email, Organization.website)):
+        data.update(v for v in row if v)
+    data.update(db.session.scalars(sa.select(Document.filename)))
+    # an email is written in its recipient's language (one demo user reads English)
+    for row in db.session.execute(sa.select(Notification.subject, Notification.body_text)):
+        data.update(" ".join(v.split()) for v in row)
+    # user names are shown on the account pages only (elsewhere "admin" or "finance"
+    # would be a role code left raw)
+    usernames = sorted(db.session.scalars(sa.select(User.username)), key=len, reverse=True)
+    return {"ids": ids, "data": sorted((d for d in data if d), key=len, reverse=True), "usernames": usernames}
+
+
+def _seeds(app, ids: dict) -> list[str]:
+    """Every GET page of the URL map, its path ids filled with demo rows; one page of
+    each endpoint first, so the page limit never leaves an endpoint out."""
+    per_rule = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in app.url_map.iter_rules():
+            if "GET" not in rule.methods or rule.endpoint in SKIP_ENDPOINTS:
+                continue
+            args = sorted(rule.arguments)
+            if not args:
+                per_rule.append([url_for(rule.endpoint)])
+            elif len(args) == 1 and args[0] in ids:
+                per_rule.append([url_for(rule.endpoint, **{args[0]: i})
+                                 for i in ids[args[0]][:MAX_IDS.get(args[0], 8)]])
+    seeds = []
+    for round_ in zip_longest(*per_rule):
+        seeds += [url for url in round_ if url and url not in seeds]
+    return seeds
+
+
+def _findings(url: str, html: str, data: list[str]) -> tuple[list[str], list[str]]:
+    parser = _Page()
+    parser.feed(html)
+    text = " ".join(" ".join(parser.text).split())
+    for value in [*ALLOWED_PHRASES, *data]:  # the demo's names and codes are data
+        text = text.replace(value, " ")
+    text = FILENAME.sub(" ", URL.sub(" ", EMAIL.sub(" ", text)))
+    found = []
+
+    def around(m):
+        return text[max(0, m.start() - 30):m.end() + 30]
+
+    for m in PY_REPR.finditer(text):
+        found.append(f"{url}: Python value {m.group()!r} in …{around(m)}…")
+    for m in RAW_KEY.finditer(text):
+        found.append(f"{url}: raw key {m.group()!r} in …{around(m)}…")
+    for m in WORD.finditer(text):
+        if m.group().lower() not in ALLOWED_WORDS:
+            found.append(f"{url}: English word {m.group()!r} in …{around(m)}…")
+    return found, parser.links
+
+
+def _crawl(app, client, demo) -> tuple[list[str], int]:
+    queue = deque(_seeds(app, demo["ids"]))
+
+    seen, per_path, findings, pages = set(queue), Counter(), [], 0
+    skip_prefixes = ("/static/", "/bootstrap/", "/documents/", "/logout", "/language/")
+    while queue and pages < MAX_PAGES:
+        url = queue.popleft()
+        resp = client.get(url)
+        assert resp.status_code < 500, f"{url} answered {resp.status_code}"
+        if resp.status_code != 200 or not resp.mimetype == "text/html":
+            continue
+        pages += 1
+        data = demo["data"] + (demo["usernames"] if "/users" in url or "/notices" in url else [])
+        found, links = _findings(url, resp.get_data(as_text=True), data)
+        findings += found
+        for href in links:
+            parts = urlsplit(urljoin(url, href))
+            if parts.netloc not in ("", "localhost") or parts.path.startswith(skip_prefixes):
+                continue
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if target in seen or per_path[parts.path] >= MAX_PER_PATH:
+                continue
+            if parts.path.endswith((".xlsx", ".json", ".pdf")):
+                continue
+            seen.add(target)
+            per_path[parts.path] += 1
+            queue.append(target)
+    return findings, pages
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_reads_in_chinese(app, demo, role):
+    from procure.extensions import limiter
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    with app.app_context():
+        limiter.reset()
+    if role != "anon":
+        assert login(client, role, DEMO_PASSWORD).status_code == 302
+    findings, pages = _crawl(app, client, demo)
+    assert pages >= (2 if role == "anon" else 4), pages
+    unique = sorted(set(findings))
+    # one line per distinct word or key, with the first page it was seen on
+    first = {}
+    for line in unique:
+        first.setdefault(line.split(" in …")[0].split(": ", 1)[1], line)
+    assert not unique, f"{len(unique)} findings as {role}:\n" + "\n".join(list(first.values())[:80])
