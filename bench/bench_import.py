@@ -1,14 +1,25 @@
 """Benchmark: import of a 20,000-row registry export, then a re-import that changes
-every 10th row. Usage (PostgreSQL, a throwaway database):
+every 10th row; and the peak memory of importing files of several sizes. Usage
+(PostgreSQL, a throwaway database):
 
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_registry \\
         python bench/bench_import.py [rows]
+    BENCH_DATABASE_URL=... python bench/bench_import.py --memory 5000 20000 100000
+
+``--memory`` writes each file to a temporary CSV first, then imports it in a fresh
+process (a new database each time) and reports that process's peak RSS
+(``VmHWM``, else ``resource.getrusage(RUSAGE_SELF).ru_maxrss``) after the app has started and after the
+import, so the figures hold the import only, not the making of the data.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,6 +27,64 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_common import bench_app  # noqa: E402
 from registry_data import csv_bytes  # noqa: E402
+
+
+def _maxrss_mb() -> float:
+    """Peak RSS of this process. VmHWM on Linux: after fork and exec, ``ru_maxrss`` may
+    still count the parent's pages at the fork (which held the generated data)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _import_path(importer, path: str, filename: str):
+    """The importer's streaming entry point when it has one; else the file's bytes."""
+    if hasattr(importer, "import_file"):
+        return importer.import_file(None, path, filename=filename)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return importer.import_bytes(None, data, filename=filename)
+
+
+def one(path: str) -> None:
+    """Import one file in this (fresh) process; print the figures as JSON."""
+    app = bench_app()
+    from procure.extensions import db
+    from procure.organizations import importer
+
+    with app.test_request_context():
+        import openpyxl  # noqa: F401  (loaded by the xlsx path; part of the baseline)
+
+        base = _maxrss_mb()
+        t0 = time.perf_counter()
+        result = _import_path(importer, path, "bench.csv")
+        db.session.commit()
+        elapsed = time.perf_counter() - t0
+    print(json.dumps({"base_mb": round(base, 1), "peak_mb": round(_maxrss_mb(), 1), "seconds": round(elapsed, 2),
+                      "created": len(result.created), "applied": result.applied}))
+
+
+def memory(sizes: list[int]) -> None:
+    print("| rows | CSV MB | RSS after start MB | peak RSS MB | import grew MB | time s |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n in sizes:
+        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
+            fh.write(csv_bytes(n))
+            path = fh.name
+        try:
+            out = subprocess.run([sys.executable, __file__, "--one", path], check=True, capture_output=True,
+                                 text=True).stdout.strip().splitlines()[-1]
+            fig = json.loads(out)
+            size = os.path.getsize(path) / 1e6
+            print(f"| {n:,} | {size:.1f} | {fig['base_mb']:.0f} | {fig['peak_mb']:.0f} | "
+                  f"{fig['peak_mb'] - fig['base_mb']:.0f} | {fig['seconds']:.1f} |", flush=True)
+        finally:
+            os.unlink(path)
 
 
 def main(n: int = 20000) -> None:
@@ -43,4 +112,9 @@ def main(n: int = 20000) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_ROWS", "20000")))
+    if len(sys.argv) > 2 and sys.argv[1] == "--one":
+        one(sys.argv[2])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--memory":
+        memory([int(a) for a in sys.argv[2:]] or [5000, 20000, 100000])
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_ROWS", "20000")))
