@@ -7,7 +7,8 @@ every 10th row; and the peak memory of importing files of several sizes. Usage
     BENCH_DATABASE_URL=... python bench/bench_import.py --memory 5000 20000 100000
 
 ``--memory`` writes each file to a temporary CSV first, then imports it in a fresh
-process (a new database each time) and reports that process's peak RSS
+process (a new database each time), once with a bad last row (every row checked,
+nothing written) and once whole, and reports that process's peak RSS
 (``VmHWM``, else ``resource.getrusage(RUSAGE_SELF).ru_maxrss``) after the app has started and after the
 import, so the figures hold the import only, not the making of the data.
 """
@@ -51,8 +52,9 @@ def _import_path(importer, path: str, filename: str):
     return importer.import_bytes(None, data, filename=filename)
 
 
-def one(path: str) -> None:
-    """Import one file in this (fresh) process; print the figures as JSON."""
+def one(path: str, mode: str) -> None:
+    """Import one file in this (fresh) process; print the figures as JSON. ``mode`` "check":
+    the file's last row is bad, so every row is checked and nothing written."""
     app = bench_app()
     from procure.extensions import db
     from procure.organizations import importer
@@ -63,28 +65,41 @@ def one(path: str) -> None:
         base = _maxrss_mb()
         t0 = time.perf_counter()
         result = _import_path(importer, path, "bench.csv")
+        before_commit = _maxrss_mb()
         db.session.commit()
         elapsed = time.perf_counter() - t0
-    print(json.dumps({"base_mb": round(base, 1), "peak_mb": round(_maxrss_mb(), 1), "seconds": round(elapsed, 2),
-                      "created": len(result.created), "applied": result.applied}))
+    assert result.applied == (mode == "import"), result.errors[:3]
+    print(json.dumps({"base_mb": base, "before_commit_mb": before_commit, "peak_mb": _maxrss_mb(),
+                      "seconds": elapsed}))
+
+
+def _child(path: str, mode: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", path, mode], check=True, capture_output=True,
+                         text=True).stdout.strip().splitlines()[-1]
+    return json.loads(out)
 
 
 def memory(sizes: list[int]) -> None:
-    print("| rows | CSV MB | RSS after start MB | peak RSS MB | import grew MB | time s |")
+    print("| rows | CSV MB | check only (last row bad): RSS grew MB, s | import: grew before commit MB "
+          "| import: grew in all MB | import s |")
     print("|---:|---:|---:|---:|---:|---:|")
     for n in sizes:
-        with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
-            fh.write(csv_bytes(n))
-            path = fh.name
+        data = csv_bytes(n)
+        paths = {}
+        for mode, body in (("import", data), ("check", data + "坏,91500000MA5U000000,公司\r\n".encode())):
+            with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
+                fh.write(body)
+                paths[mode] = fh.name
+        del data
         try:
-            out = subprocess.run([sys.executable, __file__, "--one", path], check=True, capture_output=True,
-                                 text=True).stdout.strip().splitlines()[-1]
-            fig = json.loads(out)
-            size = os.path.getsize(path) / 1e6
-            print(f"| {n:,} | {size:.1f} | {fig['base_mb']:.0f} | {fig['peak_mb']:.0f} | "
-                  f"{fig['peak_mb'] - fig['base_mb']:.0f} | {fig['seconds']:.1f} |", flush=True)
+            check, full = _child(paths["check"], "check"), _child(paths["import"], "import")
+            size = os.path.getsize(paths["import"]) / 1e6
+            print(f"| {n:,} | {size:.1f} | {check['peak_mb'] - check['base_mb']:.0f}, {check['seconds']:.1f} | "
+                  f"{full['before_commit_mb'] - full['base_mb']:.0f} | {full['peak_mb'] - full['base_mb']:.0f} | "
+                  f"{full['seconds']:.1f} |", flush=True)
         finally:
-            os.unlink(path)
+            for path in paths.values():
+                os.unlink(path)
 
 
 def main(n: int = 20000) -> None:
@@ -112,8 +127,8 @@ def main(n: int = 20000) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        one(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[1] == "--one":
+        one(sys.argv[2], sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "--memory":
         memory([int(a) for a in sys.argv[2:]] or [5000, 20000, 100000])
     else:
