@@ -328,7 +328,7 @@ def import_upload():
                                  u=len(result.updated), n=result.unchanged), "success")
                     else:
                         _flash(_("Nothing was imported: %(n)d row(s) are wrong. Fix them, or choose to "
-                                 "import only the good rows.", n=len(result.errors)), "danger")
+                                 "import only the good rows.", n=result.error_count), "danger")
     status = 400 if form.errors or (result is not None and not result.applied) else 200
     return render_template("organizations/import.html", form=form, result=result,
                            max_mb=_max_bytes() // (1024 * 1024)), status
@@ -363,10 +363,8 @@ def import_command(path: str, only_good: bool, user_email: str | None):
         if actor is None:
             click.echo(f"no user with e-mail {user_email}", err=True)
             sys.exit(2)
-    with open(path, "rb") as fh:
-        data = fh.read()
     try:
-        result = importer.import_bytes(actor, data, only_good=only_good, filename=os.path.basename(path))
+        result = importer.import_file(actor, path, only_good=only_good, filename=os.path.basename(path))
         db.session.commit()
     except (importer.FileRejected, NotPermitted) as exc:
         db.session.rollback()
@@ -374,14 +372,16 @@ def import_command(path: str, only_good: bool, user_email: str | None):
         sys.exit(2)
     for err in result.errors:
         click.echo(f"{err.line}: {err.message}")
+    if result.more_errors:
+        click.echo(f"... {result.more_errors} more bad row(s) not listed")
     for code, changes in result.updated.items():
         text = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
         click.echo(f"updated {code}: {text}")
     if not result.applied:
-        click.echo(f"nothing imported: {len(result.errors)} bad row(s) of {result.total}", err=True)
+        click.echo(f"nothing imported: {result.error_count} bad row(s) of {result.total}", err=True)
         sys.exit(1)
-    click.echo(f"imported {result.total - len(result.errors)} row(s): {len(result.created)} new, "
-               f"{len(result.updated)} updated, {result.unchanged} unchanged; {len(result.errors)} bad row(s) skipped")
+    click.echo(f"imported {result.total - result.error_count} row(s): {len(result.created)} new, "
+               f"{len(result.updated)} updated, {result.unchanged} unchanged; {result.error_count} bad row(s) skipped")
 
 
 # --- incubation bases ----------------------------------------------------------------
