@@ -78,20 +78,22 @@ class AuditEvent(db.Model):
     __table_args__ = (db.Index("ix_audit_events_object", "object_type", "object_id"),)
 
     def payload(self) -> dict:
-        return {
-            "seq": self.seq,
-            "created_at": self.created_at.isoformat(timespec="microseconds"),
-            "actor_id": self.actor_id,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "before": self.before,
-            "after": self.after,
-            "prev_hash": self.prev_hash,
-        }
+        return _payload(self.seq, self.created_at, self.actor_id, self.action, self.object_type,
+                        self.object_id, self.before, self.after, self.prev_hash)
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(canonical(self.payload()).encode()).hexdigest()
+        return _hash(self.payload())
+
+
+def _payload(seq, created_at, actor_id, action, object_type, object_id, before, after, prev_hash) -> dict:
+    """What an event's hash covers (the same for a row read back and one being written)."""
+    return {"seq": seq, "created_at": created_at.isoformat(timespec="microseconds"), "actor_id": actor_id,
+            "action": action, "object_type": object_type, "object_id": object_id, "before": before,
+            "after": after, "prev_hash": prev_hash}
+
+
+def _hash(payload: dict) -> str:
+    return hashlib.sha256(canonical(payload).encode()).hexdigest()
 
 
 def _json_default(value: Any) -> Any:
@@ -130,16 +132,6 @@ def _head() -> tuple[int, str]:
     return (head.seq, head.hash) if head else (0, GENESIS)
 
 
-def _link(seq: int, prev_hash: str, created_at: datetime, actor_id, action: str, object_type: str,
-          object_id: Any, before: dict | None, after: dict | None) -> AuditEvent:
-    """A new (unsaved) event chained after ``prev_hash``, its hash computed."""
-    ev = AuditEvent(seq=seq, created_at=created_at, actor_id=actor_id, action=action,
-                    object_type=object_type, object_id=str(object_id),
-                    before=_plain(before), after=_plain(after), prev_hash=prev_hash)
-    ev.hash = ev.compute_hash()
-    return ev
-
-
 # --- sealed fields ------------------------------------------------------------------
 
 #: Fields whose values never enter the chain, per object type: only their SHA-256 does.
@@ -167,7 +159,7 @@ def _seal(object_type: str, data: dict | None) -> dict | None:
 
 # --- recording: collected during the transaction, chained just before commit --------
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     created_at: datetime
     actor_id: int | None
@@ -232,18 +224,23 @@ def write_pending(session=None, *, batch: int = 5000) -> int:
     if not items:
         return 0
     seq, prev = _head()
-    rows = []
-    for p in items:
-        seq += 1
-        ev = _link(seq, prev, p.created_at, p.actor_id, p.action, p.object_type, p.object_id,
-                   p.before, p.after)
-        rows.append({c: getattr(ev, c) for c in (
-            "seq", "created_at", "actor_id", "action", "object_type", "object_id",
-            "before", "after", "prev_hash", "hash")})
-        prev = ev.hash
-    for start in range(0, len(rows), batch):
-        session.execute(insert(AuditEvent), rows[start:start + batch])
-    return len(rows)
+    # Rows are built and inserted a batch at a time, and the pending list is consumed as
+    # it goes: memory stays that of one batch however many events a long import recorded.
+    items.reverse()
+    written = 0
+    while items:
+        rows = []
+        while items and len(rows) < batch:
+            p = items.pop()
+            seq += 1
+            row = _payload(seq, p.created_at, p.actor_id, p.action, p.object_type, p.object_id,
+                           p.before, p.after, prev)
+            prev = _hash(row)
+            row.update(created_at=p.created_at, hash=prev)
+            rows.append(row)
+        session.execute(insert(AuditEvent), rows)
+        written += len(rows)
+    return written
 
 
 @event.listens_for(Session, "before_commit")
