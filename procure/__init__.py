@@ -142,6 +142,8 @@ def _configure_blueprints(app: Flask) -> None:
 
     for views in submodules("views"):
         app.register_blueprint(views.bp)
+    # Each module's reminder rules register with the engine on import.
+    submodules("reminders")
 
     @app.after_request
     def security_headers(response):

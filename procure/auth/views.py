@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationError
 from ..extensions import db, limiter
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, safe_next
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from .models import User, UserStatus
 
 bp = Blueprint("auth", __name__)
+
+register_queue(Queue(
+    "users.disabled", "user.manage", _l("Disabled accounts"), User,
+    lambda u: url_for("admin.users"), where=lambda u: User.status == UserStatus.DISABLED))
 
 
 def _login_limit() -> str:

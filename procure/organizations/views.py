@@ -19,11 +19,16 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit, nav, permissions
 from .. import history as readable_history
+from ..auth.models import User
 from ..errors import NotPermitted
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
 from ..parsing import parse_id, parse_year
+from ..permissions import define, own_organization
+from ..queues import Queue
+from ..queues import register as register_queue
+from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -47,6 +52,12 @@ from .models import (
 )
 
 bp = Blueprint("organizations", __name__, url_prefix="/organizations", cli_group="orgs")
+
+#: An organization's staff see the accounts of their own organization.
+define("organization.own_accounts", {Role.ORG}, own_organization(), model=User)
+register_queue(Queue(
+    "org.users", "organization.own_accounts", _l("Accounts of my organization"), User,
+    lambda u: url_for("organizations.users", org_id=u.organization_id)))
 
 nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list", order=40))
 nav.register(NavItem(
@@ -357,8 +368,6 @@ def import_command(path: str, only_good: bool, user_email: str | None):
     --only-good is given."""
     actor = None
     if user_email:
-        from ..auth.models import User
-
         actor = db.session.scalar(select(User).where(User.email == user_email))
         if actor is None:
             click.echo(f"no user with e-mail {user_email}", err=True)

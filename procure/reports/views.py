@@ -14,16 +14,18 @@ from sqlalchemy import select
 from .. import nav
 from ..auth.models import Department
 from ..budgets import services as budget
-from ..budgets.reports import budget_execution as compute_execution
-from ..budgets.reports import default_year, fiscal_years
+from ..budgets.queries import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job, JobState
+from ..organizations.models import KIND_LABELS, OrgKind
 from ..parsing import check_fiscal_year, fiscal_year_arg, parse_id
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
 from . import services
-from .xlsx import budget_execution_xlsx
+from .execution import budget_execution as compute_execution
+from .summary import program_summary
+from .xlsx import budget_execution_xlsx, program_summary_xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
 
@@ -120,8 +122,6 @@ def budget_execution_command(year: int, fmt: str, out: str, source: int | None, 
 
 
 def _summary(user):
-    from ..budgets.summary import program_summary
-
     require(user, "report.view")
     this = default_year()
     y_from, y_to = _int_arg("from") or this - 4, _int_arg("to") or this
@@ -137,8 +137,6 @@ def _summary(user):
 @bp.route("/program-summary")
 def program_summary_page():
     require_view("report.view")
-    from ..organizations.models import KIND_LABELS, OrgKind
-
     summary = _summary(current_user)
     return render_template("reports/program_summary.html", s=summary, chart=services.summary_chart(summary),
                            kind_labels={k.value: KIND_LABELS[k] for k in OrgKind},
@@ -162,8 +160,6 @@ def program_summary_pdf():
 @bp.route("/program-summary.xlsx")
 def program_summary_xlsx_download():
     require_view("report.view")
-    from .xlsx import program_summary_xlsx
-
     summary = _summary(current_user)
     return Response(program_summary_xlsx(summary),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -178,9 +174,6 @@ def program_summary_xlsx_download():
 @click.option("--out", type=click.Path(dir_okay=False), required=True)
 def program_summary_command(year_from: int, year_to: int, fmt: str, out: str):
     """Render the program summary to FILE."""
-    from ..budgets.summary import program_summary
-    from .xlsx import program_summary_xlsx
-
     try:
         check_fiscal_year(year_from)
         check_fiscal_year(year_to)

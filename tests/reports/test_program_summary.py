@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from procure.budgets.summary import program_summary
+from procure.reports.summary import program_summary
 from procure.organizations.models import OrgKind
 from procure.projects import services as ps
 from procure.roles import Role
@@ -121,7 +121,7 @@ def test_summary_pdf_job_and_command_line(app, client, make, db, tmp_path):
 def test_registered_organizations_exclude_deregistered_and_later_ones(app, make, db):
     from datetime import date
 
-    from procure.budgets.summary import program_summary
+    from procure.reports.summary import program_summary
     from procure.organizations.models import OrgKind, RegStatus
 
     make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2015, 3, 1))

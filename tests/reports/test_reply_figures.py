@@ -18,7 +18,7 @@ from decimal import Decimal
 from flask import render_template
 from flask_babel import force_locale
 
-from procure.budgets.summary import program_summary
+from procure.reports.summary import program_summary
 from procure.organizations import importer
 from procure.organizations.models import OrgKind
 from procure.projects import services as ps
