@@ -1,12 +1,10 @@
 """Finance pages: the dashboard, appropriations and their adjustments; the budget
-execution report (page, xlsx); ``flask budgets reconcile|seed``."""
+execution figures; commands in ``cli.py``."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 
-import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,7 +25,7 @@ from .forms import AdjustmentForm, AppropriationForm
 from .models import Allocation, Appropriation, FundingSource, LedgerEntry
 from .queries import default_year, fiscal_years
 
-bp = Blueprint("budgets", __name__, url_prefix="/budgets", cli_group="budgets")
+bp = Blueprint("budgets", __name__, url_prefix="/budgets")
 
 nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", order=20))
 nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", order=21))
@@ -139,22 +137,3 @@ def appropriation(appr_id: int):
                                 .order_by(LedgerEntry.id.desc()).limit(100)).all()
     return render_template("budgets/appropriation.html", appr=appr, form=form, allocations=allocations,
                            ledger=ledger), status
-
-
-@bp.cli.command("reconcile")
-def reconcile_command():
-    """Compare the running totals with the ledger's sums; exit 1 on any difference."""
-    problems = services.reconcile()
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        sys.exit(1)
-    click.echo("budgets reconcile OK")
-
-
-@bp.cli.command("seed")
-def seed_command():
-    """Create the four funding sources if they are missing."""
-    services.ensure_funding_sources()
-    db.session.commit()
-    click.echo("funding sources ready")

@@ -4,11 +4,8 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
-import os
-import sys
 from datetime import date
 
-import click
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask import flash as _flash
 from flask_babel import gettext as _
@@ -20,7 +17,6 @@ from sqlalchemy.orm import selectinload
 from .. import audit, nav, permissions
 from .. import history as readable_history
 from ..auth.models import User
-from ..errors import NotPermitted
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
@@ -51,7 +47,7 @@ from .models import (
     Rating,
 )
 
-bp = Blueprint("organizations", __name__, url_prefix="/organizations", cli_group="orgs")
+bp = Blueprint("organizations", __name__, url_prefix="/organizations")
 
 #: An organization's staff see the accounts of their own organization.
 define("organization.own_accounts", {Role.ORG}, own_organization(), model=User)
@@ -354,43 +350,6 @@ def import_job(job_id: int):
         abort(404)
     require_view("job.view", job)
     return render_template("organizations/import_job.html", job=job, result=job.result)
-
-
-@bp.cli.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--only-good", is_flag=True, help="Import the good rows even when some rows are bad.")
-@click.option("--user", "user_email", default=None,
-              help="E-mail of the account the import is recorded under in the audit trail "
-                   "(it needs the import permission); without it the events carry no actor.")
-def import_command(path: str, only_good: bool, user_email: str | None):
-    """Import a registry export (.csv or .xlsx). Bad rows are printed one a line,
-    starting with their line number; nothing is imported when any row is bad unless
-    --only-good is given."""
-    actor = None
-    if user_email:
-        actor = db.session.scalar(select(User).where(User.email == user_email))
-        if actor is None:
-            click.echo(f"no user with e-mail {user_email}", err=True)
-            sys.exit(2)
-    with open(path, "rb") as fh:
-        data = fh.read()
-    try:
-        result = importer.import_bytes(actor, data, only_good=only_good, filename=os.path.basename(path))
-        db.session.commit()
-    except (importer.FileRejected, NotPermitted) as exc:
-        db.session.rollback()
-        click.echo(f"rejected: {exc.message}", err=True)
-        sys.exit(2)
-    for err in result.errors:
-        click.echo(f"{err.line}: {err.message}")
-    for code, changes in result.updated.items():
-        text = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
-        click.echo(f"updated {code}: {text}")
-    if not result.applied:
-        click.echo(f"nothing imported: {len(result.errors)} bad row(s) of {result.total}", err=True)
-        sys.exit(1)
-    click.echo(f"imported {result.total - len(result.errors)} row(s): {len(result.created)} new, "
-               f"{len(result.updated)} updated, {result.unchanged} unchanged; {len(result.errors)} bad row(s) skipped")
 
 
 # --- incubation bases ----------------------------------------------------------------
