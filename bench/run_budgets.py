@@ -38,10 +38,10 @@ def main() -> None:
     from bench.budgets_data import BENCH_PASSWORD
     from procure import create_app
     from procure.auth.models import Department
-    from procure.budgets.reports import budget_execution
     from procure.extensions import db
     from procure.organizations.models import Organization
     from procure.pdf import STATIC_BASE, PdfFetcher, render_html
+    from procure.reports.execution import budget_execution
     from procure.reports.services import execution_chart, execution_pdf
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=args.url)

@@ -62,19 +62,7 @@ def _configure_extensions(app: Flask) -> None:
     login_manager.login_message = None
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(identity: str):
-        from .auth.models import User
-        from .parsing import parse_id
-
-        raw_id, _sep, token = identity.partition(":")
-        user_id = parse_id(raw_id)
-        if user_id is None:
-            return None
-        user = db.session.get(User, user_id)
-        if user is None or user.session_token != token or not user.is_active:
-            return None
-        return user
+    # The user loader is auth's (procure/auth/views.py), registered when its views load.
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -142,6 +130,8 @@ def _configure_blueprints(app: Flask) -> None:
 
     for views in submodules("views"):
         app.register_blueprint(views.bp)
+    # Each module's reminder rules register with the engine on import.
+    submodules("reminders")
 
     @app.after_request
     def security_headers(response):

@@ -1,4 +1,5 @@
-"""Command-line tools: ``flask audit verify``, ``flask demo``."""
+"""Command-line tools: ``flask audit verify``, ``flask demo``, and each module's group
+from its ``cli.py`` (``flask budgets …``, ``flask orgs …``, ``flask reports …``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .extensions import db
+from .modules import submodules
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -45,6 +47,9 @@ def demo_command(force: bool):
 def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_command)
+    # Each module's commands: procure/<module>/cli.py defines ``cli``, a click group.
+    for module in submodules("cli"):
+        app.cli.add_command(module.cli)
 
     @app.shell_context_processor
     def ctx():

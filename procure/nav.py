@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 
 from .permissions import NO_OBJECT, can
+
+#: The administration dropdown, which several modules add pages to.
+ADMIN_GROUP = _l("Administration")
 
 
 @dataclass(frozen=True)

@@ -354,7 +354,7 @@ def test_sealed_fields_are_declared_per_object_type():
 
 
 def test_queues_name_defined_permissions():
-    from procure.dashboard.queues import QUEUES
+    from procure.queues import QUEUES
 
     assert QUEUES
     for q in QUEUES:
@@ -363,7 +363,7 @@ def test_queues_name_defined_permissions():
 
 
 def test_queues_are_shown_to_who_holds_the_permission_and_count_with_its_filter(world, app):
-    from procure.dashboard.queues import QUEUES, queues_for
+    from procure.queues import QUEUES, queues_for
 
     with app.test_request_context():
         for user in world.users:

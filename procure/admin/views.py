@@ -15,16 +15,16 @@ from ..auth.forms import DepartmentForm, UserForm
 from ..auth.history import LOCALES
 from ..auth.models import Department, User, UserStatus
 from ..extensions import db
-from ..nav import NavItem
+from ..nav import ADMIN_GROUP, NavItem
 from ..notifications import services as outbox
 from ..notifications.models import Notification, NotificationState
+from ..notifications.services import TOPICS
 from ..organizations.models import Organization
 from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-ADMIN_GROUP = _l("Administration")
 for _order, (_label, _endpoint, _perm) in enumerate([
     (_l("Users"), "admin.users", "user.manage"),
     (_l("Departments"), "admin.departments", "department.manage"),
@@ -190,8 +190,6 @@ OTHER_RULES = {"welcome": _l("Welcome email"), "password_reset": _l("Password re
 
 
 def _rule_label(rule: str) -> str:
-    from ..notifications.services import TOPICS
-
     found = TOPICS.get(rule)
     return str(found.label if found else OTHER_RULES.get(rule, rule))
 

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import column, func, select, table
 from werkzeug.security import generate_password_hash
 
 from .. import audit
 from ..errors import NotPermitted, ValidationError
 from ..extensions import db
 from ..notifications.services import external_url, notify
-from ..organizations.models import Organization
 from ..permissions import define, owned_by, require
 from ..roles import DEPARTMENT_ROLES, Role
 from ..timeutil import utcnow
@@ -68,9 +67,18 @@ class UserData:
     organization_id: int | None = None
 
 
+#: The organizations table, by name: organizations sit above auth (an organization has
+#: users), so auth checks that an organization exists without importing its model.
+_ORGANIZATIONS = table("organizations", column("id"))
+
+
+def _organization_exists(org_id: int) -> bool:
+    return db.session.scalar(select(_ORGANIZATIONS.c.id).where(_ORGANIZATIONS.c.id == org_id)) is not None
+
+
 def _validate_links(data: UserData) -> None:
     if data.role == Role.ORG:
-        if not data.organization_id or db.session.get(Organization, data.organization_id) is None:
+        if not data.organization_id or not _organization_exists(data.organization_id):
             raise ValidationError(_l("An organization user must belong to an organization."),
                                   field="organization_id")
         data.department_id = None

@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationError
-from ..extensions import db, limiter
+from ..extensions import db, limiter, login_manager
+from ..parsing import parse_id
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, safe_next
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm
+from .models import User, UserStatus
 
 bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(identity: str):
+    """The signed-in user from the session's "<id>:<session token>", or None when the
+    token changed (signed out everywhere) or the account is not active."""
+    raw_id, _sep, token = identity.partition(":")
+    user_id = parse_id(raw_id)
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_token != token or not user.is_active:
+        return None
+    return user
+
+register_queue(Queue(
+    "users.disabled", "user.manage", _l("Disabled accounts"), User,
+    lambda u: url_for("admin.users"), where=lambda u: User.status == UserStatus.DISABLED))
 
 
 def _login_limit() -> str:

@@ -1,11 +1,10 @@
 """Finance pages: the dashboard, appropriations and their adjustments; the budget
-execution report (page, xlsx); ``flask budgets reconcile|seed``."""
+execution figures; commands in ``cli.py``."""
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Callable
 
-import click
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,27 +15,31 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import nav
 from ..auth.models import Department
-from ..dashboard.queues import Queue
-from ..dashboard.queues import register as register_queue
 from ..extensions import db
 from ..nav import NavItem
 from ..parsing import fiscal_year_arg
-from ..projects.models import Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
 from . import services
+from .execution import budget_execution, execution_chart
 from .forms import AdjustmentForm, AppropriationForm
 from .models import Allocation, Appropriation, FundingSource, LedgerEntry
-from .reports import budget_execution, default_year, fiscal_years
+from .queries import default_year, fiscal_years
 
-bp = Blueprint("budgets", __name__, url_prefix="/budgets", cli_group="budgets")
+bp = Blueprint("budgets", __name__, url_prefix="/budgets")
 
 nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", order=20))
 nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", order=21))
 
-register_queue(Queue(
-    "budget.check", "project.budget_check", _l("Projects waiting for a budget check"), Project,
-    lambda u: url_for("projects.index", state="submitted"),
-    where=lambda u: Project.state == ProjectState.SUBMITTED))
+#: What modules above budgets add to the finance dashboard: each part is called with the
+#: fiscal year and returns template context (projects adds ``waiting``, the projects
+#: waiting for a budget check). Budgets imports none of those modules.
+DASHBOARD_PARTS: list[Callable[[int], dict]] = []
+
+
+def dashboard_part(part: Callable[[int], dict]) -> Callable[[int], dict]:
+    if part not in DASHBOARD_PARTS:
+        DASHBOARD_PARTS.append(part)
+    return part
 
 
 @bp.before_request
@@ -53,13 +56,12 @@ def _year_arg() -> int:
 def dashboard():
     require_view("budget.view")
     year = _year_arg()
-    report = budget_execution(year, with_projects=False)
-    waiting = db.session.scalars(select(Project).where(Project.state == ProjectState.SUBMITTED)
-                                 .order_by(Project.submitted_at).limit(20)).all()
-    from ..reports.services import execution_chart
-
+    report = budget_execution(year)
+    context = {"waiting": []}
+    for part in DASHBOARD_PARTS:
+        context.update(part(year))
     return render_template("budgets/dashboard.html", report=report, year=year, years=fiscal_years(),
-                           waiting=waiting, chart=execution_chart(report))
+                           chart=execution_chart(report), **context)
 
 
 @bp.route("/appropriations")
@@ -135,22 +137,3 @@ def appropriation(appr_id: int):
                                 .order_by(LedgerEntry.id.desc()).limit(100)).all()
     return render_template("budgets/appropriation.html", appr=appr, form=form, allocations=allocations,
                            ledger=ledger), status
-
-
-@bp.cli.command("reconcile")
-def reconcile_command():
-    """Compare the running totals with the ledger's sums; exit 1 on any difference."""
-    problems = services.reconcile()
-    if problems:
-        for line in problems:
-            click.echo(line, err=True)
-        sys.exit(1)
-    click.echo("budgets reconcile OK")
-
-
-@bp.cli.command("seed")
-def seed_command():
-    """Create the four funding sources if they are missing."""
-    services.ensure_funding_sources()
-    db.session.commit()
-    click.echo("funding sources ready")

@@ -13,13 +13,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from .. import nav
-from ..admin.views import ADMIN_GROUP
-from ..dashboard.queues import Queue
-from ..dashboard.queues import register as register_queue
 from ..extensions import db
-from ..nav import NavItem
+from ..nav import ADMIN_GROUP, NavItem
 from ..parsing import parse_int
 from ..permissions import can
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, require_view
 from . import local_today, next_year_missing, package_knows, services
 from .forms import CalendarBatchForm, CalendarDayForm, CompleteYearForm, ReopenYearForm

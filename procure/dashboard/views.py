@@ -10,9 +10,9 @@ from .. import history
 from ..audit import AuditEvent
 from ..extensions import db
 from ..permissions import can, define, owned_by, visible
+from ..queues import queues_for
 from ..roles import Role
 from ..web import require_view
-from .queues import queues_for
 
 bp = Blueprint("dashboard", __name__)
 

@@ -8,14 +8,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import nav
-from ..dashboard.queues import Queue
-from ..dashboard.queues import register as register_queue
 from ..extensions import db
 from ..nav import NavItem
 from ..permissions import visible
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, require_view
 from . import services
-from .models import Mute, Notice
+from .models import Mute, Notice, Notification, NotificationState
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
@@ -25,6 +25,14 @@ nav.register(NavItem(_l("Notices"), "notices.index", "notice.view", order=80))
 UNREAD = Queue("notices.unread", "notice.own", _l("Unread notices"), Notice,
                lambda u: url_for("notices.index", show="unread"), where=lambda u: Notice.read_at.is_(None))
 register_queue(UNREAD)
+register_queue(Queue(
+    "outbox.failed", "outbox.view", _l("Emails that failed"), Notification,
+    lambda u: url_for("admin.outbox_list", state="failed"),
+    where=lambda u: Notification.state == NotificationState.FAILED, tone="danger"))
+register_queue(Queue(
+    "outbox.queued", "outbox.view", _l("Emails waiting to be sent"), Notification,
+    lambda u: url_for("admin.outbox_list", state="queued"),
+    where=lambda u: Notification.state == NotificationState.QUEUED))
 
 
 @bp.before_request

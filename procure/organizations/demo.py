@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from ..extensions import db
+from ..reminders import engine
 from . import bases, importer, services
 from .creditcode import ALPHABET, TYPE_DIGIT, check_character
 from .models import CreditList, Organization, OrgKind
@@ -126,7 +127,5 @@ def load(ctx: dict) -> None:
             bases.graduate(officer, res, today - timedelta(days=20 * i))
 
     # Reminders due today: written now, sent by the worker to the SMTP sink after commit.
-    from ..reminders import engine
-
     db.session.flush()
     engine.scan(today)

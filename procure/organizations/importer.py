@@ -38,6 +38,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 
 from .. import audit, permissions
+from ..auth.models import User
 from ..documents.models import Document
 from ..documents.services import document_path, store_document
 from ..errors import ValidationError
@@ -580,8 +581,6 @@ def run_import_job(job: Job) -> dict:
     """The work of an import job (run by ``jobs.run_job``): import the job's file as its
     requester, reporting progress. Returns the summary its page shows; with bad rows and
     not "only the good ones", nothing is written and the job fails with that summary."""
-    from ..auth.models import User
-
     actor = db.session.get(User, job.requested_by_id)
     path = document_path(db.session.get(Document, job.params["document_id"]))
     with force_locale(getattr(actor, "locale", None) or "zh_CN"):

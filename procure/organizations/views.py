@@ -4,11 +4,8 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
-import os
-import sys
 from datetime import date
 
-import click
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask import flash as _flash
 from flask_babel import gettext as _
@@ -19,11 +16,15 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit, nav, permissions
 from .. import history as readable_history
-from ..errors import NotPermitted
+from ..auth.models import User
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
 from ..parsing import parse_id, parse_year
+from ..permissions import define, own_organization
+from ..queues import Queue
+from ..queues import register as register_queue
+from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -46,7 +47,13 @@ from .models import (
     Rating,
 )
 
-bp = Blueprint("organizations", __name__, url_prefix="/organizations", cli_group="orgs")
+bp = Blueprint("organizations", __name__, url_prefix="/organizations")
+
+#: An organization's staff see the accounts of their own organization.
+define("organization.own_accounts", {Role.ORG}, own_organization(), model=User)
+register_queue(Queue(
+    "org.users", "organization.own_accounts", _l("Accounts of my organization"), User,
+    lambda u: url_for("organizations.users", org_id=u.organization_id)))
 
 nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list", order=40))
 nav.register(NavItem(
@@ -343,45 +350,6 @@ def import_job(job_id: int):
         abort(404)
     require_view("job.view", job)
     return render_template("organizations/import_job.html", job=job, result=job.result)
-
-
-@bp.cli.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--only-good", is_flag=True, help="Import the good rows even when some rows are bad.")
-@click.option("--user", "user_email", default=None,
-              help="E-mail of the account the import is recorded under in the audit trail "
-                   "(it needs the import permission); without it the events carry no actor.")
-def import_command(path: str, only_good: bool, user_email: str | None):
-    """Import a registry export (.csv or .xlsx). Bad rows are printed one a line,
-    starting with their line number; nothing is imported when any row is bad unless
-    --only-good is given."""
-    actor = None
-    if user_email:
-        from ..auth.models import User
-
-        actor = db.session.scalar(select(User).where(User.email == user_email))
-        if actor is None:
-            click.echo(f"no user with e-mail {user_email}", err=True)
-            sys.exit(2)
-    try:
-        result = importer.import_file(actor, path, only_good=only_good, filename=os.path.basename(path))
-        db.session.commit()
-    except (importer.FileRejected, NotPermitted) as exc:
-        db.session.rollback()
-        click.echo(f"rejected: {exc.message}", err=True)
-        sys.exit(2)
-    for err in result.errors:
-        click.echo(f"{err.line}: {err.message}")
-    if result.more_errors:
-        click.echo(f"... {result.more_errors} more bad row(s) not listed")
-    for code, changes in result.updated.items():
-        text = "; ".join(f"{k}: {old} → {new}" for k, (old, new) in changes.items())
-        click.echo(f"updated {code}: {text}")
-    if not result.applied:
-        click.echo(f"nothing imported: {result.error_count} bad row(s) of {result.total}", err=True)
-        sys.exit(1)
-    click.echo(f"imported {result.total - result.error_count} row(s): {len(result.created)} new, "
-               f"{len(result.updated)} updated, {result.unchanged} unchanged; {result.error_count} bad row(s) skipped")
 
 
 # --- incubation bases ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..budgets import ledger
-from ..budgets.models import ZERO
+from ..budgets.models import ZERO, Allocation
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
 from ..extensions import db
 from ..money import format_money
@@ -313,8 +313,6 @@ def advance_project(actor, project: Project, to: ProjectState) -> Project:
 
 def project_totals(project_ids: list[int]) -> dict[int, tuple[Decimal, Decimal, Decimal]]:
     """(allocated, committed, paid) per project, one grouped query."""
-    from ..budgets.models import Allocation
-
     if not project_ids:
         return {}
     rows = db.session.execute(select(Allocation.project_id, func.sum(Allocation.allocated),

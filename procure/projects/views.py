@@ -12,10 +12,13 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import audit, history, nav
 from ..budgets.models import Appropriation, FundingSource
+from ..budgets.views import dashboard_part
 from ..extensions import db
 from ..money import format_money
-from ..nav import NavItem
+from ..nav import ADMIN_GROUP, NavItem
 from ..permissions import can, visible
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
@@ -25,7 +28,19 @@ bp = Blueprint("projects", __name__, url_prefix="/projects")
 
 nav.register(NavItem(_l("Projects"), "projects.index", "project.view", order=10))
 nav.register(NavItem(_l("Service catalogue"), "projects.catalogue", "catalogue.manage",
-                     group=_l("Administration"), order=905))
+                     group=ADMIN_GROUP, order=905))
+
+register_queue(Queue(
+    "budget.check", "project.budget_check", _l("Projects waiting for a budget check"), Project,
+    lambda u: url_for("projects.index", state="submitted"),
+    where=lambda u: Project.state == ProjectState.SUBMITTED))
+
+
+@dashboard_part
+def _waiting_for_budget_check(year: int) -> dict:
+    """The finance dashboard's list of projects waiting for a budget check."""
+    return {"waiting": db.session.scalars(select(Project).where(Project.state == ProjectState.SUBMITTED)
+                                          .order_by(Project.submitted_at).limit(20)).all()}
 
 
 @bp.before_request

@@ -11,8 +11,12 @@ Users who muted a non-critical rule get nothing.
 Each rule is configurable: its offsets come from a policy value (overridable), and the
 app config ``REMINDERS = {"<rule key>": {"enabled": False, "offsets": (…),
 "recipients": ("org", "officer")}}`` switches it off or changes offsets and recipients.
-Later issues add rules (tenders, milestones, payments) with :func:`register`, without
-touching the scan.
+The engine holds only the machinery and the generic recipient look-ups: each module
+registers its rules with :func:`register` from its own ``reminders.py`` (the
+organizations' annual reports, ratings and serious list in
+``procure/organizations/reminders.py``, the holiday calendar in
+``procure/calendar/reminders.py``), found at start-up like views; later issues add
+theirs (tenders, milestones, payments) the same way, without touching the scan.
 """
 
 from __future__ import annotations
@@ -23,12 +27,10 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 
 from .. import policy
-from ..auth.models import User, UserStatus
+from ..auth.models import Department, User, UserStatus
 from ..extensions import db
 from ..notifications.services import app_path, notify, register_topic, skipped
 from ..roles import Role
@@ -99,8 +101,6 @@ def org_users(org_ids: list[int]) -> dict[int, list]:
 def officers() -> list:
     """Active officers (registry staff); a deployment narrows them with
     REMINDER_OFFICER_DEPARTMENTS = ["MZJ-SZ", …] (department codes)."""
-    from ..auth.models import Department
-
     stmt = select(User).where(User.role == Role.OFFICER, User.status == UserStatus.ACTIVE)
     codes = current_app.config.get("REMINDER_OFFICER_DEPARTMENTS")
     if codes:
@@ -177,120 +177,3 @@ def scan(today: date, only: Iterable[str] | None = None,
         counts[rule.key] = written
     db.session.flush()
     return counts
-
-
-# --- the registry's rules ------------------------------------------------------------
-
-
-def _annual_report_due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    from ..organizations.models import Organization
-    from ..organizations.services import annual_report_due, missing_report_orgs
-
-    for offset in offsets:
-        if offset <= 0:
-            continue
-        day = today + timedelta(days=offset)
-        year = day.year - 1
-        if annual_report_due(year) != day:
-            continue
-        orgs = db.session.execute(missing_report_orgs(year).with_only_columns(
-            Organization.id, Organization.name)).all()
-        users = org_users([o.id for o in orgs])
-        for org in orgs:
-            if org.id in users:
-                yield offset, Due("organizations", org.id, day, {"org": users[org.id]}, "organizations.detail",
-                                  {"org_id": org.id}, {"org_name": org.name, "year": year,
-                                                       "due": day.isoformat()})
-
-
-def _annual_report_overdue(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    """The day after the due date: one message per officer naming how many organizations
-    have not filed, linking to that list (the escalation after the organizations'
-    own reminders ran out)."""
-    from sqlalchemy import func
-
-    from ..organizations.services import annual_report_due, missing_report_orgs
-
-    for offset in offsets:
-        day = today - timedelta(days=abs(offset))
-        year = day.year - 1
-        if annual_report_due(year) != day:
-            continue
-        count = db.session.scalar(select(func.count()).select_from(missing_report_orgs(year).subquery()))
-        if count:
-            yield -abs(offset), Due("annual_report_year", year, day, {"officer": officers()}, "organizations.index",
-                                    {"missing_report": year}, {"count": count, "year": year, "due": day.isoformat()})
-
-
-def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    from ..organizations.models import Organization, Rating, RatingState
-
-    for offset in offsets:
-        day = today + timedelta(days=offset)
-        rows = db.session.execute(select(Rating.id, Rating.level, Organization.id, Organization.name)
-                                  .join(Organization, Organization.id == Rating.organization_id)
-                                  .where(Rating.state == RatingState.ACTIVE, Rating.expires_on == day)).all()
-        users = org_users([r[2] for r in rows])
-        staff = officers() if rows else []
-        for rid, level, oid, name in rows:
-            if oid in users:
-                yield offset, Due("org_ratings", rid, day, {"org": users[oid], "officer": staff},
-                                  "organizations.detail", {"org_id": oid},
-                                  {"org_name": name, "rating": f"{level}A", "due": day.isoformat()})
-
-
-def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    from ..organizations.models import CreditEntry, CreditList, EntryState
-    from ..organizations.services import add_years, serious_move_date
-
-    years = policy.value("standing.abnormal_to_serious_years")
-    for offset in offsets:
-        day = today + timedelta(days=offset)
-        approx = add_years(day, -years)
-        # The organization's name comes with the join (not one lazy load per entry).
-        rows = db.session.scalars(select(CreditEntry).join(CreditEntry.organization)
-                                  .options(contains_eager(CreditEntry.organization)).where(
-            CreditEntry.list == CreditList.ABNORMAL, CreditEntry.state == EntryState.LISTED,
-            CreditEntry.listed_on.between(approx - timedelta(days=1), approx))).all()
-        rows = [e for e in rows if serious_move_date(e) == day]
-        users = org_users([e.organization_id for e in rows])
-        staff = officers() if rows else []
-        for e in rows:
-            yield offset, Due("org_credit_entries", e.id, day,
-                              {"org": users.get(e.organization_id, []), "officer": staff},
-                              "organizations.detail", {"org_id": e.organization_id},
-                              {"org_name": e.organization.name, "due": day.isoformat()})
-
-
-def _holiday_calendar_missing(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
-    """In December (offsets are days before 1 January): next year's working-day calendar
-    is neither known to the package nor marked complete, so periods that run into it
-    cannot be counted. Officers (who set the periods) and admins (who enter the notice)
-    are told."""
-    from ..calendar import year_ready
-
-    for offset in offsets:
-        if offset <= 0:
-            continue
-        day = today + timedelta(days=offset)
-        if (day.month, day.day) != (1, 1) or year_ready(day.year):
-            continue
-        yield offset, Due("holiday_years", day.year, day, {"officer": officers(), "admin": admins()},
-                          "calendar.index", {"year": day.year}, {"year": day.year, "due": day.isoformat()})
-
-
-register(ReminderRule(
-    "annual_report.due", _l("Annual report due"), "reminder_annual_report_due", "reminder.annual_report_due_days",
-    _annual_report_due, recipients=("org",)))
-register(ReminderRule(
-    "annual_report.overdue", _l("Annual reports not filed"), "reminder_annual_report_overdue",
-    "reminder.annual_report_overdue_days", _annual_report_overdue, recipients=("officer",), is_critical=True))
-register(ReminderRule(
-    "rating.expiring", _l("Rating expiring"), "reminder_rating_expiring", "reminder.rating_expiring_days_list",
-    _rating_expiring, recipients=("org",)))
-register(ReminderRule(
-    "standing.serious_soon", _l("About to move to the serious dishonesty list"), "reminder_serious_soon",
-    "reminder.serious_list_days", _serious_soon, recipients=("org", "officer"), is_critical=True))
-register(ReminderRule(
-    "calendar.next_year_missing", _l("Next year's holiday calendar not complete"), "reminder_holiday_calendar_missing",
-    "reminder.holiday_calendar_days", _holiday_calendar_missing, recipients=("officer", "admin"), is_critical=True))

@@ -1,37 +1,30 @@
-"""Report services: the chart every rendering shares, the PDF builder the worker runs,
-and the request for a PDF job (the web request never waits on the render)."""
+"""Report services: the charts every rendering shares (the execution chart is budgets'),
+the PDF builder the worker runs, and the request for a PDF job (the web request never waits on the render)."""
 
 from __future__ import annotations
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ..budgets.execution import ExecutionReport, execution_chart
 from ..budgets.models import ZERO
-from ..budgets.reports import ExecutionReport, budget_execution
 from ..charts import bar_chart_svg
 from ..documents.services import store_document
 from ..errors import ValidationError
 from ..jobs import services as jobs
 from ..jobs.models import Job
+from ..organizations.models import KIND_LABELS, OrgKind
 from ..parsing import check_fiscal_year, parse_id
 from ..pdf import render_pdf
 from ..permissions import require
-from ..timeutil import to_local
+from ..timeutil import to_local, utcnow
+from .execution import budget_execution
+from .summary import program_summary
 
 EXECUTION_PDF = "budget_execution_pdf"
 EXECUTION_TASK = "workers.budgets.execution_report"
 jobs.register_task(EXECUTION_PDF, EXECUTION_TASK)
-
-
-def execution_chart(report: ExecutionReport, width: int = 640, height: int = 300) -> Markup:
-    """The report's chart (by funding source), drawn on the server: the page and the PDF
-    show the same SVG."""
-    lines = report.by_source
-    return bar_chart_svg(
-        [line.label for line in lines],
-        {_("Appropriated"): [x.appropriated for x in lines], _("Allocated"): [x.allocated for x in lines],
-         _("Committed"): [x.committed for x in lines], _("Paid"): [x.paid for x in lines]},
-        width=width, height=height, empty_message=_("No appropriations match the filter."))
 
 
 def summary_chart(summary, width: int = 640, height: int = 260) -> Markup:
@@ -50,8 +43,6 @@ def summary_chart(summary, width: int = 640, height: int = 260) -> Markup:
 def execution_pdf(report: ExecutionReport, locale: str = "zh_CN") -> bytes:
     """The budget execution report as PDF bytes (filter and generation time in the
     header of every page, page numbers in the footer, the same chart as the page)."""
-    from flask_babel import force_locale
-
     with force_locale(locale):
         chart = execution_chart(report, width=620, height=260)
         generated = to_local(report.generated_at).strftime("%Y-%m-%d %H:%M")
@@ -93,11 +84,6 @@ jobs.register_task(SUMMARY_PDF, SUMMARY_TASK)
 
 def summary_pdf(summary, locale: str = "zh_CN") -> bytes:
     """The program summary as PDF bytes (the same figures and chart as the page)."""
-    from flask_babel import force_locale
-
-    from ..organizations.models import KIND_LABELS, OrgKind
-    from ..timeutil import utcnow
-
     with force_locale(locale):
         return render_pdf("pdf/program_summary.html", locale=locale, s=summary,
                           chart=summary_chart(summary, width=620, height=240),
@@ -118,8 +104,6 @@ def request_summary_pdf(user, year_from, year_to) -> Job:
 
 def build_summary_pdf(job: Job):
     """The job's work in the worker: compute, render, store."""
-    from ..budgets.summary import program_summary
-
     p = job.params
     jobs.job_progress(job.id, 0, 2, _("Computing the figures"))
     data = summary_pdf(program_summary(p["from"], p["to"]), p.get("locale") or "zh_CN")

@@ -1,10 +1,7 @@
-"""Report pages and downloads; ``flask reports budget-execution``."""
+"""Report pages and downloads (commands in ``cli.py``)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import click
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,18 +11,20 @@ from sqlalchemy import select
 from .. import nav
 from ..auth.models import Department
 from ..budgets import services as budget
-from ..budgets.reports import budget_execution as compute_execution
-from ..budgets.reports import default_year, fiscal_years
+from ..budgets.queries import default_year, fiscal_years
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job, JobState
+from ..organizations.models import KIND_LABELS, OrgKind
 from ..parsing import check_fiscal_year, fiscal_year_arg, parse_id
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
 from . import services
-from .xlsx import budget_execution_xlsx
+from .execution import budget_execution as compute_execution
+from .summary import program_summary
+from .xlsx import budget_execution_xlsx, program_summary_xlsx
 
-bp = Blueprint("reports", __name__, url_prefix="/reports", cli_group="reports")
+bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view", order=22))
 nav.register(nav.NavItem(_l("Program summary"), "reports.program_summary_page", "report.view", order=23))
@@ -99,29 +98,7 @@ def budget_execution_xlsx_download():
                     headers={"Content-Disposition": f'attachment; filename="budget-execution-{year}.xlsx"'})
 
 
-@bp.cli.command("budget-execution")
-@click.option("--year", type=int, required=True)
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
-@click.option("--source", type=int, default=None, help="Funding source id")
-@click.option("--department", type=int, default=None, help="Department id")
-def budget_execution_command(year: int, fmt: str, out: str, source: int | None, department: int | None):
-    """Render the budget execution report to FILE (for scheduled jobs)."""
-    try:
-        check_fiscal_year(year)
-    except DomainError as exc:
-        raise click.BadParameter(str(exc.message), param_hint="--year") from None
-    report = compute_execution(year, source, department)
-    if fmt == "pdf":
-        Path(out).write_bytes(services.execution_pdf(report))
-    else:
-        Path(out).write_bytes(budget_execution_xlsx(report))
-    click.echo(f"wrote {out}")
-
-
 def _summary(user):
-    from ..budgets.summary import program_summary
-
     require(user, "report.view")
     this = default_year()
     y_from, y_to = _int_arg("from") or this - 4, _int_arg("to") or this
@@ -137,8 +114,6 @@ def _summary(user):
 @bp.route("/program-summary")
 def program_summary_page():
     require_view("report.view")
-    from ..organizations.models import KIND_LABELS, OrgKind
-
     summary = _summary(current_user)
     return render_template("reports/program_summary.html", s=summary, chart=services.summary_chart(summary),
                            kind_labels={k.value: KIND_LABELS[k] for k in OrgKind},
@@ -162,30 +137,8 @@ def program_summary_pdf():
 @bp.route("/program-summary.xlsx")
 def program_summary_xlsx_download():
     require_view("report.view")
-    from .xlsx import program_summary_xlsx
-
     summary = _summary(current_user)
     return Response(program_summary_xlsx(summary),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition":
                              f'attachment; filename="program-summary-{summary.year_from}-{summary.year_to}.xlsx"'})
-
-
-@bp.cli.command("program-summary")
-@click.option("--from", "year_from", type=int, required=True)
-@click.option("--to", "year_to", type=int, required=True)
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "pdf"]), default="xlsx")
-@click.option("--out", type=click.Path(dir_okay=False), required=True)
-def program_summary_command(year_from: int, year_to: int, fmt: str, out: str):
-    """Render the program summary to FILE."""
-    from ..budgets.summary import program_summary
-    from .xlsx import program_summary_xlsx
-
-    try:
-        check_fiscal_year(year_from)
-        check_fiscal_year(year_to)
-    except DomainError as exc:
-        raise click.BadParameter(str(exc.message)) from None
-    summary = program_summary(year_from, year_to)
-    Path(out).write_bytes(services.summary_pdf(summary) if fmt == "pdf" else program_summary_xlsx(summary))
-    click.echo(f"wrote {out}")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from ..budgets.reports import ExecutionReport, Line
+from ..budgets.execution import ExecutionReport, Line
 
 MONEY = "#,##0.00"
 PERCENT = "0.0"

@@ -63,7 +63,7 @@ def dataset(make, db):
 
 
 def test_one_function_totals(dataset):
-    from procure.budgets.reports import budget_execution
+    from procure.reports.execution import budget_execution
 
     _fin, exp, by_source = dataset
     report = budget_execution(YEAR)
@@ -136,7 +136,7 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
 
     from pypdf import PdfReader
 
-    from procure.budgets.reports import budget_execution
+    from procure.reports.execution import budget_execution
     from procure.reports.services import execution_pdf
 
     _fin, exp, _ = dataset

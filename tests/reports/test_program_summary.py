@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from procure.budgets.summary import program_summary
 from procure.organizations.models import OrgKind
 from procure.projects import services as ps
+from procure.reports.summary import program_summary
 from procure.roles import Role
 
 from ..conftest import login
@@ -121,8 +121,8 @@ def test_summary_pdf_job_and_command_line(app, client, make, db, tmp_path):
 def test_registered_organizations_exclude_deregistered_and_later_ones(app, make, db):
     from datetime import date
 
-    from procure.budgets.summary import program_summary
     from procure.organizations.models import OrgKind, RegStatus
+    from procure.reports.summary import program_summary
 
     make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2015, 3, 1))
     make.organization(kind=OrgKind.SOCIAL_GROUP, registration_date=date(2015, 3, 1), status=RegStatus.DEREGISTERED)

@@ -1,6 +1,7 @@
-"""The budget execution report (DOMAIN.md §7) and the figures of the finance dashboard:
-ONE function, :func:`budget_execution`, computes the rows and totals with SQL GROUP BY;
-the web page, the xlsx and the PDF all take their numbers from it.
+"""The budget execution report's figures by appropriation (DOMAIN.md §7), which the
+finance dashboard shows: :func:`budget_execution` computes the rows and totals with SQL
+GROUP BY; ``procure.reports.execution`` adds the project lines, and the web page, the xlsx
+and the PDF all take their numbers from there.
 
 Definitions: appropriated = the appropriation's amount after adjustments; allocated =
 reserved for projects; committed = under contract; paid; remaining = appropriated −
@@ -14,13 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ..auth.models import Department
+from ..charts import bar_chart_svg
 from ..extensions import db
-from ..projects.models import Project
 from ..timeutil import utcnow
-from .models import ZERO, Allocation, Appropriation, FundingSource
+from .models import ZERO, Appropriation, FundingSource
 
 
 def rate(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -85,17 +88,23 @@ def _sum(lines: list[Line], label: str, key=()) -> Line:
                 sum((x.committed for x in lines), ZERO), sum((x.paid for x in lines), ZERO), key=key)
 
 
-def budget_execution(year: int, source_id: int | None = None, department_id: int | None = None, *,
-                     with_projects: bool = True) -> ExecutionReport:
-    """Rows and totals of the budget execution report for ``year`` (optionally one
-    funding source and/or one department). Two grouped queries whatever the data size
-    (one without project rows)."""
-    report = ExecutionReport(year, source_id, department_id, generated_at=utcnow())
+def appropriation_filter(year: int, source_id: int | None = None, department_id: int | None = None) -> list:
+    """The conditions on ``Appropriation`` that select the report's rows."""
     where = [Appropriation.fiscal_year == year]
     if source_id:
         where.append(Appropriation.source_id == source_id)
     if department_id:
         where.append(Appropriation.department_id == department_id)
+    return where
+
+
+def budget_execution(year: int, source_id: int | None = None, department_id: int | None = None) -> ExecutionReport:
+    """Rows and totals of the budget execution report for ``year`` (optionally one
+    funding source and/or one department), by appropriation: one grouped query whatever
+    the data size. The report's project lines are added above budgets
+    (``procure.reports.execution``), which knows projects."""
+    report = ExecutionReport(year, source_id, department_id, generated_at=utcnow())
+    where = appropriation_filter(year, source_id, department_id)
     rows = db.session.execute(
         select(FundingSource.id, FundingSource.name, Department.id, Department.name,
                func.sum(Appropriation.amount), func.sum(Appropriation.allocated),
@@ -112,18 +121,6 @@ def budget_execution(year: int, source_id: int | None = None, department_id: int
             report.source_name = sname
         if department_id == did:
             report.department_name = dname
-    if with_projects and report.groups:
-        prow = db.session.execute(
-            select(Appropriation.source_id, Appropriation.department_id, Project.id, Project.title,
-                   func.sum(Allocation.allocated), func.sum(Allocation.committed), func.sum(Allocation.paid))
-            .join(Appropriation, Appropriation.id == Allocation.appropriation_id)
-            .join(Project, Project.id == Allocation.project_id)
-            .where(*where)
-            .group_by(Appropriation.source_id, Appropriation.department_id, Project.id, Project.title)
-            .order_by(Appropriation.source_id, Appropriation.department_id, Project.id)).all()
-        for sid, did, pid, title, alloc, comm, paid in prow:
-            report.projects.setdefault((sid, did), []).append(
-                Line(title, None, Decimal(alloc), Decimal(comm), Decimal(paid), project_id=pid))
     by_source: dict = {}
     by_dep: dict = {}
     for line in report.groups:
@@ -136,13 +133,12 @@ def budget_execution(year: int, source_id: int | None = None, department_id: int
     return report
 
 
-def fiscal_years() -> list[int]:
-    """Years that have appropriations, newest first."""
-    return list(db.session.scalars(select(Appropriation.fiscal_year).distinct()
-                                   .order_by(Appropriation.fiscal_year.desc())))
-
-
-def default_year() -> int:
-    years = fiscal_years()
-    this = utcnow().year
-    return this if this in years or not years else years[0]
+def execution_chart(report: ExecutionReport, width: int = 640, height: int = 300) -> Markup:
+    """The report's chart (by funding source), drawn on the server: the finance dashboard,
+    the report page and the PDF show the same SVG."""
+    lines = report.by_source
+    return bar_chart_svg(
+        [line.label for line in lines],
+        {_("Appropriated"): [x.appropriated for x in lines], _("Allocated"): [x.allocated for x in lines],
+         _("Committed"): [x.committed for x in lines], _("Paid"): [x.paid for x in lines]},
+        width=width, height=height, empty_message=_("No appropriations match the filter."))

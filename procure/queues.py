@@ -1,4 +1,5 @@
-"""Work queues: each module registers what waits for its users. A queue names the
+"""Work queues (core): each module registers, from its own package, what waits for its
+users; the dashboard only reads them. A queue names the
 permission action it needs and the model it counts: it is shown to whoever holds the
 action, and counts, with the rule's own list filter, the rows of the model that match the
 queue's condition. No queue names a role set or writes its own filter."""
@@ -8,15 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..auth.models import User, UserStatus
-from ..extensions import db
-from ..notifications.models import Notification, NotificationState
-from ..permissions import can, define, own_organization, visible
-from ..roles import Role
+from .extensions import db
+from .permissions import can, visible
 
 
 @dataclass(frozen=True)
@@ -58,22 +54,3 @@ def register(queue: Queue) -> None:
 def queues_for(user) -> list[dict]:
     return [{"queue": q, "count": q.count(user), "url": q.url(user)}
             for q in QUEUES if can(user, q.action) and (q.shown is None or q.shown(user))]
-
-
-#: An organization's staff see the accounts of their own organization.
-define("organization.own_accounts", {Role.ORG}, own_organization(), model=User)
-
-register(Queue(
-    "outbox.failed", "outbox.view", _l("Emails that failed"), Notification,
-    lambda u: url_for("admin.outbox_list", state="failed"),
-    where=lambda u: Notification.state == NotificationState.FAILED, tone="danger"))
-register(Queue(
-    "outbox.queued", "outbox.view", _l("Emails waiting to be sent"), Notification,
-    lambda u: url_for("admin.outbox_list", state="queued"),
-    where=lambda u: Notification.state == NotificationState.QUEUED))
-register(Queue(
-    "users.disabled", "user.manage", _l("Disabled accounts"), User,
-    lambda u: url_for("admin.users"), where=lambda u: User.status == UserStatus.DISABLED))
-register(Queue(
-    "org.users", "organization.own_accounts", _l("Accounts of my organization"), User,
-    lambda u: url_for("organizations.users", org_id=u.organization_id)))

@@ -18,10 +18,10 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, or_, select
 
+from ..budgets.models import ZERO, Allocation, Appropriation, FundingSource
 from ..extensions import db
 from ..organizations.models import Organization, OrgKind, RegStatus
 from ..projects.models import PerformanceTarget, Project, ProjectState, ServiceCategory
-from .models import ZERO, Allocation, Appropriation, FundingSource
 
 CENTRAL = "central"
 
