@@ -47,6 +47,18 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
+class _Connection(Connection):
+    """Flask-Mail's connection whose socket gives up after ``MAIL_TIMEOUT`` seconds
+    (also when Flask-Mail itself reconnects after ``MAIL_MAX_EMAILS``): a kept connection
+    to a hung server must not hold the row lock for ever."""
+
+    def configure_host(self):
+        host = super().configure_host()
+        if host.sock is not None:
+            host.sock.settimeout(current_app.config.get("MAIL_TIMEOUT") or None)
+        return host
+
+
 class SMTPLink:
     """One SMTP connection kept open by this process (and thread) for the messages it
     sends. Opened on first use; opened again when the mail settings change (a test app
@@ -54,8 +66,6 @@ class SMTPLink:
 
     def __init__(self) -> None:
         self._local = threading.local()
-        #: How many connections this process has opened (for tests and the bench).
-        self.opened = 0
 
     def _current(self) -> tuple[Connection | None, tuple | None]:
         return getattr(self._local, "conn", None), getattr(self._local, "key", None)
@@ -91,12 +101,9 @@ class SMTPLink:
             raise
 
     def _open(self, state, key: tuple) -> Connection:
-        conn = Connection(state)
+        conn = _Connection(state)
         conn.host = conn.configure_host()
-        if conn.host.sock is not None:
-            conn.host.sock.settimeout(current_app.config.get("MAIL_TIMEOUT") or None)
         self._local.conn, self._local.key = conn, key
-        self.opened += 1
         return conn
 
     def close(self, quit: bool = True) -> None:
