@@ -45,11 +45,16 @@ class CountingSink:
         self.messages = 0
         self.connections = 0
         self.kept: list = []
+        self.quits = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
         return responses
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quits += 1
+        return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):
         if KEEP:
@@ -122,10 +127,12 @@ def main(n: int = 2000) -> None:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     worker = None
+    quits_before = 0
     log = Path(tempfile.mkdtemp(prefix="bench-mail-")) / "worker.log"
     try:
         floor(port, 50, sample)  # warm-up
         floor_rate = floor(port, n, sample)
+        quits_before = sink.quits
 
         env = dict(os.environ, PROCURE_CONFIG="development", DATABASE_URL=db_url, REDIS_URL=redis_url,
                    MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), BASE_URL="http://bench.local",
@@ -175,6 +182,8 @@ def main(n: int = 2000) -> None:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
+        time.sleep(0.5)
+        print(f"QUIT said on {sink.quits - quits_before} of the worker's connections at its shutdown")
         controller.stop()
         app.extensions["celery"].control.purge()
 
