@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 from procure.notifications import delivery
 from procure.notifications.services import send_now
@@ -20,3 +21,10 @@ def send_notification(self, notification_id: int) -> str:
 def sweep_outbox() -> int:
     """Send again the queued emails whose dispatch after commit was lost."""
     return send_now(delivery.claim_overdue())
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _close_smtp(**_kwargs) -> None:
+    """A pool process (or a solo worker) ending says QUIT on its SMTP connection."""
+    delivery.link.close()

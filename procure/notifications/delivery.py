@@ -5,15 +5,25 @@ same row waits, then finds it sent and does nothing. The state is committed righ
 the SMTP server accepts the message. (If the worker dies between the two, the row is
 still queued and will be sent again: the Message-ID stays the same, so a receiving
 server or client can drop the copy.)
+
+Each process keeps one SMTP connection open across messages (``SMTPLink``): opening one
+per message (Flask-Mail's ``mail.send``) cost more than everything else an email costs.
+A connection found dead when a message goes out (the server dropped it while idle) is
+closed and opened again, and that message sent once on the new one; any other failure
+closes the connection and counts as a failed attempt, retried with backoff, as before.
+The worker closes the connection when its process ends (``workers/mail.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
+import threading
 from datetime import timedelta
 
-from flask_mail import Message
+from flask import current_app
+from flask_mail import Connection, Message
 from sqlalchemy import select, update
 
 from ..extensions import db, mail
@@ -37,6 +47,84 @@ def _is_permanent(exc: Exception) -> bool:
     return False
 
 
+class _Connection(Connection):
+    """Flask-Mail's connection whose socket gives up after ``MAIL_TIMEOUT`` seconds
+    (also when Flask-Mail itself reconnects after ``MAIL_MAX_EMAILS``): a kept connection
+    to a hung server must not hold the row lock for ever."""
+
+    def configure_host(self):
+        host = super().configure_host()
+        if host.sock is not None:
+            host.sock.settimeout(current_app.config.get("MAIL_TIMEOUT") or None)
+        return host
+
+
+class SMTPLink:
+    """One SMTP connection kept open by this process (and thread) for the messages it
+    sends. Opened on first use; opened again when the mail settings change (a test app
+    on another port) or in a forked child (never the parent's socket)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _current(self) -> tuple[Connection | None, tuple | None]:
+        return getattr(self._local, "conn", None), getattr(self._local, "key", None)
+
+    def send(self, msg: Message) -> None:
+        state = current_app.extensions["mail"]
+        if state.suppress:  # tests: nothing goes out, the dispatch signal still fires
+            mail.send(msg)
+            return
+        key = (os.getpid(), state.server, state.port, state.username, state.use_ssl, state.use_tls)
+        conn, held = self._current()
+        if conn is not None and held != key:
+            self.close(quit=held[0] == os.getpid())
+            conn = None
+        if conn is not None:
+            try:
+                conn.send(msg)
+                return
+            except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+                # Most likely closed by the server while idle, before this message's
+                # MAIL FROM. (Had it dropped after accepting the data, the copy carries
+                # the same Message-ID, as after any retry.)
+                log.info("SMTP connection lost (%s): opening another", exc)
+                self.close(quit=False)
+            except BaseException:
+                self.close()
+                raise
+        conn = self._open(state, key)
+        try:
+            conn.send(msg)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, state, key: tuple) -> Connection:
+        conn = _Connection(state)
+        conn.host = conn.configure_host()
+        self._local.conn, self._local.key = conn, key
+        return conn
+
+    def close(self, quit: bool = True) -> None:
+        """Close this thread's connection (QUIT first when ``quit``; errors ignored)."""
+        conn, _key = self._current()
+        self._local.conn = self._local.key = None
+        if conn is None or conn.host is None:
+            return
+        try:
+            if quit:
+                conn.host.quit()
+            else:
+                conn.host.close()
+        except (smtplib.SMTPException, OSError):
+            conn.host.close()
+
+
+#: This process's SMTP connection.
+link = SMTPLink()
+
+
 def deliver(note_id: int) -> float | None:
     """Try to send the row. Returns the delay before a retry, or None when there is
     nothing more to do (sent, failed for good, not found, or not yet due). Commits."""
@@ -55,7 +143,7 @@ def deliver(note_id: int) -> float | None:
                   html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
     msg.msgId = note.message_id
     try:
-        mail.send(msg)
+        link.send(msg)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         delay = record_failure(note, f"{type(exc).__name__}: {exc}", permanent=_is_permanent(exc))
         db.session.commit()
