@@ -78,6 +78,22 @@ def last_due_year(at: date) -> int:
     return year if at > annual_report_due(year) else year - 1
 
 
+# --- search ------------------------------------------------------------------------
+
+
+def like_escape(text: str, escape: str = "\\") -> str:
+    """``text`` with LIKE's wildcards (``%``, ``_``) and the escape character itself escaped."""
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+def search_clause(q: str):
+    """Organizations whose name or credit code contains ``q`` (case-insensitive, ``%`` and
+    ``_`` taken literally). On PostgreSQL each ILIKE is served by its trigram index
+    (migration 0004_trgm) when ``q`` has 3 characters or more; see docs/benchmarks-registry.md."""
+    like = f"%{like_escape(q)}%"
+    return or_(Organization.name.ilike(like, escape="\\"), Organization.credit_code.ilike(like, escape="\\"))
+
+
 # --- registration data and profile ---------------------------------------------------
 
 
