@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -184,6 +185,10 @@ class Organization(db.Model):
               postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
         Index("ix_organizations_credit_code_trgm", "credit_code", postgresql_using="gin",
               postgresql_ops={"credit_code": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # Searches of 1–2 characters: the names' 1- and 2-character substrings (a function of
+        # migration 0004_trgm).
+        Index("ix_organizations_name_grams", text("org_name_grams(name)"),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     PROFILE_FIELDS = ("contact_name", "contact_phone", "contact_email", "website", "description")

@@ -86,14 +86,14 @@ def test_list_page_searches(client, make):
 
 def _plan(db, q: str) -> str:
     stmt = views.list_query(views.filters_from({"q": q}))
-    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    compiled = stmt.compile(dialect=db.engine.dialect)
     with db.engine.begin() as conn:
         # Leave the planner only bitmap scans, i.e. only an index that serves the condition
         # itself: without the trigram index (or with a query it cannot serve) the plan is a
         # Seq Scan however small the table.
         conn.execute(sa.text("SET LOCAL enable_seqscan = off"))
         conn.execute(sa.text("SET LOCAL enable_indexscan = off"))
-        return "\n".join(conn.scalars(sa.text("EXPLAIN " + sql)))
+        return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
 
 
 def test_list_query_uses_the_trigram_indexes(db):
@@ -103,3 +103,13 @@ def test_list_query_uses_the_trigram_indexes(db):
         plan = _plan(db, q)
         assert "Seq Scan" not in plan, plan
         assert "ix_organizations_name_trgm" in plan and "ix_organizations_credit_code_trgm" in plan, plan
+
+
+def test_short_chinese_search_uses_the_grams_index(db):
+    """1–2 characters cannot use trigrams: the names' indexed 1- and 2-character substrings serve them."""
+    _add(db.session)
+    db.session.commit()
+    for q in ["养老", "养", "%"]:
+        plan = _plan(db, q)
+        assert "Seq Scan" not in plan, plan
+        assert "ix_organizations_name_grams" in plan, plan
