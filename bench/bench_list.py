@@ -8,7 +8,7 @@ against a bare route (one primary-key query, a small template) in the same run.
 Up to 17,343 organizations come through the importer; beyond that (national scale, e.g.
 900000) the rest are written with COPY, with names made of real-looking words (养老服务,
 社会工作, …) so that Chinese searches of 2–4 characters find a realistic share, and the
-trigram indexes are dropped before the COPY and built again after it. The search cases'
+search indexes are dropped before the COPY and built again after it. The search cases'
 plans (EXPLAIN ANALYZE of the count and of the page query) are printed at the end.
 """
 
@@ -72,10 +72,10 @@ def bulk_rows(start: int, stop: int):
 
 
 def bulk_fill(db, n: int) -> None:
-    """Add organizations SEED..n with COPY, the trigram indexes dropped meanwhile."""
+    """Add organizations SEED..n with COPY, the search indexes dropped meanwhile."""
     from procure.organizations.models import Organization
 
-    trgm = [ix for ix in Organization.__table__.indexes if ix.name.endswith("_trgm")]
+    trgm = [ix for ix in Organization.__table__.indexes if ix.name.endswith(("_trgm", "_grams"))]
     conn = db.session.connection()
     for ix in trgm:
         ix.drop(conn)
@@ -94,7 +94,7 @@ def bulk_fill(db, n: int) -> None:
     for ix in trgm:
         ix.create(conn)
     print(f"COPY of {n - SEED} organizations {t1 - t0:.1f} s; "
-          f"trigram indexes built in {time.perf_counter() - t1:.1f} s")
+          f"search indexes built in {time.perf_counter() - t1:.1f} s")
 
 
 def explain(app, db, queries) -> None:
