@@ -12,7 +12,18 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import workflow
@@ -168,6 +179,16 @@ class Organization(db.Model):
 
     __table_args__ = (
         CheckConstraint("rating_level IS NULL OR (rating_level BETWEEN 1 AND 5)", name="org_rating_level"),
+        # The search ``?q=`` (ILIKE '%…%' on name or credit code): trigram indexes, PostgreSQL only
+        # (migration 0004_trgm; SQLite scans).
+        Index("ix_organizations_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_organizations_credit_code_trgm", "credit_code", postgresql_using="gin",
+              postgresql_ops={"credit_code": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        # Searches of 1–2 characters: the names' 1- and 2-character substrings (a function of
+        # migration 0004_trgm).
+        Index("ix_organizations_name_grams", text("org_name_grams(name)"),
+              postgresql_using="gin").ddl_if(dialect="postgresql"),
     )
 
     PROFILE_FIELDS = ("contact_name", "contact_phone", "contact_email", "website", "description")

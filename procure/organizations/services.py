@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Text, and_, cast, exists, func, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
 from .. import audit, permissions, policy, workflow
@@ -76,6 +77,38 @@ def last_due_year(at: date) -> int:
     """The latest year whose annual report was due before ``at``."""
     year = at.year - 1
     return year if at > annual_report_due(year) else year - 1
+
+
+# --- search ------------------------------------------------------------------------
+
+
+def like_escape(text: str, escape: str = "\\") -> str:
+    """``text`` with LIKE's wildcards (``%``, ``_``) and the escape character itself escaped."""
+    return text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+
+
+#: A search this short cannot use a trigram index (see migration 0004_trgm).
+SHORT_SEARCH = 3
+
+
+def search_clause(q: str):
+    """Organizations whose name or credit code contains ``q`` (case-insensitive, ``%`` and
+    ``_`` taken literally).
+
+    On PostgreSQL each ILIKE is served by its trigram index (migration 0004_trgm) when ``q``
+    has 3 characters or more; a shorter ``q`` is looked up among the names' indexed 1- and
+    2-character substrings (``org_name_grams``), and among credit codes only if it could be
+    part of one (a credit code holds digits and capital letters only; such a short fragment
+    of a code matches a large share of the registry anyway). See docs/benchmarks-registry.md."""
+    like = f"%{like_escape(q)}%"
+    in_code = Organization.credit_code.ilike(like, escape="\\")
+    if len(q) < SHORT_SEARCH and db.session.get_bind().dialect.name == "postgresql":
+        in_name = func.org_name_grams(Organization.name).op("@>")(
+            cast(postgresql.array([q.lower()]), postgresql.ARRAY(Text)))
+        if set(q.upper()) <= set(creditcode.ALPHABET):
+            return or_(in_name, in_code)
+        return in_name
+    return or_(Organization.name.ilike(like, escape="\\"), in_code)
 
 
 # --- registration data and profile ---------------------------------------------------

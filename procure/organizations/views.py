@@ -93,8 +93,7 @@ def list_query(f: dict):
     """One select for the list page, whatever the filters."""
     stmt = select(Organization)
     if f["q"]:
-        like = f"%{f['q']}%"
-        stmt = stmt.where(or_(Organization.name.ilike(like), Organization.credit_code.ilike(like)))
+        stmt = stmt.where(services.search_clause(f["q"]))
     if f["kind"]:
         stmt = stmt.where(Organization.kind == OrgKind(f["kind"]))
     if f["rating"] == "none":
