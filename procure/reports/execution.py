@@ -61,10 +61,11 @@ class _RowPagination(SelectPagination):
 
 def project_lines(year: int, source_id: int | None = None, department_id: int | None = None, *,
                   q: str | None = None, page: int = 1, per_page: int | None = None) -> SelectPagination:
-    """One page of the report's project lines for ``year`` (optionally one funding source,
-    one department, and titles containing ``q``; :data:`PER_PAGE` a page), in the report's order; its ``items`` are
-    :class:`Line` with source and department names. Two queries (the page and the count)
-    whatever the data size: the report page shows the groups and loads these on demand."""
+    """One page (:data:`PER_PAGE` lines) of the report's project lines for ``year``
+    (optionally one funding source, one department, and titles containing ``q``), in the
+    report's order; its ``items`` are :class:`Line` with source and department names; a
+    page past the end gives the last page. Two queries (the page and the count) whatever
+    the data size: the report page shows the groups and loads these on demand."""
     where = appropriation_filter(year, source_id, department_id)
     if q:
         where.append(Project.title.icontains(q, autoescape=True))
@@ -80,6 +81,9 @@ def project_lines(year: int, source_id: int | None = None, department_id: int | 
             .order_by(FundingSource.position, Department.name, Project.id))
     pagination = _RowPagination(select=stmt, session=db.session, page=page, per_page=per_page or PER_PAGE,
                                 error_out=False)
+    if not pagination.items and pagination.page > pagination.pages > 0:  # a stale link past the end: the last page
+        pagination = _RowPagination(select=stmt, session=db.session, page=pagination.pages,
+                                    per_page=per_page or PER_PAGE, error_out=False)
     pagination.items = [Line(title, None, Decimal(alloc), Decimal(comm), Decimal(paid), source=sname,
                              department=dname, project_id=pid)
                         for sname, dname, pid, title, alloc, comm, paid in pagination.items]
