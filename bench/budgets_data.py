@@ -5,13 +5,12 @@ for every department × funding source × year. Rows are bulk-inserted (the serv
 would take minutes at this scale); the running totals are computed from the same
 amounts as the ledger rows, so ``flask budgets reconcile`` passes.
 
-    python -m bench.budgets_data postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets
+    python -m bench.budgets_data postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets [--projects N]
 """
 
 from __future__ import annotations
 
 import random
-import sys
 from datetime import date
 from decimal import Decimal
 
@@ -137,5 +136,10 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
 
 
 if __name__ == "__main__":
-    print(generate(sys.argv[1] if len(sys.argv) > 1 else
-                   "postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets"))
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url", nargs="?", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets")
+    parser.add_argument("--projects", type=int, default=PROJECTS, help="projects (the seed scale is 3,000)")
+    cli = parser.parse_args()
+    print(generate(cli.url, projects=cli.projects))

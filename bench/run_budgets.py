@@ -5,7 +5,7 @@ statements per request and the ratios. Requests go through Flask's test client i
 process (no network, no gunicorn), so the figures are the app's own cost.
 
     python -m bench.budgets_data      # once: the seed-scale database
-    python -m bench.run_budgets [DATABASE_URL] [--rounds N]
+    python -m bench.run_budgets [DATABASE_URL] [--rounds N] [--pdf-rounds N (0: no PDF rows)]
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def main() -> None:
     with app.app_context():
         engine = db.engine
         dep_id = db.session.scalar(sa.select(Department.id).order_by(Department.id))
+        first_group = budget_execution(YEAR, with_projects=False).groups[0].key
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
 
     client = app.test_client()
@@ -83,12 +84,16 @@ def main() -> None:
     run("bare route, one indexed query", get("/bench/bare"), args.rounds * 4)
     run("finance dashboard", get(f"/budgets/?year={YEAR}"), args.rounds)
     run("budget execution page (HTML, all departments)", get(f"/reports/budget-execution?year={YEAR}"), args.rounds)
+    run("budget execution page, one group's projects open",
+        get(f"/reports/budget-execution?year={YEAR}&open={first_group[0]}-{first_group[1]}"), args.rounds)
+    run("budget execution page, project title search",
+        get(f"/reports/budget-execution?year={YEAR}&q=%E9%A1%B9%E7%9B%AE1"), args.rounds)
     run("budget execution xlsx (all departments)", get(f"/reports/budget-execution.xlsx?year={YEAR}"), args.rounds)
     run("program summary page (5 years)", get(f"/reports/program-summary?from={YEAR - 2}&to={YEAR + 2}"),
         args.rounds)
 
     with app.test_request_context():
-        for label, dep in (("one department", dep_id), ("all departments", None)):
+        for label, dep in () if args.pdf_rounds <= 0 else (("one department", dep_id), ("all departments", None)):
             def pdf(dep=dep):
                 execution_pdf(budget_execution(YEAR, department_id=dep))
             run(f"budget execution PDF ({label})", pdf, args.pdf_rounds)
@@ -108,7 +113,7 @@ def main() -> None:
     for name, p50, p95, n in results:
         print(f"| {name} | {p50:.1f} | {p95:.1f} | {n} | {p50 / bare_p50:.1f} |")
     by = {r[0]: r for r in results}
-    for label in ("one department", "all departments"):
+    for label in ("one department", "all departments") if args.pdf_rounds > 0 else ():
         ours, alone = by[f"budget execution PDF ({label})"], by[f"WeasyPrint alone, same HTML ({label})"]
         print(f"\nPDF ({label}) ÷ WeasyPrint alone: {ours[1] / alone[1]:.2f}")
 

@@ -16,11 +16,12 @@ from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job, JobState
 from ..organizations.models import KIND_LABELS, OrgKind
-from ..parsing import check_fiscal_year, fiscal_year_arg, parse_id
+from ..parsing import check_fiscal_year, fiscal_year_arg, page_arg, parse_id
 from ..permissions import can, require
 from ..web import ServiceFailed, perform, require_view
 from . import services
 from .execution import budget_execution as compute_execution
+from .execution import project_lines
 from .summary import program_summary
 from .xlsx import budget_execution_xlsx, program_summary_xlsx
 
@@ -46,10 +47,18 @@ def _filters() -> tuple[int, int | None, int | None]:
     return fiscal_year_arg(default_year), _int_arg("source"), _int_arg("department")
 
 
-def execution_report(user, year: int, source_id: int | None = None, department_id: int | None = None):
+def execution_report(user, year: int, source_id: int | None = None, department_id: int | None = None, *,
+                     with_projects: bool = True):
     """The report for ``user`` (finance and admin only)."""
     require(user, "report.view")
-    return compute_execution(year, source_id, department_id)
+    return compute_execution(year, source_id, department_id, with_projects=with_projects)
+
+
+def _open_group() -> tuple[int, int] | None:
+    """The group whose project lines the page shows (?open=<source id>-<department id>)."""
+    sid, _sep, did = request.args.get("open", "").partition("-")
+    sid, did = parse_id(sid), parse_id(did)
+    return (sid, did) if sid and did else None
 
 
 def _own_job(kind: str) -> Job | None:
@@ -64,11 +73,20 @@ def _own_job(kind: str) -> Job | None:
 def budget_execution():
     require_view("report.view")
     year, source_id, dep_id = _filters()
-    report = execution_report(current_user, year, source_id, dep_id)
+    # The groups only (SQL GROUP BY); project lines on demand, one page at a time: the
+    # page's work does not grow with the number of projects (the xlsx and PDF keep every row).
+    report = execution_report(current_user, year, source_id, dep_id, with_projects=False)
+    opened, q = _open_group(), request.args.get("q", "").strip()[:100]
+    lines = None
+    if opened and (not source_id or opened[0] == source_id) and (not dep_id or opened[1] == dep_id):
+        lines = project_lines(year, *opened, q=q or None, page=page_arg())
+    elif q:
+        lines = project_lines(year, source_id, dep_id, q=q, page=page_arg())
     job = _own_job(services.EXECUTION_PDF)
     recent = db.session.scalars(select(Job).where(Job.kind == services.EXECUTION_PDF, Job.state == JobState.DONE)
                                 .order_by(Job.id.desc()).limit(5)).all()
     return render_template("reports/budget_execution.html", report=report, years=fiscal_years(), recent=recent,
+                           opened=opened, q=q, lines=lines,
                            sources=budget.funding_sources(), chart=services.execution_chart(report), job=job,
                            departments=db.session.scalars(select(Department).order_by(Department.name)).all())
 

@@ -14,7 +14,9 @@ from procure.roles import Role
 from ..conftest import login
 
 PAGES = ["/budgets/?year=2026", "/budgets/appropriations?year=2026", "/budgets/appropriations/{appr}",
-         "/reports/budget-execution?year=2026", "/reports/program-summary?from=2024&to=2026", "/projects/",
+         "/reports/budget-execution?year=2026", "/reports/budget-execution?year=2026&open={group}",
+         "/reports/budget-execution?year=2026&q=%E9%A1%B9%E7%9B%AE&page=2",
+         "/reports/program-summary?from=2024&to=2026", "/projects/",
          "/projects/{project}", "/dashboard"]
 
 
@@ -60,7 +62,7 @@ def test_query_count_does_not_grow(app, make, db, client, path):
 
     project = db.session.query(Project).filter(Project.state == "approved").first()
     login(client, fin.username)
-    url = path.format(appr=appr.id, project=project.id)
+    url = path.format(appr=appr.id, project=project.id, group=f"{appr.source_id}-{appr.department_id}")
     small = _count(app, client, url)
     _fill(make, 3, 4)  # many more departments, appropriations, projects, ledger rows
     large = _count(app, client, url)

@@ -217,3 +217,106 @@ def test_ids_too_large_for_a_column_are_refused_not_a_500(client, make, db):
                        follow_redirects=True)
     assert resp.status_code == 200
     assert "Choose from the list." in resp.get_data(as_text=True)
+
+
+def _group_rows(html: str) -> dict[str, dict[str, Decimal]]:
+    """The page's group rows by their anchor (source id-department id)."""
+    body = html.split('id="execution"', 1)[1].split("<tfoot>", 1)[0]
+    out = {}
+    for part in body.split('<tr class="fw-semibold table-light">')[1:]:
+        key = re.search(r'id="g-(\d+-\d+)"', part).group(1)
+        out[key] = _money_cells(part, "</td>")
+    return out
+
+
+def test_page_shows_groups_their_project_lines_on_demand(client, dataset):
+    """The page shows the groups only, their totals equal to the xlsx's group rows and
+    to the sum of their project lines, which a plain link loads."""
+    fin, exp, _ = dataset
+    login(client, fin.username)
+    page = client.get(f"/reports/budget-execution?year={YEAR}").get_data(as_text=True)
+    tbody = page.split('id="execution"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    assert tbody.count("<tr") == 9 and "\u2003" not in tbody  # the groups only: no project rows until asked for
+    groups = _group_rows(page)
+    assert len(groups) == 9
+    total = {c: sum((g[c] for g in groups.values()), Decimal(0)) for c in COLS}
+    assert total == exp
+
+    ws = load_workbook(BytesIO(client.get(f"/reports/budget-execution.xlsx?year={YEAR}").data)).worksheets[0]
+    xlsx_groups = [r for r in ws.iter_rows(min_row=5) if r[2].value in (None, "") and r[0].value != "Total"]
+    assert sorted(tuple(Decimal(repr(r[3 + i].value)) for i, _c in enumerate(COLS)) for r in xlsx_groups) == \
+        sorted(tuple(g[c] for c in COLS) for g in groups.values())
+    assert sum(1 for r in ws.iter_rows(min_row=5) if r[2].value) == 21  # the xlsx keeps every project row
+
+    for key, figures in groups.items():
+        assert f"open={key}" in page and f'id="g-{key}"' in page  # a plain link to the group's lines
+        opened = client.get(f"/reports/budget-execution?year={YEAR}&open={key}").get_data(as_text=True)
+        body = opened.split('id="execution"', 1)[1].split("<tfoot>", 1)[0]
+        rows = [r.split("</tr>", 1)[0] for r in body.split('<tr class="small project-line">')[1:]]
+        assert len(rows) in (2, 3)  # two projects, and the cancelled one with nothing allocated
+        lines = [{c: Decimal(re.sub(r"[^\d.\-]", "", t)) for c, t in re.findall(r'data-col="(\w+)">([^<]+)<', r)}
+                 for r in rows]
+        for c in ("allocated", "committed", "paid"):
+            assert sum((x[c] for x in lines), Decimal(0)) == figures[c], (key, c)
+        assert "Hide projects" in opened
+
+
+def test_project_lines_page_correctly(app, client, dataset, monkeypatch):
+    from procure.reports import execution
+    from procure.reports.execution import budget_execution, project_lines
+
+    fin, _exp, _ = dataset
+    report = budget_execution(YEAR)
+    every = [(p.project_id, p.allocated) for g in report.groups for p in report.projects[g.key]]
+    seen = []
+    first = project_lines(YEAR, per_page=4)
+    assert first.total == len(every) == 21 and first.pages == 6
+    for n in range(1, first.pages + 1):
+        seen += [(p.project_id, p.allocated) for p in project_lines(YEAR, page=n, per_page=4).items]
+    assert seen == every  # the report's order, each line once
+    past = project_lines(YEAR, page=99, per_page=4)  # a stale link past the end: the last page
+    assert past.page == 6 and [(p.project_id, p.allocated) for p in past.items] == every[20:]
+    g = next(g for g in report.groups if len(report.projects[g.key]) == 3)
+    only = project_lines(YEAR, *g.key)
+    assert [p.project_id for p in only.items] == [p.project_id for p in report.projects[g.key]]
+
+    # through the page: 2 a page, the pager's links lead to the next page and back
+    monkeypatch.setattr(execution, "PER_PAGE", 2)
+    login(client, fin.username)
+    key = f"{g.key[0]}-{g.key[1]}"
+    html = client.get(f"/reports/budget-execution?year={YEAR}&open={key}").get_data(as_text=True)
+    assert html.count('class="small project-line"') == 2
+    assert 'rel="next"' in html and 'rel="prev"' not in html
+    nxt = re.search(r'href="([^"]+)" rel="next"', html).group(1).replace("&amp;", "&")
+    assert "page=2" in nxt and f"open={key}" in nxt
+    html2 = client.get(nxt).get_data(as_text=True)
+    assert html2.count('class="small project-line"') == len(report.projects[g.key]) - 2
+    assert 'rel="prev"' in html2 and 'rel="next"' not in html2
+
+
+def test_search_by_title_finds_a_project(client, dataset, db):
+    from procure.projects.models import Project
+
+    fin, _exp, _ = dataset
+    project = db.session.query(Project).order_by(Project.id.desc()).first()
+    project.title = "社区养老100%_服务"
+    db.session.commit()
+    login(client, fin.username)
+    html = client.get(f"/reports/budget-execution?year={YEAR}&q=100%_").get_data(as_text=True)
+    results = html.split('id="project-search"', 1)[1].split("</table>", 1)[0]
+    assert results.count('class="small project-line"') == 1 and "社区养老100%_服务" in results
+    none = client.get(f"/reports/budget-execution?year={YEAR}&q=nothing-like-this").get_data(as_text=True)
+    assert "No projects match." in none.split('id="project-search"', 1)[1]
+
+
+def test_only_finance_and_admin_see_the_page_and_its_project_lines(client, make, dataset):
+    fin, _exp, _ = dataset
+    for role, code in ((Role.FINANCE, 200), (Role.ADMIN, 200), (Role.OFFICER, 403), (Role.ORG, 403),
+                       (Role.EVALUATOR, 403)):
+        u = make.user(role)
+        make.commit()
+        client.post("/logout")
+        login(client, u.username)
+        for url in (f"/reports/budget-execution?year={YEAR}", f"/reports/budget-execution?year={YEAR}&open=1-1",
+                    f"/reports/budget-execution?year={YEAR}&q=x"):
+            assert client.get(url).status_code == code, (role, url)
