@@ -4,7 +4,6 @@ every refusal says why."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -17,38 +16,15 @@ from procure.projects import services as ps
 from procure.projects.models import Project, ProjectState
 from procure.roles import Role
 
+from ..threads import race
+
 THREADS = 12
 
 
 def _race(app, fn, n):
-    """Run ``fn(i)`` in ``n`` threads released at once; each in its own app context and
-    session, committing or rolling back like a request. Returns (successes, refusals)."""
-    barrier = threading.Barrier(n)
-    ok, refused, errors = [], [], []
-
-    def worker(i):
-        with app.app_context():
-            from procure.extensions import db
-
-            try:
-                barrier.wait(timeout=10)
-                fn(i)
-                db.session.commit()
-                ok.append(i)
-            except BudgetExceeded as exc:
-                db.session.rollback()
-                refused.append(str(exc.message))
-            except Exception as exc:  # pragma: no cover - reported below
-                db.session.rollback()
-                errors.append(repr(exc))
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
-    return ok, refused
+    """``fn(i)`` in ``n`` threads released at once; (successes, refusal messages)."""
+    ok, refused = race(app, [lambda _db, i=i: fn(i) for i in range(n)], refusal=BudgetExceeded)
+    return ok, [message for _i, _kind, message in refused]
 
 
 def test_concurrent_approvals_and_payments_never_overspend(app, make, db):

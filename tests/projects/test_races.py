@@ -13,7 +13,6 @@ change from … to …"). The figures are printed (run with ``-s``) and kept in 
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest  # noqa: F401
@@ -25,47 +24,14 @@ from procure.auth.models import User
 from procure.budgets import ledger
 from procure.budgets import services as bs
 from procure.budgets.models import Allocation, Appropriation
-from procure.errors import DomainError
 from procure.projects import services as ps
 from procure.projects.models import Project, ProjectState
 from procure.roles import Role
 
+from ..threads import race
+
 S = ProjectState
 ROUNDS = 25
-
-
-def _race(app, fns):
-    """Run each of ``fns`` in its own thread, released together. Returns
-    (successes, refusal messages) and fails on any error that is not a DomainError."""
-    barrier = threading.Barrier(len(fns))
-    ok, refused, errors = [], [], []
-
-    def worker(i, fn):
-        with app.app_context():
-            from procure.extensions import db
-
-            try:
-                barrier.wait(timeout=10)
-                fn(db)
-                db.session.commit()
-                ok.append(i)
-            except DomainError as exc:
-                db.session.rollback()
-                refused.append((i, type(exc).__name__, str(exc.message)))
-            except Exception as exc:  # pragma: no cover - reported below
-                db.session.rollback()
-                errors.append(repr(exc))
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung (deadlock?)"
-    assert errors == []
-    return ok, refused
 
 
 def _project_money(db, project_id):
@@ -94,7 +60,7 @@ def test_approve_against_return_never_loses_a_state_or_money(app, db, make):
         def give_back(d, pid=pid):
             ps.return_project(d.session.get(User, ids["b"]), d.session.get(Project, pid), "预算说明不全")
 
-        ok, refused = _race(app, [approve, give_back])
+        ok, refused = race(app, [approve, give_back])
         attempts += 2
         refusals += len(refused)
         assert len(ok) == 1 and len(refused) == 1, (ok, refused)
@@ -134,7 +100,7 @@ def test_two_approvals_of_one_project(app, db, make):
         def approve(d, fin_id, pid=pid, aid=aid):
             ps.approve_project(d.session.get(User, fin_id), d.session.get(Project, pid), [(aid, "100.00")])
 
-        ok, refused = _race(app, [lambda d: approve(d, fin_a.id), lambda d: approve(d, fin_b.id)])
+        ok, refused = race(app, [lambda d: approve(d, fin_a.id), lambda d: approve(d, fin_b.id)])
         assert len(ok) == 1 and len(refused) == 1
         project, allocated = _project_money(db, pid)
         overs += allocated > project.budget_ceiling
@@ -168,7 +134,7 @@ def test_audit_first_then_money_never_deadlocks_with_approve(app, db, make):
             ps.approve_project(d.session.get(User, fin.id), d.session.get(Project, pid),
                                [(i, "100.00") for i in appr_ids])
 
-        ok, refused = _race(app, [approve, lambda d: _audit_then_lock_money(d, fin.id, appr_ids[-1])])
+        ok, refused = race(app, [approve, lambda d: _audit_then_lock_money(d, fin.id, appr_ids[-1])])
         assert sorted(ok) == [0, 1] and refused == []
         done += 2
     assert verify_chain().ok
