@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .errors import Conflict, InvalidTransition
+from .extensions import db
 
 Allowed = Mapping[enum.StrEnum, frozenset]
 
@@ -94,7 +95,7 @@ class Machine:
         pk = inspect(model).primary_key[0]
         column = getattr(model, self.field)
         changes = {self.field: to, **(values or {})}
-        result = _session().execute(
+        result = db.session.execute(
             update(model).where(pk == inspect(obj).identity[0], column == current).values(changes)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
@@ -110,24 +111,3 @@ class Machine:
                      before={self.field: current.value}, after=after)
         return obj
 
-
-def _session():
-    from .extensions import db
-
-    return db.session
-
-
-def machine_for(allowed: Allowed) -> Machine | None:
-    for m in MACHINES.values():
-        if m.allowed == {s: frozenset(allowed.get(s, ())) for s in m.states}:
-            return m
-    return None
-
-
-def transition(obj, to: enum.StrEnum, actor, allowed: Allowed | Machine, *, field: str = "state",
-               reason: str | None = None, extra: dict | None = None):
-    """Compatibility shim: ``machine.transition`` for the machine whose map is ``allowed``."""
-    m = allowed if isinstance(allowed, Machine) else machine_for(allowed)
-    if m is None:
-        raise LookupError("no state machine registered for this map")
-    return m.transition(obj, to, actor, reason=reason, extra=extra)

@@ -33,12 +33,12 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from .. import audit, dispatch, workflow
+from .. import audit, dispatch
 from ..documents.models import Document
 from ..errors import DomainError
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import ALLOWED, FINAL, Job, JobState
+from .models import FINAL, MACHINE, Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +122,15 @@ def _fail(job_id: int, message: str, result: dict | None = None) -> None:
     job.message = message[:MESSAGE_LENGTH]
     if result is not None:
         job.result = result
-    workflow.transition(job, JobState.FAILED, None, ALLOWED, reason=job.message)
+    MACHINE.transition(job, JobState.FAILED, None, reason=job.message)
 
 
 def fail_job(job_id: int, message: str, result: dict | None = None) -> None:
     """Mark a queued or running job failed with ``message`` (and a summary for the
     kind's page); commits."""
     _fail(job_id, message, result)
+    # A task is its own unit of work (no view commits for it): the failure must stand
+    # even though the work it reports was rolled back.
     db.session.commit()
 
 
@@ -146,7 +148,9 @@ def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
         db.session.rollback()
         return "skipped"
     job.started_at = utcnow()
-    workflow.transition(job, JobState.RUNNING, None, ALLOWED)
+    MACHINE.transition(job, JobState.RUNNING, None)
+    # Committed apart from the work: the job's page shows "running" while the work's own
+    # transaction is open, and a second delivery of the task sees it is no longer queued.
     db.session.commit()
     try:
         outcome = work(job)
@@ -158,8 +162,9 @@ def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
             job.result = outcome
         elif outcome is not None:
             job.result_document_id = outcome.id
-        workflow.transition(job, JobState.DONE, None, ALLOWED,
-                            extra={"result_document_id": job.result_document_id})
+        MACHINE.transition(job, JobState.DONE, None,
+                           extra={"result_document_id": job.result_document_id})
+        # The task's one commit: the work's writes and "done" stand or fall together.
         db.session.commit()
         return "done"
     except Exception as exc:

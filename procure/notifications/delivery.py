@@ -146,9 +146,12 @@ def deliver(note_id: int) -> float | None:
         link.send(msg)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         delay = record_failure(note, f"{type(exc).__name__}: {exc}", permanent=_is_permanent(exc))
+        # Delivery is the task's unit of work: the attempt is counted whatever comes next.
         db.session.commit()
         return delay
     mark_sent(note)
+    # Right after the SMTP server accepted it, so the row lock is released and a retry
+    # of the task finds the email sent.
     db.session.commit()
     return None
 
@@ -168,5 +171,6 @@ def claim_overdue(grace: timedelta = timedelta(seconds=60), limit: int = 5000) -
     ids = list(db.session.scalars(
         update(Notification).where(Notification.id.in_(overdue.scalar_subquery()))
         .values(next_attempt_at=now).returning(Notification.id)))
+    # The claim must be visible before the ids go to the broker (the sweep task's unit of work).
     db.session.commit()
     return sorted(ids)

@@ -24,12 +24,12 @@ from jinja2.utils import concat
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import dispatch, permissions, workflow
+from .. import dispatch, permissions
 from ..errors import ValidationError
 from ..extensions import db
 from ..permissions import ALL
 from ..timeutil import utcnow
-from .models import ALLOWED, Mute, Notice, Notification, NotificationState
+from .models import MACHINE, Mute, Notice, Notification, NotificationState
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ def mark_sent(note: Notification) -> None:
     note.attempts += 1
     note.sent_at = utcnow()
     note.next_attempt_at = None
-    workflow.transition(note, NotificationState.SENT, None, ALLOWED, extra={"attempts": note.attempts})
+    MACHINE.transition(note, NotificationState.SENT, None, extra={"attempts": note.attempts})
 
 
 def record_failure(note: Notification, error: str, *, permanent: bool = False) -> float | None:
@@ -276,7 +276,7 @@ def record_failure(note: Notification, error: str, *, permanent: bool = False) -
     note.last_error = error[:2000]
     if permanent or note.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
         note.next_attempt_at = None
-        workflow.transition(note, NotificationState.FAILED, None, ALLOWED, reason=note.last_error[:200])
+        MACHINE.transition(note, NotificationState.FAILED, None, reason=note.last_error[:200])
         return None
     delay = backoff_seconds(note.attempts)
     note.next_attempt_at = utcnow() + timedelta(seconds=delay)
@@ -287,7 +287,7 @@ def requeue(actor, note: Notification) -> None:
     """failed → queued, by an admin after fixing the cause."""
     permissions.require(actor, "outbox.view")
     note.next_attempt_at = utcnow()
-    workflow.transition(note, NotificationState.QUEUED, actor, ALLOWED)
+    MACHINE.transition(note, NotificationState.QUEUED, actor)
     dispatch.after_commit(SEND_TASK, note.id)
 
 

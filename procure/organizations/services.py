@@ -3,7 +3,7 @@ the standing rules and eligibility.
 
 Every service checks the permission, flushes (never commits) and audits what it changes;
 state changes of ratings, annual reports and credit entries go through
-``workflow.transition``.
+their machines' compare-and-set ``transition``.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from sqlalchemy import Text, and_, cast, exists, func, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import selectinload
 
-from .. import audit, permissions, policy, workflow
+from .. import audit, permissions, policy
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..roles import Role
 from . import creditcode
 from .models import (
-    ENTRY_ALLOWED,
-    RATING_ALLOWED,
-    REPORT_ALLOWED,
+    ENTRY_MACHINE,
+    RATING_MACHINE,
+    REPORT_MACHINE,
     AnnualReport,
     CreditEntry,
     CreditList,
@@ -212,7 +212,7 @@ def add_rating(actor, org: Organization, level: int, rated_on: date) -> Rating:
     expires = add_years(rated_on, policy.value("rating.valid_years"))
     for old in db.session.scalars(select(Rating).where(Rating.organization_id == org.id,
                                                        Rating.state == RatingState.ACTIVE)):
-        workflow.transition(old, RatingState.LAPSED, actor, RATING_ALLOWED, reason="superseded")
+        RATING_MACHINE.transition(old, RatingState.LAPSED, actor, reason="superseded")
     rating = Rating(organization_id=org.id, level=level, rated_on=rated_on, expires_on=expires,
                     state=RatingState.ACTIVE)
     db.session.add(rating)
@@ -229,7 +229,7 @@ def lapse_ratings(today: date, actor=None) -> int:
     due = db.session.scalars(select(Rating).where(Rating.state == RatingState.ACTIVE,
                                                   Rating.expires_on <= today)).all()
     for rating in due:
-        workflow.transition(rating, RatingState.LAPSED, actor, RATING_ALLOWED, reason="expired")
+        RATING_MACHINE.transition(rating, RatingState.LAPSED, actor, reason="expired")
     db.session.flush()
     for org in {r.organization for r in due}:
         _sync_rating(org)
@@ -258,8 +258,8 @@ def record_annual_report(actor, org: Organization, year: int, filed_on: date | N
         if report.status == ReportStatus.FILED:
             raise ValidationError(_l("The annual report for %(y)d is already filed.", y=year), field="year")
         report.filed_on = filed_on
-        workflow.transition(report, ReportStatus.FILED, actor, REPORT_ALLOWED, field="status",
-                            extra={"filed_on": filed_on.isoformat()})
+        REPORT_MACHINE.transition(report, ReportStatus.FILED, actor,
+                                  extra={"filed_on": filed_on.isoformat()})
     return report
 
 
@@ -302,7 +302,7 @@ def add_credit_entry(actor, org: Organization, which: CreditList, listed_on: dat
 def confirm_entry(actor, entry: CreditEntry) -> CreditEntry:
     """proposed → listed: the officer confirms a listing proposed by the standing rules."""
     permissions.require(actor, "organization.manage", entry.organization)
-    workflow.transition(entry, EntryState.LISTED, actor, ENTRY_ALLOWED)
+    ENTRY_MACHINE.transition(entry, EntryState.LISTED, actor)
     _sync_standing(entry.organization)
     return entry
 
@@ -314,7 +314,7 @@ def reject_entry(actor, entry: CreditEntry, reason: str) -> CreditEntry:
     if not reason:
         raise ValidationError(_l("Give the reason."), field="reason")
     entry.removal_reason = reason
-    workflow.transition(entry, EntryState.REJECTED, actor, ENTRY_ALLOWED, reason=reason)
+    ENTRY_MACHINE.transition(entry, EntryState.REJECTED, actor, reason=reason)
     return entry
 
 
@@ -328,8 +328,8 @@ def remove_entry(actor, entry: CreditEntry, removed_on: date, reason: str) -> Cr
     if removed_on < entry.listed_on:
         raise ValidationError(_l("The removal cannot precede the listing."), field="removed_on")
     entry.removed_on, entry.removal_reason = removed_on, reason
-    workflow.transition(entry, EntryState.REMOVED, actor, ENTRY_ALLOWED, reason=reason,
-                        extra={"removed_on": removed_on.isoformat()})
+    ENTRY_MACHINE.transition(entry, EntryState.REMOVED, actor, reason=reason,
+                             extra={"removed_on": removed_on.isoformat()})
     _sync_standing(entry.organization)
     return entry
 

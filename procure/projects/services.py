@@ -1,6 +1,6 @@
 """Project operations: the guiding catalogue (admin), planning (officers of the
 department), the budget check (finance). Each checks permission, validates, audits,
-flushes; the caller commits once. State changes go through ``workflow.transition``
+flushes; the caller commits once. State changes go through ``PROJECT_MACHINE.transition``
 over ``ALLOWED`` (DOMAIN.md §4)."""
 
 from __future__ import annotations

@@ -125,9 +125,8 @@ def test_leap_day_rating_and_new_rating_supersedes(app, db, make, officer):
         with pytest.raises(ValidationError):
             services.add_rating(officer, org, 6, date(2023, 1, 1))
         with pytest.raises(InvalidTransition):
-            from procure import workflow
-            from procure.organizations.models import RATING_ALLOWED
-            workflow.transition(first, RatingState.ACTIVE, officer, RATING_ALLOWED)
+            from procure.organizations.models import RATING_MACHINE
+            RATING_MACHINE.transition(first, RatingState.ACTIVE, officer)
 
 
 def test_annual_report_transitions(app, db, make, officer):
