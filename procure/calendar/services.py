@@ -221,7 +221,8 @@ def delete_calendar_day(actor, entry_id: int) -> None:
 
 def _year_row(year: int) -> HolidayYear:
     """The year's row, locked for this transaction (created when missing)."""
-    row = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year).with_for_update())
+    row = db.session.scalar(select(HolidayYear).where(HolidayYear.year == year).with_for_update()
+                         .execution_options(populate_existing=True))
     if row is None:
         row = HolidayYear(year=year, is_complete=False, notice_ref="")
         try:

@@ -335,3 +335,34 @@ def test_complete_years_on_sqlite(tmp_path, services_ready):
             _db.session.execute(sa.update(HolidayYear).values(notice_date=None))
         _db.session.rollback()
         _db.session.remove()
+
+
+def test_marking_a_year_races_on_postgresql(app, db, make):
+    """Two admins mark the year complete at once, then one un-marks it while another marks
+    it again: each race has exactly one winner, the loser is told why, nothing is lost."""
+    from procure.auth.models import User
+
+    from ..threads import race
+
+    admin = make.admin()
+    other = make.user(Role.ADMIN, username="admin2")
+    enter_calendar_days(admin, NEW_YEAR_AND_SPRING)
+    db.session.commit()
+    ids = (admin.id, other.id)
+
+    def mark(d, uid, ref):
+        mark_year_complete(d.session.get(User, uid), 2027, ref, D(2026, 11, 20))
+
+    for _round in range(5):
+        ok, refused = race(app, [lambda d: mark(d, ids[0], NOTICE), lambda d: mark(d, ids[1], NOTICE + "（二）")])
+        assert len(ok) == 1 and [r[1] for r in refused] == ["Conflict"]
+        db.session.expire_all()
+        row = db.session.get(HolidayYear, 2027)
+        assert row.is_complete and row.notice_ref == (NOTICE, NOTICE + "（二）")[ok[0]]
+        ok, refused = race(app, [lambda d: reopen_year(d.session.get(User, ids[0]), 2027, "更正"),
+                                 lambda d: reopen_year(d.session.get(User, ids[1]), 2027, "更正")])
+        assert len(ok) == 1 and [r[1] for r in refused] == ["Conflict"]
+    db.session.expire_all()
+    assert not db.session.get(HolidayYear, 2027).is_complete
+    actions = db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.object_type == "holiday_years")).all()
+    assert actions.count("calendar.year_complete") == 5 and actions.count("calendar.year_reopen") == 5
