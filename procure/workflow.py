@@ -32,6 +32,32 @@ MACHINES: dict[str, Machine] = {}
 STALE = _l("Someone else changed this first. Reload the page to see the current state, then try again.")
 
 
+#: The optional column counting an object's saved versions (see :func:`claim_revision`).
+REVISION = "revision"
+
+
+def claim_revision(obj, seen: int | None, **unchanged) -> None:
+    """Compare-and-set for an edit: take the next revision of ``obj`` if it is still at
+    ``seen`` (the revision the user's form was loaded at; ``None``: the one this request
+    read) and its columns still hold ``unchanged`` (e.g. ``state=S.DRAFT``).
+
+    Call it before changing any attribute: it writes ``revision = seen + 1`` with one
+    ``UPDATE … WHERE id = :id AND revision = :seen``, which holds the row until the
+    commit, so two people saving the same form never overwrite each other — the later
+    one gets :class:`~procure.errors.Conflict` and keeps what they typed.
+    """
+    model = type(obj)
+    seen = getattr(obj, REVISION) if seen is None else seen
+    pk = inspect(model).primary_key[0]
+    where = [pk == inspect(obj).identity[0], getattr(model, REVISION) == seen]
+    where += [getattr(model, k) == v for k, v in unchanged.items()]
+    result = db.session.execute(update(model).where(*where).values({REVISION: seen + 1})
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise Conflict(STALE)
+    set_committed_value(obj, REVISION, seen + 1)
+
+
 def _label(state) -> str:
     return getattr(state, "label", state)
 
@@ -95,14 +121,20 @@ class Machine:
         pk = inspect(model).primary_key[0]
         column = getattr(model, self.field)
         changes = {self.field: to, **(values or {})}
+        where = [pk == inspect(obj).identity[0], column == current]
+        if REVISION in inspect(model).columns:
+            # The object's edits and moves share one counter: a move made on what this
+            # request read refuses to apply over an edit saved in between, and vice versa.
+            where.append(getattr(model, REVISION) == getattr(obj, REVISION))
+            changes[REVISION] = getattr(obj, REVISION) + 1
         result = db.session.execute(
-            update(model).where(pk == inspect(obj).identity[0], column == current).values(changes)
+            update(model).where(*where).values(changes)
             .execution_options(synchronize_session=False))
         if result.rowcount != 1:
             raise Conflict(STALE)
         for key, value in changes.items():
             set_committed_value(obj, key, value)
-        after = {self.field: to.value, **{k: v for k, v in (values or {}).items()}}
+        after = {self.field: to.value, **(values or {})}
         if reason:
             after["reason"] = reason
         if extra:

@@ -6,6 +6,7 @@ from wtforms import (
     DateField,
     FieldList,
     FormField,
+    HiddenField,
     SelectField,
     StringField,
     SubmitField,
@@ -37,6 +38,8 @@ class ProjectForm(FlaskForm):
     period_start = DateField(_l("Planned start"), validators=[DataRequired()])
     period_end = DateField(_l("Planned end"), validators=[DataRequired()])
     targets = FieldList(FormField(TargetForm), min_entries=4, max_entries=20)
+    #: The revision the form was loaded at (a save over a newer one is refused).
+    revision = HiddenField()
     submit = SubmitField(_l("Save"))
 
 

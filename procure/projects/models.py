@@ -145,6 +145,9 @@ class Project(db.Model):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Counts saved versions: an edit or a move made on an older one is refused
+    #: (``workflow.claim_revision``), never written over the newer one.
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
 
     department = relationship("Department", lazy="joined")
     category = relationship("ServiceCategory", lazy="joined")

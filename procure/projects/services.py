@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit
+from .. import audit, workflow
 from ..budgets import ledger
 from ..budgets.models import ZERO, Allocation
 from ..errors import BudgetExceeded, InvalidTransition, ValidationError
@@ -166,13 +166,18 @@ def create_project(actor, data: ProjectData) -> Project:
     return project
 
 
-def update_project(actor, project: Project, data: ProjectData) -> Project:
-    """Edit a draft (or returned) project. Only ``beneficiaries_served`` may change later."""
+def update_project(actor, project: Project, data: ProjectData, seen_revision: int | None = None) -> Project:
+    """Edit a draft (or returned) project. Only ``beneficiaries_served`` may change later.
+
+    ``seen_revision`` is the revision the form was loaded at: when someone saved or moved
+    the project since, the edit is refused with a conflict instead of overwriting theirs.
+    """
     require(actor, "project.edit", project)
     if project.state != S.DRAFT:
         raise InvalidTransition(_l("Only a draft project can be edited."))
     before = project.snapshot()
     values = _validate(data, project.category_id)
+    workflow.claim_revision(project, seen_revision, state=S.DRAFT)
     targets = values.pop("targets")
     for key, value in values.items():
         setattr(project, key, value)

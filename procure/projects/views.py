@@ -16,6 +16,7 @@ from ..budgets.views import dashboard_part
 from ..extensions import db
 from ..money import format_money
 from ..nav import ADMIN_GROUP, NavItem
+from ..parsing import parse_id
 from ..permissions import can, visible
 from ..queues import Queue
 from ..queues import register as register_queue
@@ -120,7 +121,8 @@ def edit(project_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            perform(ps.update_project, current_user, project, _project_data(form), form=form)
+            perform(ps.update_project, current_user, project, _project_data(form),
+                    seen_revision=parse_id(form.revision.data), form=form)
         except ServiceFailed:
             status = 400
         else:

@@ -188,3 +188,100 @@ def test_stale_transition_is_a_conflict_at_the_service(app, db, make):
         assert "刷新" in str(exc.value.message)
     db.session.rollback()
     assert db.session.get(Project, project.id).state == S.APPROVED
+
+
+def _edit_data(project, title):
+    from procure.projects.services import ProjectData, TargetData
+
+    return ProjectData(
+        title=title, category_id=project.category_id, fiscal_year=project.fiscal_year,
+        service_area=project.service_area, target_group=project.target_group,
+        budget_ceiling=project.budget_ceiling, method=project.method.value,
+        period_start=project.period_start, period_end=project.period_end,
+        targets=[TargetData("服务对象人数", "人", "300", True)])
+
+
+def test_two_officers_saving_one_draft_never_overwrite_each_other(app, db, make):
+    """Both loaded the form at the same revision: one save lands, the other is told
+    someone else changed it first; the project holds exactly the saved one's title."""
+    officer = make.user(Role.OFFICER)
+    other = make.user(Role.OFFICER, department=officer.department)
+    project = make.project(officer)
+    db.session.commit()
+    pid, seen = project.id, project.revision
+    wins = {}
+    for _round in range(10):
+        def save(d, uid, title, seen=seen):
+            p = d.session.get(Project, pid)
+            ps.update_project(d.session.get(User, uid), p, _edit_data(p, title), seen_revision=seen)
+
+        ok, refused = race(app, [lambda d: save(d, officer.id, "甲的标题"),
+                                 lambda d: save(d, other.id, "乙的标题")])
+        assert len(ok) == 1 and [r[1] for r in refused] == ["Conflict"], (ok, refused)
+        db.session.expire_all()
+        project = db.session.get(Project, pid)
+        assert project.title == ("甲的标题", "乙的标题")[ok[0]]
+        assert project.revision == seen + 1
+        wins[ok[0]] = wins.get(ok[0], 0) + 1
+        seen = project.revision
+    assert verify_chain().ok
+    print(f"\ntwo saves of one draft: 20 attempts, 10 conflicts, winners {wins}")
+
+
+def test_an_edit_against_a_submission_never_changes_a_submitted_project(app, db, make):
+    officer = make.user(Role.OFFICER)
+    outcomes = set()
+    for _round in range(10):
+        project = make.project(officer, title="原标题")
+        db.session.commit()
+        pid, seen = project.id, project.revision
+
+        def edit(d, pid=pid, seen=seen):
+            p = d.session.get(Project, pid)
+            ps.update_project(d.session.get(User, officer.id), p, _edit_data(p, "改后的标题"), seen_revision=seen)
+
+        def submit(d, pid=pid):
+            ps.submit_project(d.session.get(User, officer.id), d.session.get(Project, pid))
+
+        ok, refused = race(app, [edit, submit])
+        db.session.expire_all()
+        project = db.session.get(Project, pid)
+        if ok == [0, 1] or ok == [1, 0]:
+            # the edit landed first and the submission came after it: both fine, in order
+            assert project.state == S.SUBMITTED and project.title == "改后的标题"
+            outcomes.add("edit then submit")
+        else:
+            assert len(ok) == 1 and len(refused) == 1, (ok, refused)
+            if ok == [1]:
+                assert project.state == S.SUBMITTED and project.title == "原标题"
+                outcomes.add("submit first, edit refused")
+            else:
+                assert project.state == S.DRAFT and project.title == "改后的标题"
+                outcomes.add("edit first, submit refused")
+    assert outcomes
+    print(f"\nedit vs submit: {sorted(outcomes)}")
+
+
+def test_a_form_loaded_before_another_save_is_refused_over_http(app, db, make, client):
+    from tests.conftest import login
+
+    officer = make.user(Role.OFFICER)
+    project = make.project(officer, title="原标题")
+    db.session.commit()
+    login(client, officer.username)
+    page = client.get(f"/projects/{project.id}/edit").get_data(as_text=True)
+    assert 'name="revision"' in page
+    ps.update_project(officer, project, _edit_data(project, "别人先改"))
+    db.session.commit()
+    form = {"title": "我后改的", "category_id": str(project.category_id), "fiscal_year": str(project.fiscal_year),
+            "service_area": project.service_area, "target_group": project.target_group,
+            "budget_ceiling": str(project.budget_ceiling), "method": project.method.value,
+            "period_start": project.period_start.isoformat(), "period_end": project.period_end.isoformat(),
+            "targets-0-indicator": "服务对象人数", "targets-0-unit": "人", "targets-0-target_value": "300",
+            "revision": "1"}
+    resp = client.post(f"/projects/{project.id}/edit", data=form)
+    text = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "刷新" in text
+    assert "我后改的" in text  # what the user typed is still in the form
+    db.session.expire_all()
+    assert db.session.get(Project, project.id).title == "别人先改"
