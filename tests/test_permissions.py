@@ -449,3 +449,33 @@ def test_a_scope_through_a_relationship(world):
         assert mine and {j.id for j in world.db.session.scalars(visible(officer, "test.department_jobs", Job))} == mine
     finally:
         RULES.pop("test.department_jobs")
+
+
+def test_bids_are_sealed_from_everyone_but_their_organization(world, db):
+    """Before the opening nobody but the bidding organization sees a bid — admin included;
+    after it, entered bids (not drafts, not withdrawals) to staff and to the evaluators who
+    declared no conflict; bid contents to an evaluator only after declaring."""
+    from procure.tenders.models import Bid, Tender
+
+    t = world.tenders
+    admin, finance, org0_user = world.users[0], world.users[6], world.users[8]
+    ev1, ev2 = [x for x in world.users if x.role == Role.EVALUATOR]
+    officer_a, officer_b = world.officers[0], world.officers[2]  # of the opened / the sealed tender
+
+    def ids(user, action, model):
+        return {o.id for o in db.session.scalars(visible(user, action, model))}
+
+    opened_entered = {b.id for b in t["bids"][:2]}
+    assert ids(admin, "bid.view", Bid) == opened_entered
+    assert ids(finance, "bid.view", Bid) == opened_entered
+    assert ids(officer_b, "bid.view", Bid) == set()  # own department's tender still sealed
+    assert ids(officer_a, "bid.view", Bid) == opened_entered
+    assert ids(ev1, "bid.view", Bid) == opened_entered  # declared no conflict
+    assert ids(ev2, "bid.view", Bid) == set()  # opened tender undeclared; the other sealed
+    assert not can(admin, "bid.view", t["bids"][4])  # submitted, sealed
+    assert ids(org0_user, "bid.view_own", Bid) == {t["bids"][0].id, t["bids"][4].id}
+    assert ids(ev1, "tender.evaluate", Tender) == {t["opened"].id}
+    assert ids(ev2, "tender.evaluate", Tender) == set()
+    assert ids(ev2, "tender.view", Tender) == {t["opened"].id, t["sealed"].id}  # assigned: names, to declare
+    assert ids(officer_a, "tender.manage", Tender) == {t["opened"].id, t["draft"].id}
+    assert ids(org0_user, "tender.view", Tender) == set()
