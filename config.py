@@ -93,6 +93,12 @@ class Config:
     #: is caught up while the due date has not passed (unique keys prevent repeats).
     REMINDER_CATCH_UP_DAYS = int(os.environ.get("REMINDER_CATCH_UP_DAYS", "2"))
 
+    #: The master key that wraps each tender's data key (procure/sealing.py): base64 of 32
+    #: bytes from the environment, else the key file (created by ``flask sealing init-key``,
+    #: mode 0600). Keep it outside the database and its backups; without it no sealed bid opens.
+    MASTER_KEY = os.environ.get("PROCURE_MASTER_KEY") or None
+    MASTER_KEY_FILE = os.environ.get("PROCURE_MASTER_KEY_FILE") or str(INSTANCE_DIR / "master.key")
+
     #: Overrides of policy values (procure/policy.py), e.g. {"tender.min_days.public": 25}.
     POLICY_OVERRIDES: dict = {}
 

@@ -29,6 +29,27 @@ def audit_verify():
     sys.exit(1)
 
 
+sealing_cli = AppGroup("sealing", help="The master key of sealed bids.")
+
+
+@sealing_cli.command("init-key")
+@click.option("--force", is_flag=True, help="Replace an existing key (sealed bids then no longer open).")
+def sealing_init_key(force: bool):
+    """Create the master key file (MASTER_KEY_FILE, mode 0600) unless it exists."""
+    from flask import current_app
+
+    from .sealing import init_key_file, key_file_path
+
+    if current_app.config.get("MASTER_KEY") and not force:
+        click.echo("PROCURE_MASTER_KEY is set: the key comes from the environment; no file written.")
+        return
+    path = key_file_path()
+    if init_key_file(path, force=force):
+        click.echo(f"master key written to {path} (mode 0600); back it up apart from the database")
+    else:
+        click.echo(f"master key file {path} exists; kept")
+
+
 @click.command("demo")
 @click.option("--force", is_flag=True, help="Fill even when the database already holds users.")
 def demo_command(force: bool):
@@ -46,6 +67,7 @@ def demo_command(force: bool):
 
 def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
+    app.cli.add_command(sealing_cli)
     app.cli.add_command(demo_command)
     # Each module's commands: procure/<module>/cli.py defines ``cli``, a click group.
     for module in submodules("cli"):

@@ -41,3 +41,15 @@ class Conflict(DomainError):
 
 class BudgetExceeded(Conflict):
     """A hard stop of DOMAIN.md §5: the money is not there (the message says how much is)."""
+
+
+class SealingKeyUnavailable(DomainError):
+    """The master key for sealed bids is missing, malformed or not the one that sealed them."""
+
+    status_code = 503
+
+
+class SealTampered(DomainError):
+    """Sealed content (or a wrapped key) failed authentication: damaged or changed."""
+
+    status_code = 409

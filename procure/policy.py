@@ -29,6 +29,12 @@ ARCHIVE = "《会计档案管理办法》"
 DOMAIN6 = "Procure 提醒规则（业务规则第6节）"
 
 
+LAW_74 = "财政部令第74号《政府采购非招标采购方式管理办法》"
+LAW_94 = "财政部令第94号《政府采购质疑和投诉办法》"
+CONSULT = "财库〔2014〕214号《政府采购竞争性磋商采购方式管理暂行办法》"
+CALL = "Procure 项目申报规则（参照民政部中央财政支持社会组织参与社会服务项目申报指南）"
+
+
 @dataclass(frozen=True)
 class Rule:
     key: str
@@ -38,23 +44,95 @@ class Rule:
     description: Any
 
 
+# --- procurement methods as data ------------------------------------------------------
+
+#: Units of a method's periods (:class:`MethodPolicy`): calendar days, where a period whose
+#: last day is a rest day ends on the next working day, or working days.
+CALENDAR_DAYS = "calendar_days"
+WORKING_DAYS = "working_days"
+
+#: The seven ProcurementMethod values (procure/projects/models.py) and the short name of
+#: each in the policy keys (the core does not import the projects module).
+METHOD_KEYS = {
+    "public_tender": "public", "invited_tender": "invited", "consultation": "consultation",
+    "negotiation": "negotiation", "inquiry": "inquiry", "single_source": "single_source",
+    "application": "application",
+}
+_METHOD_NAMES = {
+    "public": _l("Public tender"), "invited": _l("Invited tender"), "consultation": _l("Competitive consultation"),
+    "negotiation": _l("Competitive negotiation"), "inquiry": _l("Inquiry"), "single_source": _l("Single source"),
+    "application": _l("Call for project applications"),
+}
+_SHARE_2_3 = Decimal("0.6667")
+
+#: Per method: (period, its unit, its source), (min bids, source), (committee members,
+#: source), (expert share, source), (late-clarification threshold, unit, source),
+#: (min price weight, source), (publicity working days, source).
+_METHODS = {
+    "public": ((20, CALENDAR_DAYS, f"{LAW_87} 第十六条"), (3, f"{PROC_LAW} 第三十六条"),
+               (5, f"{LAW_87} 第四十七条"), (_SHARE_2_3, f"{LAW_87} 第四十七条"),
+               (15, CALENDAR_DAYS, f"{LAW_87} 第二十七条"), (Decimal("0.10"), f"{LAW_87} 第五十五条"),
+               (1, f"{LAW_87} 第六十九条")),
+    "invited": ((20, CALENDAR_DAYS, f"{LAW_87} 第十六条"), (3, f"{PROC_LAW} 第三十六条"),
+                (5, f"{LAW_87} 第四十七条"), (_SHARE_2_3, f"{LAW_87} 第四十七条"),
+                (15, CALENDAR_DAYS, f"{LAW_87} 第二十七条"), (Decimal("0.10"), f"{LAW_87} 第五十五条"),
+                (1, f"{LAW_87} 第六十九条")),
+    "consultation": ((10, CALENDAR_DAYS, f"{CONSULT} 第十条"), (3, f"{CONSULT} 第三条、第二十一条"),
+                     (3, f"{CONSULT} 第十四条"), (_SHARE_2_3, f"{CONSULT} 第十四条"),
+                     (5, CALENDAR_DAYS, f"{CONSULT} 第十条"), (Decimal("0.10"), f"{CONSULT} 第二十四条"),
+                     (1, f"{LAW_87} 第六十九条")),
+    "negotiation": ((3, WORKING_DAYS, f"{LAW_74} 第二十九条; {PROC_REG} 第三十八条"), (3, f"{LAW_74} 第二十七条"),
+                    (3, f"{LAW_74} 第七条"), (_SHARE_2_3, f"{LAW_74} 第七条"),
+                    (3, WORKING_DAYS, f"{LAW_74} 第二十九条"), (Decimal("0.10"), f"{LAW_87} 第五十五条"),
+                    (1, f"{LAW_74} 第十八条")),
+    "inquiry": ((3, WORKING_DAYS, f"{LAW_74} 第四十五条"), (3, f"{LAW_74} 第四十条"),
+                (3, f"{LAW_74} 第七条"), (_SHARE_2_3, f"{LAW_74} 第七条"),
+                (3, WORKING_DAYS, f"{LAW_74} 第四十五条"), (Decimal("0.10"), f"{LAW_87} 第五十五条"),
+                (1, f"{LAW_74} 第十八条")),
+    "single_source": ((5, WORKING_DAYS, f"{LAW_74} 第三十八条"), (1, f"{PROC_LAW} 第三十一条"),
+                      (3, f"{LAW_74} 第四十一条"), (_SHARE_2_3, f"{LAW_74} 第七条"),
+                      (3, WORKING_DAYS, f"{LAW_74} 第二十九条"), (Decimal("0.10"), f"{LAW_87} 第五十五条"),
+                      (1, f"{LAW_74} 第十八条")),
+    "application": ((20, CALENDAR_DAYS, CALL), (1, CALL),
+                    (5, CALL), (_SHARE_2_3, f"{CALL}; {LAW_87} 第四十七条"),
+                    (15, CALENDAR_DAYS, CALL), (Decimal("0.00"), CALL),
+                    (5, CALL)),
+}
+
+
+def _period_key(kind: str, unit: str, short: str) -> str:
+    return f"tender.{kind}_{'working_days' if unit == WORKING_DAYS else 'days'}.{short}"
+
+
+def _method_rules() -> list[Rule]:
+    rules = []
+    for short, (period, bids, members, experts, clar, weight, publicity) in _METHODS.items():
+        name = _METHOD_NAMES[short]
+        unit = {CALENDAR_DAYS: _l("calendar days"), WORKING_DAYS: _l("working days")}
+        rules += [
+            Rule(_period_key("min", period[1], short), period[0], unit[period[1]], period[2],
+                 _l("%(method)s: minimum period from publication to bid deadline", method=name)),
+            Rule(f"tender.min_bids.{short}", bids[0], _l("bids"), bids[1],
+                 _l("%(method)s: fewer qualified bids than this fails the tender", method=name)),
+            Rule(f"evaluation.min_members.{short}", members[0], _l("members"), members[1],
+                 _l("%(method)s: minimum (odd) size of the evaluation committee", method=name)),
+            Rule(f"evaluation.min_expert_share.{short}", experts[0], _l("share"), experts[1],
+                 _l("%(method)s: minimum share of experts on the evaluation committee", method=name)),
+            Rule(_period_key("clarification", clar[1], short), clar[0], unit[clar[1]], clar[2],
+                 _l("%(method)s: a clarification that may affect the bids and comes later than this before "
+                    "the deadline pushes the deadline out", method=name)),
+            Rule(f"evaluation.min_price_weight.{short}", weight[0], _l("share"), weight[1],
+                 _l("%(method)s: comprehensive scoring, minimum weight of the price score", method=name)),
+            Rule(f"award.publicity_working_days.{short}", publicity[0], _l("working days"), publicity[1],
+                 _l("%(method)s: publication period of the award result", method=name)),
+        ]
+    return rules
+
+
+_METHOD_RULES = _method_rules()
+
 RULES: tuple[Rule, ...] = (
-    Rule("tender.min_days.public", 20, _l("calendar days"), f"{LAW_87} 第十六条",
-         _l("Public tender: minimum days from publication to bid deadline")),
-    Rule("tender.min_days.consultation", 10, _l("calendar days"), "财库〔2014〕214号 第十条",
-         _l("Competitive consultation: minimum days from publication to bid deadline")),
-    Rule("tender.min_working_days.negotiation", 3, _l("working days"), f"{PROC_REG} 第三十八条",
-         _l("Competitive negotiation and inquiry: minimum working days to bid deadline")),
-    Rule("tender.min_bids.public", 3, _l("bids"), f"{PROC_LAW} 第三十六条",
-         _l("Public tender: fewer qualified bids than this fails the tender")),
-    Rule("evaluation.min_members.public", 5, _l("members"), f"{LAW_87} 第四十七条",
-         _l("Public tender: minimum (odd) size of the evaluation committee")),
-    Rule("evaluation.min_expert_share", Decimal("0.6667"), _l("share"), f"{LAW_87} 第四十七条",
-         _l("Minimum share of experts on the evaluation committee (two thirds)")),
-    Rule("evaluation.min_price_weight.services", Decimal("0.10"), _l("share"), f"{LAW_87} 第五十五条",
-         _l("Comprehensive scoring for services: minimum weight of the price score")),
-    Rule("award.publicity_working_days", 1, _l("working days"), f"{LAW_87} 第六十九条",
-         _l("Publication period of an award result")),
+    *_METHOD_RULES,
     Rule("contract.sign_within_days", 30, _l("calendar days"), f"{PROC_LAW} 第四十六条",
          _l("Contract signed within this many days of the award notice")),
     Rule("contract.publish_within_working_days", 2, _l("working days"), f"{PROC_REG} 第五十条",
@@ -69,9 +147,10 @@ RULES: tuple[Rule, ...] = (
          _l("Performance bond: at most this share of the contract amount")),
     Rule("budget.max_admin_cost_share", Decimal("0.10"), _l("share"), CQ_GUIDE,
          _l("Administrative costs: at most this share of the organization's budget")),
-    Rule("challenge.file_within_working_days", 7, _l("working days"), f"{PROC_REG} 第五十三条",
+    Rule("challenge.file_within_working_days", 7, _l("working days"),
+         f"{PROC_LAW} 第五十二条; {PROC_REG} 第五十三条; {LAW_94} 第十条",
          _l("A challenge to an award is filed within this many working days of the notice")),
-    Rule("challenge.answer_within_working_days", 7, _l("working days"), f"{PROC_LAW} 第五十三条",
+    Rule("challenge.answer_within_working_days", 7, _l("working days"), f"{PROC_LAW} 第五十三条; {LAW_94} 第十三条",
          _l("A challenge is answered within this many working days")),
     Rule("payment.after_acceptance_days", 30, _l("calendar days"), f"{SME_PAY} 第九条",
          _l("Payment follows acceptance within this many days")),
@@ -192,3 +271,69 @@ def in_force() -> list[dict]:
         rows.append({"rule": rule, "value": current, "origin": origin, "env": _env_name(rule.key),
                      "shown": display(current, rule.unit), "default_shown": display(rule.default, rule.unit)})
     return rows
+
+
+# --- a method's rules together ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MethodPolicy:
+    """The rules in force for one procurement method (values as :func:`value` reads them).
+
+    Shares (``min_expert_share``, ``min_price_weight``) are fractions (0.10 = 10%);
+    periods come with their unit, :data:`CALENDAR_DAYS` or :data:`WORKING_DAYS`.
+    ``keys`` names the policy key of each field (for messages citing the rule and source)."""
+
+    method: str
+    min_period: int
+    period_unit: str
+    min_bids: int
+    committee_size: int
+    min_expert_share: Decimal
+    clarification_min: int
+    clarification_unit: str
+    min_price_weight: Decimal
+    publicity_working_days: int
+    challenge_working_days: int
+    answer_working_days: int
+    keys: dict
+
+    def min_experts(self) -> int:
+        """Experts the committee needs: the share of its size, rounded up."""
+        import math
+
+        return math.ceil(self.min_expert_share * self.committee_size - Decimal("0.0001"))
+
+    def source(self, field: str) -> str:
+        """The source of the rule behind ``field`` (e.g. "min_period")."""
+        return rule(self.keys[field]).source
+
+
+def rule(key: str) -> Rule:
+    """The :class:`Rule` of ``key`` (KeyError for an unknown key)."""
+    return _BY_KEY[key]
+
+
+def method_policy(method: str) -> MethodPolicy:
+    """Every rule of ``method`` (a ProcurementMethod or its value) in force now.
+
+    The committee size is made odd (an even override is rounded up to the next odd)."""
+    short = METHOD_KEYS[str(getattr(method, "value", method))]
+    period_unit = _METHODS[short][0][1]
+    clar_unit = _METHODS[short][4][1]
+    keys = {
+        "min_period": _period_key("min", period_unit, short),
+        "min_bids": f"tender.min_bids.{short}",
+        "committee_size": f"evaluation.min_members.{short}",
+        "min_expert_share": f"evaluation.min_expert_share.{short}",
+        "clarification_min": _period_key("clarification", clar_unit, short),
+        "min_price_weight": f"evaluation.min_price_weight.{short}",
+        "publicity_working_days": f"award.publicity_working_days.{short}",
+        "challenge_working_days": "challenge.file_within_working_days",
+        "answer_working_days": "challenge.answer_within_working_days",
+    }
+    v = {field: value(key) for field, key in keys.items()}
+    size = max(1, int(v["committee_size"]))
+    v["committee_size"] = size if size % 2 else size + 1
+    return MethodPolicy(method=str(getattr(method, "value", method)), period_unit=period_unit,
+                        clarification_unit=clar_unit, keys=keys, **v)

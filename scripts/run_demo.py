@@ -155,6 +155,7 @@ class Supervisor:
             self.start_smtp()
             say("migrating the database")
             self.run("flask", "--app", "procure", "db", "upgrade")
+            self.run("flask", "--app", "procure", "sealing", "init-key")
             logins = self.demo_logins()
             if self.stopping:
                 return self.shutdown(0)

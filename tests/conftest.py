@@ -12,6 +12,7 @@ rows, are isolated the same way as the others).
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import os
 import socket
@@ -31,6 +32,7 @@ from .factories import Factory
 
 DEFAULT_DB = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+TEST_MASTER_KEY = base64.b64encode(os.urandom(32)).decode("ascii")
 
 
 def _database_url() -> str:
@@ -64,6 +66,8 @@ def app_config(**extra) -> dict:
             "task_ignore_result": True, "broker_connection_retry_on_startup": True,
         },
         "MAIL_SUPPRESS_SEND": True,
+        # The master key of sealed bids (procure/sealing.py): one per test session.
+        "MASTER_KEY": TEST_MASTER_KEY,
         # Stored documents of this session stay out of instance/ (tests may point it at tmp_path).
         "DOCUMENTS_DIR": os.path.join(tempfile.gettempdir(), f"procure-test-documents-{os.getpid()}"),
     }

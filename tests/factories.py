@@ -140,3 +140,64 @@ class Factory:
         project = self.project(officer, **kw)
         submit_project(officer, project)
         return approve_project(self.finance(), project, [(appropriation.id, amount)])
+
+    # --- tenders (rows directly: the tender services come with issue 9's next steps) ----
+
+    def tender(self, officer, project=None, *, state=None, opening_at=None, method=None, **fields):
+        """A tender of ``project`` (a new project of ``officer`` by default). Any state but
+        draft gets publication times (opening at ``opening_at``, default in 20 days) and a
+        wrapped data key (needs the app's MASTER_KEY)."""
+        from datetime import timedelta
+        from decimal import Decimal
+
+        from procure.projects.models import ProcurementMethod
+        from procure.tenders.content import ensure_data_key
+        from procure.tenders.models import Tender, TenderCriterion, TenderState
+        from procure.timeutil import utcnow
+
+        project = project or self.project(officer)
+        state = state or TenderState.DRAFT
+        tender = Tender(project_id=project.id, department_id=project.department_id,
+                        method=method or ProcurementMethod.PUBLIC_TENDER, state=state,
+                        title=fields.pop("title", f"{project.title} 采购公告"), created_by_id=officer.id,
+                        price_weight=Decimal("30.00"), **fields)
+        tender.criteria = [
+            TenderCriterion(position=0, name="服务方案", weight=Decimal("70.00"), max_score=Decimal("70")),
+            TenderCriterion(position=1, name="价格", weight=Decimal("30.00"), max_score=Decimal("30"), is_price=True)]
+        if state not in (TenderState.DRAFT, TenderState.CANCELLED):
+            opening_at = opening_at or utcnow() + timedelta(days=20)
+            tender.published_at = fields.get("published_at") or opening_at - timedelta(days=21)
+            tender.deadline_at = opening_at
+            tender.opening_at = opening_at
+            ensure_data_key(tender)
+        if state in (TenderState.FAILED, TenderState.CANCELLED):
+            tender.reason = "测试"
+        self.db.session.add(tender)
+        self.db.session.flush()
+        return tender
+
+    def bid(self, tender, organization, user=None, *, state=None, content=None):
+        """A bid of ``organization`` on ``tender``, its content sealed; submitted (or
+        later) bids get a receipt; opened (or later) ones their price."""
+        from decimal import Decimal
+
+        from procure.tenders.content import seal_bundle
+        from procure.tenders.models import Bid, BidState
+        from procure.timeutil import utcnow
+
+        state = state or BidState.DRAFT
+        user = user or self.admin()
+        content = content or {"price": "80000.00", "proposal": "服务方案", "breakdown": [], "attachments": []}
+        sealed, digest = seal_bundle(tender, organization.id, content)
+        bid = Bid(tender_id=tender.id, organization_id=organization.id, state=state, sealed_content=sealed,
+                  created_by_id=user.id)
+        if state not in (BidState.DRAFT,):
+            n = next(_seq)
+            bid.sealed_sha256, bid.submitted_at, bid.receipt_no = digest, utcnow(), f"R-{tender.id}-{n}"
+        if state not in (BidState.DRAFT, BidState.SUBMITTED, BidState.WITHDRAWN):
+            bid.opened_at, bid.price = utcnow(), Decimal(content["price"])
+        if state == BidState.DISQUALIFIED:
+            bid.disqualification_reason = "测试"
+        self.db.session.add(bid)
+        self.db.session.flush()
+        return bid

@@ -29,6 +29,7 @@ LAYERS = [
     "organizations",
     "budgets",
     "projects",
+    "tenders",
     "reports",
     "dashboard",
     "admin",

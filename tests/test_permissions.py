@@ -83,6 +83,54 @@ class World:
                    read_at=None if n else datetime(2026, 1, 1))
             for x in u for n in range(x.id % 3))
         db.session.flush()
+        self.tenders = self._tenders(make, db)
+
+    def _tenders(self, make, db):
+        """Tenders of two departments: one opened (bids entered, drafts and withdrawals
+        too), one still sealed, one draft; evaluators granted (declared, or not yet),
+        committee rows, scores and challenges."""
+        from procure.tenders.models import (
+            BidState,
+            Challenge,
+            CommitteeMember,
+            MemberState,
+            Score,
+            TenderState,
+        )
+        from procure.timeutil import utcnow
+
+        officers, orgs = self.officers, self.orgs
+        ev1, ev2 = [x for x in self.users if x.role == Role.EVALUATOR]
+        opened = make.tender(officers[0], self.projects[1], state=TenderState.CLOSED,
+                             opening_at=utcnow() - timedelta(hours=2))
+        sealed = make.tender(officers[2], self.projects[5], state=TenderState.PUBLISHED)
+        draft = make.tender(officers[1], self.projects[2])
+        bids = [make.bid(opened, orgs[0], state=BidState.OPENED), make.bid(opened, orgs[1], state=BidState.QUALIFIED),
+                make.bid(opened, orgs[2]), make.bid(opened, orgs[3], state=BidState.WITHDRAWN),
+                make.bid(sealed, orgs[0], state=BidState.SUBMITTED), make.bid(sealed, orgs[1])]
+        for officer, ev, tender, conflict in [(officers[0], ev1, opened, False), (officers[2], ev2, sealed, False),
+                                              (officers[0], ev2, opened, None)]:
+            permissions.grant(officer, ev, tender, "evaluator", permission="tender.manage")
+            if conflict is not None:
+                permissions.declare_conflict(ev, tender, "evaluator", conflict)
+        now = utcnow()
+        members = [CommitteeMember(tender_id=opened.id, user_id=ev1.id, position=0, state=MemberState.DECLARED,
+                                   declared_at=now),
+                   CommitteeMember(tender_id=opened.id, user_id=ev2.id, position=1),
+                   CommitteeMember(tender_id=sealed.id, user_id=ev2.id, position=0, state=MemberState.DECLARED,
+                                   declared_at=now)]
+        db.session.add_all(members)
+        db.session.flush()
+        criterion = opened.criteria[0]
+        db.session.add_all([Score(member_id=members[0].id, bid_id=bids[1].id, criterion_id=criterion.id, score=50),
+                            Score(member_id=members[1].id, bid_id=bids[1].id, criterion_id=criterion.id, score=60)])
+        db.session.add_all([
+            Challenge(tender_id=opened.id, organization_id=orgs[0].id, reason="评分不公", lodged_by_id=self.users[0].id,
+                      answer_due_at=now + timedelta(days=9)),
+            Challenge(tender_id=sealed.id, organization_id=orgs[1].id, reason="资格条件", lodged_by_id=self.users[0].id,
+                      answer_due_at=now + timedelta(days=9))])
+        db.session.flush()
+        return {"opened": opened, "sealed": sealed, "draft": draft, "bids": bids}
 
     def rows(self, model) -> list:
         return list(self.db.session.scalars(select(model)))
@@ -112,7 +160,8 @@ def world(make, db) -> World:
 
 def test_the_registry_has_rules_with_filters():
     assert {"project.view", "organization.view", "base.view", "job.view", "document.view_own", "notice.own",
-            "account.change_password", "organization.users.view"} <= set(FILTERED)
+            "account.change_password", "organization.users.view", "tender.view", "tender.manage",
+            "tender.evaluate", "bid.view", "bid.view_own", "bid.edit", "challenge.view"} <= set(FILTERED)
 
 
 @pytest.mark.parametrize("action", sorted(RULES))
@@ -226,8 +275,9 @@ def test_grants_count_in_the_check_and_the_filter(world, evaluate_rule, make, db
     assert_filter_matches_check(world, evaluate_rule)
 
     make.commit()
+    on_projects = select(sa.cast(Grant.id, sa.String)).where(Grant.object_type == "projects")  # not the tenders'
     actions = db.session.scalars(select(audit.AuditEvent.action).where(
-        audit.AuditEvent.object_type == "grants")).all()
+        audit.AuditEvent.object_type == "grants", audit.AuditEvent.object_id.in_(on_projects))).all()
     assert actions.count("grant.create") == 6 and actions.count("grant.revoke") == 1
     assert actions.count("grant.declare") == 6
 
@@ -249,7 +299,7 @@ def test_grants_are_given_only_with_the_permission_and_declared_only_by_the_gran
     permissions.declare_conflict(ev1, p1, "evaluator", True)
     with pytest.raises(Conflict):
         permissions.declare_conflict(ev1, p1, "evaluator", False)  # a conflict is final
-    row = world.db.session.scalar(select(Grant).where(Grant.user_id == ev1.id))
+    row = world.db.session.scalar(select(Grant).where(Grant.user_id == ev1.id, Grant.object_type == "projects"))
     assert row.has_conflict is True and row.conflict_declared_at is not None
 
 
@@ -399,3 +449,33 @@ def test_a_scope_through_a_relationship(world):
         assert mine and {j.id for j in world.db.session.scalars(visible(officer, "test.department_jobs", Job))} == mine
     finally:
         RULES.pop("test.department_jobs")
+
+
+def test_bids_are_sealed_from_everyone_but_their_organization(world, db):
+    """Before the opening nobody but the bidding organization sees a bid — admin included;
+    after it, entered bids (not drafts, not withdrawals) to staff and to the evaluators who
+    declared no conflict; bid contents to an evaluator only after declaring."""
+    from procure.tenders.models import Bid, Tender
+
+    t = world.tenders
+    admin, finance, org0_user = world.users[0], world.users[6], world.users[8]
+    ev1, ev2 = [x for x in world.users if x.role == Role.EVALUATOR]
+    officer_a, officer_b = world.officers[0], world.officers[2]  # of the opened / the sealed tender
+
+    def ids(user, action, model):
+        return {o.id for o in db.session.scalars(visible(user, action, model))}
+
+    opened_entered = {b.id for b in t["bids"][:2]}
+    assert ids(admin, "bid.view", Bid) == opened_entered
+    assert ids(finance, "bid.view", Bid) == opened_entered
+    assert ids(officer_b, "bid.view", Bid) == set()  # own department's tender still sealed
+    assert ids(officer_a, "bid.view", Bid) == opened_entered
+    assert ids(ev1, "bid.view", Bid) == opened_entered  # declared no conflict
+    assert ids(ev2, "bid.view", Bid) == set()  # opened tender undeclared; the other sealed
+    assert not can(admin, "bid.view", t["bids"][4])  # submitted, sealed
+    assert ids(org0_user, "bid.view_own", Bid) == {t["bids"][0].id, t["bids"][4].id}
+    assert ids(ev1, "tender.evaluate", Tender) == {t["opened"].id}
+    assert ids(ev2, "tender.evaluate", Tender) == set()
+    assert ids(ev2, "tender.view", Tender) == {t["opened"].id, t["sealed"].id}  # assigned: names, to declare
+    assert ids(officer_a, "tender.manage", Tender) == {t["opened"].id, t["draft"].id}
+    assert ids(org0_user, "tender.view", Tender) == set()

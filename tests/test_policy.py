@@ -47,6 +47,9 @@ def test_admin_page_shows_value_and_origin(client, make, monkeypatch):
     assert "<strong>4 份</strong>" in row and "PROCURE_POLICY_TENDER_MIN_BIDS_PUBLIC" in row
     assert "第三十六条" in row
     assert "财政部令第87号" in page
+    row = page[page.index('data-key="tender.clarification_days.public"'):]
+    row = row[: row.index("</tr>")]
+    assert "公开招标：可能影响投标文件编制的澄清" in row and "第二十七条" in row and "15" in row
 
 
 def test_non_admin_cannot_see_policy_page(client, make):

@@ -17,7 +17,7 @@ from celery.contrib.testing.worker import start_worker
 
 from procure import create_app
 
-from ..conftest import IsolatedClient, _redis_url, app_config, free_port, session_database_url
+from ..conftest import TEST_MASTER_KEY, IsolatedClient, _redis_url, app_config, free_port, session_database_url
 
 
 class Inbox:
@@ -107,7 +107,8 @@ class WorkerProcess:
         return dict(os.environ, PROCURE_CONFIG="development", DATABASE_URL=session_database_url(),
                     REDIS_URL=_redis_url(), MAIL_SERVER="127.0.0.1", MAIL_PORT=str(self.mail_port),
                     BASE_URL="http://testserver.local", PROCURE_INSTANCE=str(self.log_dir / "instance"),
-                    MAIL_RETRY_BASE_SECONDS="0.5", PYTHONUNBUFFERED="1")
+                    MAIL_RETRY_BASE_SECONDS="0.5", PYTHONUNBUFFERED="1",
+                    PROCURE_MASTER_KEY=TEST_MASTER_KEY)  # the tests' key: a worker opens what they sealed
 
     def start(self, timeout: float = 60.0) -> None:
         log = self.log_dir / f"worker-{len(self.logs) + 1}.log"
