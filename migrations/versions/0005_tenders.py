@@ -5,7 +5,7 @@ tenders.awarded_bid_id → bids.id is added after bids exist (the two tables ref
 other).
 
 Revision ID: 0005_tenders
-Revises: 0004_trgm
+Revises: 0005_revision
 Create Date: 2026-11-27 18:15:17.776798
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_tenders'
-down_revision = '0004_trgm'
+down_revision = '0005_revision'
 branch_labels = None
 depends_on = None
 
