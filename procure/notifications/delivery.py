@@ -28,7 +28,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db, mail
 from ..timeutil import utcnow
-from .models import Notification, NotificationState
+from .models import MACHINE, Notification, NotificationState
 from .services import mark_sent, record_failure
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,69 @@ def deliver(note_id: int) -> float | None:
     # of the task finds the email sent.
     db.session.commit()
     return None
+
+
+def _message(note: Notification) -> Message:
+    msg = Message(subject=note.subject, recipients=[note.to_email], body=note.body_text,
+                  html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
+    msg.msgId = note.message_id
+    return msg
+
+
+def deliver_batch(note_ids: list[int]) -> dict[float, list[int]]:
+    """Send many outbox rows over this process's one SMTP connection, each exactly once.
+
+    The rows still queued and due are locked in one statement (``SELECT … FOR UPDATE
+    SKIP LOCKED``, in id order): a row another task holds is that task's to send (it
+    sends it or schedules its retry), so two workers given the same ids never both send
+    one; a row already sent, failed or not yet due is left alone, as by :func:`deliver`.
+    Each message is sent; those the server accepted are marked sent in ONE
+    compare-and-set statement (each audited, as one by one) and the batch commits once,
+    releasing the locks. A message the server refused counts a failed attempt of its
+    own (backoff per message; a 5xx fails it for good). When the connection itself fails
+    (server down, timeout) the rest of the batch is not tried: each counts the same
+    failed attempt, as each would have failed alike.
+
+    Returns {delay in seconds: [ids]} of the messages to try again. Commits. (A worker
+    that dies after sending and before the commit leaves its rows queued: they are sent
+    again with the same Message-ID, as after :func:`deliver`; a batch bounds how many.)"""
+    if not note_ids:
+        return {}
+    soon = utcnow() + EARLY_TOLERANCE
+    notes = list(db.session.scalars(
+        select(Notification).where(Notification.id.in_(sorted(set(note_ids))),
+                                   Notification.state == NotificationState.QUEUED,
+                                   (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= soon))
+        .order_by(Notification.id).with_for_update(skip_locked=True)))
+    sent: list[Notification] = []
+    retry: dict[float, list[int]] = {}
+    broken: str | None = None
+    for note in notes:
+        if broken is None:
+            try:
+                link.send(_message(note))
+                sent.append(note)
+                continue
+            except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+                error, permanent = f"{type(exc).__name__}: {exc}", _is_permanent(exc)
+                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    broken = error  # the connection, not this message: the rest would fail alike
+        else:
+            error, permanent = f"not tried, the SMTP connection failed: {broken}", False
+        delay = record_failure(note, error, permanent=permanent)
+        if delay is not None:
+            retry.setdefault(delay, []).append(note.id)
+    if sent:
+        ids = [n.id for n in sent]
+        moved = MACHINE.transition_many(
+            Notification, ids, NotificationState.QUEUED, NotificationState.SENT, None,
+            values={"attempts": Notification.attempts + 1, "sent_at": utcnow(), "next_attempt_at": None},
+            extra_by_id={n.id: {"attempts": n.attempts + 1} for n in sent})
+        if len(moved) != len(ids):  # pragma: no cover - the rows are locked by this transaction
+            log.error("outbox rows %s changed under their lock", sorted(set(ids) - set(moved)))
+    # The batch is the task's unit of work: sent and failed attempts are counted together.
+    db.session.commit()
+    return retry
 
 
 def claim_overdue(grace: timedelta = timedelta(seconds=60), limit: int = 5000) -> list[int]:
