@@ -14,10 +14,11 @@ sends it.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context, render_template, url_for
@@ -25,7 +26,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from jinja2.utils import concat
 from markupsafe import escape
-from sqlalchemy import delete, select, update
+from sqlalchemy import Text, bindparam, cast, column, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import dispatch, permissions
@@ -245,19 +246,42 @@ class Outgoing:
     due_date: date | None = None
 
 
+def _json_value(value):
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
 def _insert_new(table, rows: list[dict], returning):
     """One ``INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING …`` for ``rows``
     (PostgreSQL and SQLite both have it): a key some other transaction wrote — or is
-    writing: PostgreSQL waits for it — is skipped, never an error."""
+    writing: PostgreSQL waits for it — is skipped, never an error.
+
+    On PostgreSQL the rows travel as ONE parameter, a JSON array expanded by
+    ``json_to_recordset`` into the table's column types: the statement is the same
+    short text for every batch (compiled and parsed once), where a multi-row ``VALUES``
+    of 1,000 rows has 18,000 placeholders that the driver re-parses each time (most of
+    the time of the scan when measured). SQLite gets the rows as an executemany, which
+    SQLAlchemy sends as multi-row INSERTs."""
+    if not rows:
+        return []
     dialect = db.session.get_bind().dialect.name
+    names = list(rows[0])
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - the two databases the project runs on
-        raise NotImplementedError(dialect)
-    stmt = dialect_insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return db.session.execute(stmt.returning(*returning)).all()
+        from sqlalchemy.dialects.postgresql import JSON
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        source = func.json_to_recordset(cast(bindparam("rows", type_=Text), JSON)).table_valued(
+            *(column(name, table.c[name].type) for name in names)).render_derived(name="r", with_types=True)
+        stmt = (pg_insert(table).from_select(names, select(*(source.c[name] for name in names)))
+                .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(*returning))
+        return db.session.execute(stmt, {"rows": json.dumps(rows, default=_json_value, ensure_ascii=False)}).all()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(*returning)
+        return db.session.execute(stmt, rows).all()
+    raise NotImplementedError(dialect)  # pragma: no cover - the two databases the project runs on
 
 
 class _Stencil:

@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 
 from flask import current_app, has_request_context
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, select
 
 from .. import policy
 from ..auth.models import Department, User, UserStatus
@@ -143,6 +143,10 @@ def _links():
         yield
 
 
+def _plain(account) -> SimpleNamespace:
+    return SimpleNamespace(id=account.id, email=account.email, name=account.name, locale=account.locale)
+
+
 def due(today: date, only: Iterable[str] | None = None) -> list[tuple[ReminderRule, list]]:
     """What is due ``today``: for each enabled rule, its (offset, Due, recipients)
     found by the rule's set-based queries (a few per rule and day, whatever the number
@@ -162,9 +166,9 @@ def due(today: date, only: Iterable[str] | None = None) -> list[tuple[ReminderRu
             for offset, found in rule.find(today - timedelta(days=back), conf["offsets"]):
                 if back and offset > 0 and found.due_date < today:
                     continue
-                # Plain values: a checkpoint's commit expires ORM objects.
-                people = [SimpleNamespace(id=account.id, email=account.email, name=account.name,
-                                          locale=account.locale)
+                # Plain values (rows as ``org_users`` gives them): a checkpoint's commit
+                # expires ORM objects.
+                people = [account if isinstance(account, Row) else _plain(account)
                           for kind in conf["recipients"] for account in found.recipients.get(kind, [])]
                 if people:
                     plan.append((offset, found, people))
