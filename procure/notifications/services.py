@@ -318,7 +318,9 @@ def _texts(stencils: dict, template: str, item: Outgoing) -> tuple[str, str, str
     context = dict(item.context)
     if link is not None:
         context["link"] = link
-    strings = {"user.name": item.user.name or ""}
+    if not isinstance(item.user.name, str):
+        return _compose(item.user, template, context, None)
+    strings = {"user.name": item.user.name}
     strings.update({k: v for k, v in context.items() if isinstance(v, str)})
     others = {k: v for k, v in context.items() if not isinstance(v, str)}
     key = (locale, tuple(sorted(strings)), tuple(sorted((k, repr(v)) for k, v in others.items())))

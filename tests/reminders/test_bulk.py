@@ -142,3 +142,27 @@ def test_the_bulk_path_and_batch_delivery_on_sqlite(tmp_path, services_ready):
         sdb.session.expire_all()
         assert {n.state for n in _reminders(sdb)[0]} == {NotificationState.SENT}
         sdb.session.remove()
+
+
+def test_a_template_that_transforms_a_value_is_rendered_row_by_row(app, db, make, monkeypatch):
+    from types import SimpleNamespace
+
+    from jinja2 import ChoiceLoader, DictLoader
+
+    monkeypatch.setattr(app.jinja_env, "loader", ChoiceLoader([DictLoader({
+        "email/test_shout.txt": "{% extends 'email/base.txt' %}{% block subject %}{{ org_name|upper }}"
+                                "{% endblock %}{% block body %}{{ org_name|truncate(12) }}{% endblock %}",
+        "email/test_shout.html": "{% extends 'email/base.html' %}{% block body %}{{ org_name|upper }}"
+                                 "{% endblock %}"}), app.jinja_env.loader]))
+    people = [SimpleNamespace(id=u.id, email=u.email, name=u.name, locale="en") for u in make.users_bulk(3)]
+    make.commit()
+    items = [notifications.Outgoing(p, f"shout:{p.id}", {"org_name": f"association number {p.id} of the city"})
+             for p in people]
+    with app.test_request_context():
+        written, ids = notifications.notify_bulk(items, "test_shout", rule="test.shout")
+        db.session.commit()
+    assert written == 3 and len(ids) == 3
+    for note in db.session.scalars(sa.select(Notification).where(Notification.id.in_(ids))):
+        name = f"association number {note.recipient_id} of the city"
+        assert note.subject == name.upper()
+        assert name.upper() in note.body_html and name[:9] in note.body_text and name not in note.body_text
