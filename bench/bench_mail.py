@@ -2,10 +2,13 @@
 
 One aiosmtpd sink on a free loopback port (it counts messages and connections, nothing
 else). The floor: one ``smtplib.SMTP`` connection sending N messages of the same size in a
-loop. Then N queued outbox rows (one commit) on PostgreSQL, their ids handed to Redis,
-delivered by ``celery -A workers.celery_app worker -P prefork -c 2`` (started before the
-clock, as production runs it); the clock runs from the first task published to the last
-row marked sent. Prints messages/s for both and the ratio.
+loop. Then N queued outbox rows (one commit) on PostgreSQL, their ids handed to Redis as
+the reminder scan and the sweep hand them (``services.send_now``: one
+``workers.mail.send_batch`` task per 100 ids), delivered by ``celery -A workers.celery_app
+worker -P prefork -c 2`` (started before the clock, as production runs it); the clock runs
+from the first task published to the last row marked sent. Prints messages/s for both and
+the ratio. ``BENCH_MAIL_PATH=single`` hands each id to its own ``send_notification`` task
+instead (the one-off path: a password reset, a workflow event).
 
 ``BENCH_SINK=keep`` makes the sink parse and keep every message (as the tests' ``Inbox``
 and a real server do some work per message); the default only counts them, the
@@ -31,6 +34,7 @@ from contextlib import closing
 from pathlib import Path
 
 KEEP = os.environ.get("BENCH_SINK", "count") == "keep"
+SINGLE = os.environ.get("BENCH_MAIL_PATH", "batch") == "single"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -107,7 +111,7 @@ def main(n: int = 2000) -> None:
     from procure import create_app
     from procure.extensions import db
     from procure.notifications.models import Notification, NotificationState
-    from procure.notifications.services import SEND_TASK
+    from procure.notifications.services import SEND_TASK, send_now
 
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=db_url, REDIS_URL=redis_url, MAIL_SUPPRESS_SEND=True)
     with app.app_context():
@@ -156,8 +160,11 @@ def main(n: int = 2000) -> None:
             ids = db.session.scalars(sa.select(Notification.id).order_by(Notification.id)).all()
             sent_before, connections_before = sink.messages, sink.connections
             t0 = time.perf_counter()
-            for note_id in ids:
-                celery.send_task(SEND_TASK, args=[note_id])
+            if SINGLE:
+                for note_id in ids:
+                    celery.send_task(SEND_TASK, args=[note_id])
+            else:
+                assert send_now(ids) == n
             wait_for(lambda: sink.messages - sent_before >= n, timeout=600)
 
             def all_sent():
@@ -174,7 +181,7 @@ def main(n: int = 2000) -> None:
             time.sleep(1.0)  # would a second copy arrive?
             delivered = sink.messages - sent_before
             connections = sink.connections - connections_before
-        print(f"N={n}, sink={'keep' if KEEP else 'count'}:")
+        print(f"N={n}, sink={'keep' if KEEP else 'count'}, path={'single' if SINGLE else 'batch'}:")
         print(f"smtplib floor {floor_rate:7.0f} msg/s; worker (prefork -c 2) {worker_rate:7.0f} msg/s; "
               f"ratio {worker_rate / floor_rate:.2f}x; delivered {delivered} over {connections} SMTP connections")
         assert delivered == n, "each email exactly once"

@@ -143,3 +143,28 @@ class Machine:
                      before={self.field: current.value}, after=after)
         return obj
 
+
+    def transition_many(self, model, ids, current, to, actor, *, values: dict | None = None,
+                        extra: dict | None = None, extra_by_id: Mapping | None = None) -> list:
+        """Move every row of ``model`` among ``ids`` that is still in ``current`` to ``to``
+        in ONE compare-and-set statement (``UPDATE … WHERE id IN (…) AND state = :current
+        RETURNING id``), and audit each moved row as :meth:`transition` would. ``values``
+        are other columns written by the same UPDATE (SQL expressions allowed, e.g.
+        ``attempts + 1``); ``extra`` adds facts to every event's ``after``, ``extra_by_id``
+        (id → dict) to one row's. Returns the ids
+        moved (a row another transaction moved first is simply not among them: the caller
+        decides whether that is a conflict). Flushes, never commits."""
+        self.check(current, to)
+        ids = list(ids)
+        if not ids:
+            return []
+        pk = inspect(model).primary_key[0]
+        column = getattr(model, self.field)
+        changes = {self.field: to, **(values or {})}
+        moved = list(db.session.scalars(
+            update(model).where(pk.in_(ids), column == current).values(changes).returning(pk)
+            .execution_options(synchronize_session=False)))
+        after = {self.field: to.value, **(extra or {})}
+        audit.record_many(actor, ((self.action(current, to), model.__tablename__, oid, {self.field: current.value},
+                                   {**after, **(extra_by_id or {}).get(oid, {})}) for oid in moved))
+        return moved

@@ -17,6 +17,17 @@ def send_notification(self, notification_id: int) -> str:
     return "done"
 
 
+@shared_task(name="workers.mail.send_batch", acks_late=True)
+def send_batch(notification_ids: list[int]) -> str:
+    """Send many outbox rows over the process's one SMTP connection (the reminder scan
+    and the sweep hand them over in batches); the messages to try again go back to the
+    queue, each group after its own backoff."""
+    retry = delivery.deliver_batch(notification_ids)
+    for delay, ids in sorted(retry.items()):
+        send_batch.apply_async((ids,), countdown=delay)
+    return "done"
+
+
 @shared_task(name="workers.mail.sweep_outbox")
 def sweep_outbox() -> int:
     """Send again the queued emails whose dispatch after commit was lost."""

@@ -16,19 +16,25 @@ The worker closes the connection when its process ends (``workers/mail.py``).
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
+import secrets
 import smtplib
 import threading
+import time
 from datetime import timedelta
+from email.header import Header
+from email.utils import formatdate
+from functools import lru_cache
 
 from flask import current_app
-from flask_mail import Connection, Message
+from flask_mail import BadHeaderError, Connection, Message, email_dispatched, sanitize_address
 from sqlalchemy import select, update
 
 from ..extensions import db, mail
 from ..timeutil import utcnow
-from .models import Notification, NotificationState
+from .models import MACHINE, Notification, NotificationState
 from .services import mark_sent, record_failure
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,26 @@ class _Connection(Connection):
         if host.sock is not None:
             host.sock.settimeout(current_app.config.get("MAIL_TIMEOUT") or None)
         return host
+
+    def send(self, message: Message, envelope_from=None) -> None:
+        """Flask-Mail's ``send`` (checks, ``email_dispatched`` signal, reconnection after
+        ``MAIL_MAX_EMAILS``), the addresses sanitized once per value (:func:`_address`)."""
+        assert message.send_to, "No recipients have been added"
+        assert message.sender, "The message does not specify a sender and no default sender is configured"
+        if message.has_bad_headers():
+            raise BadHeaderError
+        if message.date is None:
+            message.date = time.time()
+        if self.host is not None:
+            self.host.sendmail(_address(envelope_from or message.sender), [_address(a) for a in message.send_to],
+                               message.as_bytes(), message.mail_options, message.rcpt_options)
+        email_dispatched.send(current_app._get_current_object(), message=message)
+        self.num_emails += 1
+        if self.num_emails == self.mail.max_emails:
+            self.num_emails = 0
+            if self.host:
+                self.host.quit()
+                self.host = self.configure_host()
 
 
 class SMTPLink:
@@ -139,11 +165,8 @@ def deliver(note_id: int) -> float | None:
     if note.next_attempt_at and note.next_attempt_at - EARLY_TOLERANCE > utcnow():
         db.session.rollback()
         return None
-    msg = Message(subject=note.subject, recipients=[note.to_email], body=note.body_text,
-                  html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
-    msg.msgId = note.message_id
     try:
-        link.send(msg)
+        link.send(_message(note))
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         delay = record_failure(note, f"{type(exc).__name__}: {exc}", permanent=_is_permanent(exc))
         # Delivery is the task's unit of work: the attempt is counted whatever comes next.
@@ -154,6 +177,124 @@ def deliver(note_id: int) -> float | None:
     # of the task finds the email sent.
     db.session.commit()
     return None
+
+
+@lru_cache(maxsize=256)
+def _header(value: str) -> str:
+    """A header value as sent: ASCII as it is, anything else as RFC 2047 encoded words
+    (UTF-8), folded. (Cached: a day's reminders share a few subjects.)"""
+    if value.isascii() and len(value) <= 900:
+        return value
+    return Header(value, "utf-8", header_name="Subject").encode(linesep="\r\n")
+
+
+def _base64(text: str) -> bytes:
+    """A text body in canonical form (CRLF line ends, RFC 2045), UTF-8, base64 in lines."""
+    canonical = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+@")
+
+
+def _address(address) -> str:
+    """An address as Flask-Mail sanitizes it; a plain ``name@domain`` as it is."""
+    if isinstance(address, str) and address.count("@") == 1 and _PLAIN.issuperset(address):
+        return address
+    return _sanitized(address)
+
+
+@lru_cache(maxsize=64)
+def _sanitized(address) -> str:
+    return sanitize_address(address, "utf-8")
+
+
+class OutboxMessage(Message):
+    """An outbox email: Flask-Mail's message whose bytes are built directly — the same
+    headers (From, To, Subject, Date, Message-ID, MIME-Version, extras) and a
+    ``multipart/alternative`` of the text and HTML bodies, each UTF-8 in base64 — rather
+    than through the ``email`` package's generator with the SMTP policy, which cost
+    about 1.4 ms a message, more than the SMTP exchange itself."""
+
+    def as_bytes(self) -> bytes:
+        boundary = f"=_procure_{secrets.token_hex(12)}"
+        headers = [f'Content-Type: multipart/alternative; boundary="{boundary}"', "MIME-Version: 1.0",
+                   f"Subject: {_header(self.subject or '')}", f"From: {_address(self.sender)}",
+                   f"To: {', '.join(_address(r) for r in self.recipients)}",
+                   f"Date: {formatdate(self.date, localtime=True)}", f"Message-ID: {self.msgId}"]
+        headers += [f"{k}: {_header(str(v))}" for k, v in (self.extra_headers or {}).items()]
+        out = ["\r\n".join(headers).encode("utf-8"), b"\r\n\r\n"]
+        for subtype, content in (("plain", self.body or ""), ("html", self.html or "")):
+            out += [f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
+                    "Content-Transfer-Encoding: base64\r\n\r\n".encode(), _base64(content)]
+        out.append(f"--{boundary}--\r\n".encode())
+        return b"".join(out)
+
+    def as_string(self) -> str:
+        return self.as_bytes().decode("ascii")
+
+
+def _message(note: Notification) -> Message:
+    msg = OutboxMessage(subject=note.subject, recipients=[note.to_email], body=note.body_text,
+                  html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
+    msg.msgId = note.message_id
+    return msg
+
+
+def deliver_batch(note_ids: list[int]) -> dict[float, list[int]]:
+    """Send many outbox rows over this process's one SMTP connection, each exactly once.
+
+    The rows still queued and due are locked in one statement (``SELECT … FOR UPDATE
+    SKIP LOCKED``, in id order): a row another task holds is that task's to send (it
+    sends it or schedules its retry), so two workers given the same ids never both send
+    one; a row already sent, failed or not yet due is left alone, as by :func:`deliver`.
+    Each message is sent; those the server accepted are marked sent in ONE
+    compare-and-set statement (each audited, as one by one) and the batch commits once,
+    releasing the locks. A message the server refused counts a failed attempt of its
+    own (backoff per message; a 5xx fails it for good). When the connection itself fails
+    (server down, timeout) the rest of the batch is not tried: each counts the same
+    failed attempt, as each would have failed alike.
+
+    Returns {delay in seconds: [ids]} of the messages to try again. Commits. (A worker
+    that dies after sending and before the commit leaves its rows queued: they are sent
+    again with the same Message-ID, as after :func:`deliver`; a batch bounds how many.)"""
+    if not note_ids:
+        return {}
+    soon = utcnow() + EARLY_TOLERANCE
+    notes = list(db.session.scalars(
+        select(Notification).where(Notification.id.in_(sorted(set(note_ids))),
+                                   Notification.state == NotificationState.QUEUED,
+                                   (Notification.next_attempt_at.is_(None)) | (Notification.next_attempt_at <= soon))
+        .order_by(Notification.id).with_for_update(skip_locked=True)))
+    sent: list[Notification] = []
+    retry: dict[float, list[int]] = {}
+    broken: str | None = None
+    for note in notes:
+        if broken is None:
+            try:
+                link.send(_message(note))
+                sent.append(note)
+                continue
+            except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+                error, permanent = f"{type(exc).__name__}: {exc}", _is_permanent(exc)
+                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+                    broken = error  # the connection, not this message: the rest would fail alike
+        else:
+            error, permanent = f"not tried, the SMTP connection failed: {broken}", False
+        delay = record_failure(note, error, permanent=permanent)
+        if delay is not None:
+            retry.setdefault(delay, []).append(note.id)
+    if sent:
+        ids = [n.id for n in sent]
+        moved = MACHINE.transition_many(
+            Notification, ids, NotificationState.QUEUED, NotificationState.SENT, None,
+            values={"attempts": Notification.attempts + 1, "sent_at": utcnow(), "next_attempt_at": None},
+            extra_by_id={n.id: {"attempts": n.attempts + 1} for n in sent})
+        if len(moved) != len(ids):  # pragma: no cover - the rows are locked by this transaction
+            log.error("outbox rows %s changed under their lock", sorted(set(ids) - set(moved)))
+    # The batch is the task's unit of work: sent and failed attempts are counted together.
+    db.session.commit()
+    return retry
 
 
 def claim_overdue(grace: timedelta = timedelta(seconds=60), limit: int = 5000) -> list[int]:

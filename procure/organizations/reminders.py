@@ -26,9 +26,9 @@ def _annual_report_due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]
         year = day.year - 1
         if annual_report_due(year) != day:
             continue
-        orgs = db.session.execute(missing_report_orgs(year).with_only_columns(
-            Organization.id, Organization.name)).all()
-        users = org_users([o.id for o in orgs])
+        owing = missing_report_orgs(year)
+        orgs = db.session.execute(owing.with_only_columns(Organization.id, Organization.name)).all()
+        users = org_users(owing.with_only_columns(Organization.id)) if orgs else {}
         for org in orgs:
             if org.id in users:
                 yield offset, Due("organizations", org.id, day, {"org": users[org.id]}, "organizations.detail",
@@ -54,10 +54,11 @@ def _annual_report_overdue(today: date, offsets: tuple) -> Iterable[tuple[int, D
 def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
     for offset in offsets:
         day = today + timedelta(days=offset)
-        rows = db.session.execute(select(Rating.id, Rating.level, Organization.id, Organization.name)
-                                  .join(Organization, Organization.id == Rating.organization_id)
-                                  .where(Rating.state == RatingState.ACTIVE, Rating.expires_on == day)).all()
-        users = org_users([r[2] for r in rows])
+        expiring = (select(Rating.id, Rating.level, Organization.id, Organization.name)
+                    .join(Organization, Organization.id == Rating.organization_id)
+                    .where(Rating.state == RatingState.ACTIVE, Rating.expires_on == day))
+        rows = db.session.execute(expiring).all()
+        users = org_users(expiring.with_only_columns(Rating.organization_id)) if rows else {}
         staff = officers() if rows else []
         for rid, level, oid, name in rows:
             if oid in users:

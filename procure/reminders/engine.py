@@ -2,10 +2,11 @@
 
 A rule finds, with indexed queries, the obligations due ``offset`` days from today
 (negative offsets: days after the due date) and names the recipients. The scan tells
-them through ``notifications.notify`` (an email and an in-app notice each, the texts in
-``templates/email/<rule template>.txt``/``.html``), with the key
-``rule@offset:object:due_date`` completed by the recipient's id, unique in the
-database, so two scans — or two workers — running at once still write one of each.
+them through ``notifications.notify_bulk`` (an email and an in-app notice each, the texts
+in ``templates/email/<rule template>.txt``/``.html``, written a thousand at a time by one
+INSERT each), with the key ``rule@offset:object:due_date`` completed by the recipient's
+id, unique in the database, so two scans — or two workers — running at once still write
+one of each.
 Users who muted a non-critical rule get nothing.
 
 Each rule is configurable: its offsets come from a policy value (overridable), and the
@@ -22,17 +23,18 @@ theirs (tenders, milestones, payments) the same way, without touching the scan.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import SimpleNamespace
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, has_request_context
+from sqlalchemy import Row, Select, select
 
 from .. import policy
 from ..auth.models import Department, User, UserStatus
 from ..extensions import db
-from ..notifications.services import app_path, notify, register_topic, skipped
+from ..notifications.services import Outgoing, app_path, notify_bulk, recipient_key, register_topic
 from ..roles import Role
 
 
@@ -87,13 +89,19 @@ def settings(rule: ReminderRule) -> dict:
             "recipients": tuple(conf.get("recipients", rule.recipients))}
 
 
-def org_users(org_ids: list[int]) -> dict[int, list]:
-    """Active users of each organization, in one query."""
+def org_users(org_ids: list[int] | Select) -> dict[int, list]:
+    """Active users of each organization, in one query. ``org_ids``: a list, or a
+    select of organization ids (the rule's own query, joined in SQL rather than sent
+    back as a list of tens of thousands of ids). The users are plain values (id, email,
+    name, locale, organization_id)."""
     out: dict[int, list] = {}
-    if not org_ids:
+    if isinstance(org_ids, list) and not org_ids:
         return out
-    for user in db.session.scalars(select(User).where(User.organization_id.in_(org_ids), User.role == Role.ORG,
-                                                      User.status == UserStatus.ACTIVE).order_by(User.id)):
+    rows = db.session.execute(
+        select(User.id, User.email, User.name, User.locale, User.organization_id)
+        .where(User.organization_id.in_(org_ids), User.role == Role.ORG, User.status == UserStatus.ACTIVE)
+        .order_by(User.id))
+    for user in rows:
         out.setdefault(user.organization_id, []).append(user)
     return out
 
@@ -115,23 +123,35 @@ def admins() -> list:
 
 
 def _key(rule: str, offset: int, due: Due) -> str:
-    """The dedupe key of one reminder (notify adds the recipient's id)."""
+    """The dedupe key of one reminder (completed with the recipient's id)."""
     return f"{rule}@{offset}:{due.object_type}:{due.object_id}:{due.due_date.isoformat()}"
 
 
-#: Obligations written between two calls of the caller's ``checkpoint``.
-BATCH = 500
+#: Reminders (recipients) written by one INSERT, and between two calls of the caller's
+#: ``checkpoint``.
+BATCH = 1000
 
 
-def scan(today: date, only: Iterable[str] | None = None,
-         checkpoint: Callable[[], None] | None = None) -> dict[str, int]:
-    """Run every enabled rule for ``today``; returns reminders written (recipients
-    reached) per rule. Flushes, never commits. The task passes ``checkpoint`` (a commit)
-    to be called every :data:`BATCH` reminders: each reminder is written in a savepoint,
-    and one transaction with tens of thousands of savepoints slows PostgreSQL down (its
-    subtransaction cache overflows). A scan stopped half-way is simply run again: the
-    unique keys skip what was already written."""
-    counts: dict[str, int] = {}
+@contextmanager
+def _links():
+    """One request context for the whole scan, so the links of thousands of reminders
+    are built without one context each (``app_path`` reuses it)."""
+    if has_request_context():
+        yield
+        return
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"].rstrip("/")):
+        yield
+
+
+def _plain(account) -> SimpleNamespace:
+    return SimpleNamespace(id=account.id, email=account.email, name=account.name, locale=account.locale)
+
+
+def due(today: date, only: Iterable[str] | None = None) -> list[tuple[ReminderRule, list]]:
+    """What is due ``today``: for each enabled rule, its (offset, Due, recipients)
+    found by the rule's set-based queries (a few per rule and day, whatever the number
+    of objects), the recipients as plain values. Writes nothing."""
+    out = []
     for rule in RULES.values():
         if only is not None and rule.key not in only:
             continue
@@ -143,37 +163,53 @@ def scan(today: date, only: Iterable[str] | None = None,
         # day is still sent while its due date has not passed (its unique key keeps a
         # reminder already written from being written again).
         for back in range(int(current_app.config.get("REMINDER_CATCH_UP_DAYS", 2)), -1, -1):
-            for offset, due in rule.find(today - timedelta(days=back), conf["offsets"]):
-                if back and offset > 0 and due.due_date < today:
+            for offset, found in rule.find(today - timedelta(days=back), conf["offsets"]):
+                if back and offset > 0 and found.due_date < today:
                     continue
-                # Plain values: a checkpoint's commit expires ORM objects.
-                people = [SimpleNamespace(id=account.id, email=account.email, name=account.name,
-                                          locale=account.locale)
-                          for kind in conf["recipients"] for account in due.recipients.get(kind, [])]
+                # Plain values (rows as ``org_users`` gives them): a checkpoint's commit
+                # expires ORM objects.
+                people = [account if isinstance(account, Row) else _plain(account)
+                          for kind in conf["recipients"] for account in found.recipients.get(kind, [])]
                 if people:
-                    plan.append((offset, due, people))
-        if not plan:
-            continue
-        # What earlier scans wrote and the users' mutes, in bulk (notify checks again,
-        # one recipient group at a time: this keeps a scan of an already-done day fast).
-        skip = skipped(rule.key, [(_key(rule.key, offset, due), p.id) for offset, due, people in plan
-                                  for p in people], critical=rule.is_critical)
-        written = 0
-        for offset, due, people in plan:
-            key = _key(rule.key, offset, due)
-            people = [p for p in people if (key, p.id) not in skip]
-            if not people:
-                continue
-            # The outbox row names the object by table and id (a stand-in: the object
-            # itself is not loaded).
-            about = SimpleNamespace(__tablename__=due.object_type, id=due.object_id)
-            days = (due.due_date - today).days if offset > 0 else abs(offset)
-            done = notify(people, rule.template, about, context=dict(due.context, offset=offset, days=days),
-                          dedupe_key=key, rule=rule.key, due_date=due.due_date,
-                          critical=rule.is_critical, link=app_path(due.endpoint, **due.values))
-            before, written = written, written + len(done)
-            if checkpoint is not None and written // BATCH > before // BATCH:
-                checkpoint()
-        counts[rule.key] = written
+                    plan.append((offset, found, people))
+        if plan:
+            out.append((rule, plan))
+    return out
+
+
+def scan(today: date, only: Iterable[str] | None = None,
+         checkpoint: Callable[[], None] | None = None) -> dict[str, int]:
+    """Run every enabled rule for ``today``; returns reminders written (recipients
+    reached) per rule. Flushes, never commits.
+
+    What is due is found set-based (:func:`due`); the reminders are written in bulk by
+    ``notifications.notify_bulk``: :data:`BATCH` recipients at a time, one INSERT of
+    notices and one of emails, ``ON CONFLICT (dedupe_key) DO NOTHING``, the texts
+    rendered once per language and group of values; only the emails actually inserted
+    are handed, after the commit, to the batch send task. Rows are written in key
+    order, so two scans at once wait for each other's keys instead of deadlocking, and
+    each reminder is written once. The task passes ``checkpoint`` (a commit), called
+    after every batch: a scan stopped half-way is simply run again (the unique keys
+    skip what was already written)."""
+    counts: dict[str, int] = {}
+    with _links():
+        for rule, plan in due(today, only):
+            items = []
+            for offset, found, people in plan:
+                key = _key(rule.key, offset, found)
+                link = app_path(found.endpoint, **found.values)
+                days = (found.due_date - today).days if offset > 0 else abs(offset)
+                context = dict(found.context, offset=offset, days=days)
+                items.extend(Outgoing(p, recipient_key(key, p.id), context, link, found.object_type,
+                                      str(found.object_id), found.due_date) for p in people)
+            items.sort(key=lambda i: i.dedupe_key)
+            written, stencils = 0, {}
+            for start in range(0, len(items), BATCH):
+                n, _ids = notify_bulk(items[start:start + BATCH], rule.template, rule=rule.key,
+                                      critical=rule.is_critical, stencils=stencils)
+                written += n
+                if checkpoint is not None:
+                    checkpoint()
+            counts[rule.key] = written
     db.session.flush()
     return counts

@@ -31,11 +31,14 @@ def test_the_sweep_claims_every_overdue_row_once(db, monkeypatch):
     _rows(db, 3, age=timedelta(seconds=5))  # just dispatched: not the sweep's business
     _rows(db, 2, age=timedelta(minutes=5), state=NotificationState.SENT)
     sent = []
-    monkeypatch.setattr(dispatch, "send", lambda name, *args: sent.append(args[0]) or True)
+    monkeypatch.setattr(dispatch, "send", lambda name, *args: sent.append((name, args[0])) or True)
     from workers.mail import sweep_outbox  # .run(): this app, not the last one bound to Celery
 
     assert sweep_outbox.run() == 600
-    assert sorted(sent) == lost
+    # In batches (one task sends many over one SMTP connection), each id once.
+    assert {name for name, _ids in sent} == {"workers.mail.send_batch"}
+    assert all(len(ids) <= 100 for _name, ids in sent) and len(sent) == 6
+    assert sorted(i for _name, ids in sent for i in ids) == lost
     assert sweep_outbox.run() == 0  # claimed: left alone while their tasks wait in the queue
     later = db.session.scalar(sa.select(sa.func.min(Notification.next_attempt_at))
                               .where(Notification.id.in_(lost)))
