@@ -45,9 +45,10 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -59,9 +60,6 @@ from .signing import trust_roots as default_trust_roots
 
 #: A signature field's name: what PDF readers show in their signature panel.
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-#: Room reserved in the file for the CMS signature (bytes); enough for a P-256 or
-#: RSA-4096 signer, its chain of two and a timestamp token.
-SIGNATURE_SIZE = 16384
 
 
 def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -111,7 +109,7 @@ def sign_pdf(pdf_bytes: bytes, signer_cert_key: SignerKey, *, field_name: str, r
         stamp_style=TextStampStyle(stamp_text="Digitally signed\n%(ts)s", border_width=1) if box else None)
     out = BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, output=out, bytes_reserved=SIGNATURE_SIZE)
+        pdf_signer.sign_pdf(writer, output=out)  # room for the CMS: pyHanko estimates it
     except SigningError as exc:
         raise ValidationError(_l("The document could not be signed (%(error)s).", error=exc)) from None
     return out.getvalue()
@@ -168,42 +166,66 @@ def _validation_context(roots: list) -> ValidationContext:
 
 def validate_pdf(pdf_bytes: bytes, trust_roots: list[x509.Certificate] | None = None) -> list[SignatureResult]:
     """Every signature of ``pdf_bytes``, in signing order, checked against ``trust_roots``
-    (default: the deployment CA). An empty list: the PDF has no signature.
-    ValidationError when the file is not a readable PDF."""
+    (default: the deployment CA). An empty list: the PDF has no signature. A signature
+    that cannot even be parsed (damaged, or of a kind pyHanko does not know) comes last,
+    with every check False and the reason in ``summary``. ValidationError when the file
+    is not a readable PDF at all."""
     data = bytes(pdf_bytes)
     roots = [_asn1_cert(c) for c in (trust_roots if trust_roots is not None else default_trust_roots())]
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
-        embedded = list(reader.embedded_signatures)
         revisions = reader.xrefs.total_revisions
+        found = list(enumerate_sig_fields(reader, filled_status=True))
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         raise ValidationError(_l("The file is not a readable PDF (%(error)s).", error=exc)) from None
+    readable, broken = [], []
+    for index, (fq_name, _value, field_ref) in enumerate(found):
+        try:  # parses the signature's CMS: a damaged one must not hide the others
+            readable.append(EmbeddedPdfSignature(reader, field_ref, fq_name))
+        except Exception as exc:  # noqa: BLE001 - a damaged signature is a finding, not a crash
+            broken.append(_unreadable(fq_name, index, revisions, exc))
     results = []
-    for sig in embedded:
-        # A fresh context per signature: what one path validation cached must not vouch for another.
-        status = validate_pdf_signature(sig, signer_validation_context=_validation_context(roots))
-        cert = status.signing_cert
-        ts = status.timestamp_validity
-        when = ts.timestamp if ts is not None else status.signer_reported_dt
-        later_ok = (status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-                    or (status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
-                        and status.modification_level is not None
-                        and status.modification_level <= ModificationLevel.FORM_FILLING
-                        and status.docmdp_ok is not False))
-        timestamp_ok = ts is None or (ts.intact and ts.valid and ts.trusted)
-        br = sig.byte_range
-        end = int(br[2]) + int(br[3]) if len(br) == 4 else len(data)
-        results.append(SignatureResult(
-            field_name=sig.field_name, signer_name=_name_part(cert, "common_name"),
-            organization=_name_part(cert, "organization_name"), user_id=_name_part(cert, "user_id"),
-            serial=format(cert.serial_number, "x"),
-            signing_time=when.astimezone(UTC) if when is not None else None, timestamped=ts is not None,
-            intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted) and timestamp_ok,
-            whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
-            revision=int(sig.signed_revision), revisions=int(revisions), later_changes_ok=bool(later_ok),
-            signed_version_sha256=hashlib.sha256(data[:end]).hexdigest(),
-            summary=status.summary()))
-    return results
+    for index, sig in enumerate(sorted(readable, key=lambda s: s.signed_revision)):
+        try:
+            results.append(_judge(sig, data, roots, revisions))
+        except Exception as exc:  # noqa: BLE001
+            results.append(_unreadable(sig.field_name, index, revisions, exc, getattr(sig, "signed_revision", 0)))
+    return results + broken
+
+
+def _unreadable(field_name, index: int, revisions: int, exc: Exception, revision: int = 0) -> SignatureResult:
+    return SignatureResult(
+        field_name=str(field_name or f"#{index + 1}"), signer_name=None, organization=None, user_id=None,
+        serial="", signing_time=None,
+        timestamped=False, intact=False, valid=False, trusted=False, whole_document=False,
+        revision=int(revision or 0), revisions=int(revisions), later_changes_ok=False,
+        signed_version_sha256="", summary=f"unreadable signature: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _judge(sig, data: bytes, roots: list, revisions: int) -> SignatureResult:
+    # A fresh context per signature: what one path validation cached must not vouch for another.
+    status = validate_pdf_signature(sig, signer_validation_context=_validation_context(roots))
+    cert = status.signing_cert
+    ts = status.timestamp_validity
+    when = ts.timestamp if ts is not None else status.signer_reported_dt
+    later_ok = (status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+                or (status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+                    and status.modification_level is not None
+                    and status.modification_level <= ModificationLevel.FORM_FILLING
+                    and status.docmdp_ok is not False))
+    timestamp_ok = ts is None or (ts.intact and ts.valid and ts.trusted)
+    br = sig.byte_range
+    end = int(br[2]) + int(br[3]) if len(br) == 4 else len(data)
+    return SignatureResult(
+        field_name=sig.field_name, signer_name=_name_part(cert, "common_name"),
+        organization=_name_part(cert, "organization_name"), user_id=_name_part(cert, "user_id"),
+        serial=format(cert.serial_number, "x"),
+        signing_time=when.astimezone(UTC) if when is not None else None, timestamped=ts is not None,
+        intact=bool(status.intact), valid=bool(status.valid), trusted=bool(status.trusted) and timestamp_ok,
+        whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        revision=int(sig.signed_revision), revisions=int(revisions), later_changes_ok=bool(later_ok),
+        signed_version_sha256=hashlib.sha256(data[:end]).hexdigest(),
+        summary=status.summary())
 
 
 def revision_hashes(pdf_bytes: bytes) -> list[str]:
