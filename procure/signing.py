@@ -280,19 +280,16 @@ def _store(actor, user_id: int, person: str, organization: str, cert: x509.Certi
     return row
 
 
-def issue_credential(actor, user_id: int, person_name: str, organization: str, *,
-                     days: int | None = None) -> SigningCredential:
-    """Issue a new signing certificate ``CN=person_name, O=organization`` for ``user_id``
-    from the CA and store it (key sealed). Flushes, audits; the caller commits."""
-    person = _clean_name(person_name, "person_name")
-    org = _clean_name(organization, "organization")
-    ca = load_ca()
+def new_certificate(ca: CertificateAuthority, person: str, organization: str, uid: str, *,
+                    days: int | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A fresh EC P-256 key and its certificate ``CN=person, O=organization, UID=uid``
+    signed by ``ca`` (names already checked; nothing stored)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
     days = int(days or current_app.config.get("SIGNING_CERT_DAYS") or CERT_DAYS)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, person),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
-                         x509.NameAttribute(NameOID.USER_ID, str(user_id))])
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                         x509.NameAttribute(NameOID.USER_ID, uid)])
     not_after = min(now + timedelta(days=days), ca.certificate.not_valid_after_utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca.certificate.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -305,6 +302,17 @@ def issue_credential(actor, user_id: int, person_name: str, organization: str, *
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.certificate.public_key()),
                            critical=False)
             .sign(ca.key, hashes.SHA256()))
+    return cert, key
+
+
+def issue_credential(actor, user_id: int, person_name: str, organization: str, *,
+                     days: int | None = None) -> SigningCredential:
+    """Issue a new signing certificate ``CN=person_name, O=organization`` for ``user_id``
+    from the CA and store it (key sealed). Flushes, audits; the caller commits."""
+    person = _clean_name(person_name, "person_name")
+    org = _clean_name(organization, "organization")
+    ca = load_ca()
+    cert, key = new_certificate(ca, person, org, str(user_id), days=days)
     return _store(actor, user_id, person, org, cert, key, ca_sha256=ca.sha256, source="issued")
 
 
