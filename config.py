@@ -107,6 +107,8 @@ class Config:
     SIGNING_CA_KEY_FILE = os.environ.get("PROCURE_SIGNING_CA_KEY_FILE") or None
     SIGNING_CA_PASSPHRASE = os.environ.get("PROCURE_SIGNING_CA_PASSPHRASE") or None
     SIGNING_CA_NAME = os.environ.get("PROCURE_SIGNING_CA_NAME", "Procure Signing CA")
+    #: Key algorithm of the CA and of signers' certificates: "rsa3072" or "ec-p256".
+    SIGNING_KEY_ALGORITHM = os.environ.get("PROCURE_SIGNING_KEY_ALGORITHM", "rsa3072")
     #: Validity of a signer's certificate (days).
     SIGNING_CERT_DAYS = int(os.environ.get("PROCURE_SIGNING_CERT_DAYS", "730"))
     #: An RFC 3161 time-stamping authority: signatures are then PAdES B-T (else B-B).

@@ -38,6 +38,9 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -46,7 +49,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -69,6 +72,29 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 def _asn1_key(key) -> asn1_keys.PrivateKeyInfo:
     return asn1_keys.PrivateKeyInfo.load(key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+
+class _LoadedKeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner with the key kept loaded: its own ``sign_raw`` parses the
+    key again for every raw signature (twice per PDF signature: the size estimate and the
+    signature), and parsing an RSA key checks it, ~150 ms for 3072 bits."""
+
+    def __init__(self, key, **kw):
+        super().__init__(**kw)
+        self._key = key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        spec = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:  # as pyHanko's own sign_raw reads it
+            mechanism = spec.signature_algo
+        except ValueError:
+            mechanism = spec["algorithm"].native
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self._key, RSAPrivateKey):
+            return self._key.sign(data, PKCS1v15(), hash_algo)
+        if mechanism == "ecdsa" and isinstance(self._key, EllipticCurvePrivateKey):
+            return self._key.sign(data, ECDSA(hash_algo))
+        return super().sign_raw(data, digest_algorithm)
 
 
 def configured_timestamper() -> TimeStamper | None:
@@ -97,8 +123,8 @@ def sign_pdf(pdf_bytes: bytes, signer_cert_key: SignerKey, *, field_name: str, r
     except (PdfError, ValueError) as exc:
         raise ValidationError(_l("The file is not a PDF that can be signed (%(error)s).", error=exc)) from None
     chain = SimpleCertificateStore.from_certs([_asn1_cert(c) for c in signer_cert_key.chain])
-    signer = signers.SimpleSigner(signing_cert=_asn1_cert(signer_cert_key.certificate),
-                                  signing_key=_asn1_key(signer_cert_key.key), cert_registry=chain)
+    signer = _LoadedKeySigner(signer_cert_key.key, signing_cert=_asn1_cert(signer_cert_key.certificate),
+                              signing_key=_asn1_key(signer_cert_key.key), cert_registry=chain)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name, reason=reason or None, location=location or None, name=name or None,
         md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES)

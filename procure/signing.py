@@ -4,7 +4,8 @@ document's footer carries. The PDF signatures themselves are made and checked in
 :mod:`procure.pades` (pyHanko); this module needs only the ``cryptography`` package.
 
 Certificate authority
-    ``flask signing init-ca`` creates an EC P-256 key and a self-signed CA certificate
+    ``flask signing init-ca`` creates a key (RSA 3072 by default, EC P-256 with
+    ``SIGNING_KEY_ALGORITHM = "ec-p256"``) and a self-signed CA certificate
     (20 years) in ``SIGNING_CA_DIR`` (default ``instance/signing-ca``): ``ca.key``
     (PKCS#8 PEM, mode 0600, encrypted when ``SIGNING_CA_PASSPHRASE`` is set) and
     ``ca.pem``. It is idempotent: an existing CA is kept. A deployment with its own CA
@@ -14,7 +15,7 @@ Certificate authority
 
 Signing certificates (:class:`SigningCredential`, table ``signing_credentials``)
     One per person *on behalf of* an organization or department: subject
-    ``CN=<person>, O=<organization or department>``, a fresh EC P-256 key, valid
+    ``CN=<person>, O=<organization or department>``, a fresh key (same algorithm), valid
     ``SIGNING_CERT_DAYS`` (730), key usage digital signature + non-repudiation (what
     PDF validators ask of a signer). :func:`credential_for` reuses a stored one while it
     is valid for at least 30 more days and was issued by the current CA, else issues a
@@ -56,7 +57,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -81,6 +82,25 @@ NAME_MAX = 200
 #: Stands where the content hash will be printed while the hash is computed (64
 #: characters, as long as the hash, so the layout does not move).
 CONTENT_HASH_SLOT = "#" * 64
+
+
+#: Key algorithms (``SIGNING_KEY_ALGORITHM``). RSA 3072 is the default: every PDF reader
+#: that checks signatures knows it, and the file stays PDF 1.7 (pyHanko marks a file
+#: signed with an EC key as using the ISO 32002 extension of PDF 2.0). EC P-256 signs and
+#: makes keys faster. Either way SHA-256.
+KEY_ALGORITHMS = ("rsa3072", "ec-p256")
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def new_key() -> PrivateKey:
+    """A fresh private key of the configured algorithm."""
+    algorithm = current_app.config.get("SIGNING_KEY_ALGORITHM") or "rsa3072"
+    if algorithm == "ec-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "rsa3072":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    raise _unavailable(f"SIGNING_KEY_ALGORITHM must be one of {', '.join(KEY_ALGORITHMS)}")
 
 
 # -- the certificate authority -------------------------------------------------------------
@@ -123,7 +143,7 @@ def init_ca(*, force: bool = False, common_name: str | None = None) -> bool:
                                     "missing (%(path)s). Ask the system administrator to restore it.",
                                     path=str(key_path if cert_path.exists() else cert_path)))
     name = common_name or current_app.config.get("SIGNING_CA_NAME") or "Procure Signing CA"
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = new_key()
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name[:64]),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Procure")])
     now = datetime.now(UTC)
@@ -153,7 +173,7 @@ def init_ca(*, force: bool = False, common_name: str | None = None) -> bool:
 @dataclass(frozen=True)
 class CertificateAuthority:
     certificate: x509.Certificate
-    key: ec.EllipticCurvePrivateKey | object
+    key: PrivateKey
 
     @property
     def sha256(self) -> str:
@@ -281,10 +301,10 @@ def _store(actor, user_id: int, person: str, organization: str, cert: x509.Certi
 
 
 def new_certificate(ca: CertificateAuthority, person: str, organization: str, uid: str, *,
-                    days: int | None = None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A fresh EC P-256 key and its certificate ``CN=person, O=organization, UID=uid``
-    signed by ``ca`` (names already checked; nothing stored)."""
-    key = ec.generate_private_key(ec.SECP256R1())
+                    days: int | None = None) -> tuple[x509.Certificate, PrivateKey]:
+    """A fresh key and its certificate ``CN=person, O=organization, UID=uid`` signed by
+    ``ca`` (names already checked; nothing stored)."""
+    key = new_key()
     now = datetime.now(UTC)
     days = int(days or current_app.config.get("SIGNING_CERT_DAYS") or CERT_DAYS)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, person),
@@ -368,7 +388,9 @@ def signer_key(credential: SigningCredential) -> SignerKey:
     raises them), with the CA certificate as its chain when the CA issued it."""
     der = sealing.open_sealed(sealing.unwrap(credential.wrapped_data_key), credential.sealed_private_key,
                               _aad(credential.serial))
-    key = serialization.load_der_private_key(der, password=None)
+    # The key was authenticated by AES-GCM on the way out of the table: the (slow, for RSA)
+    # consistency check of a key from an unknown source is not needed.
+    key = serialization.load_der_private_key(der, password=None, unsafe_skip_rsa_key_validation=True)
     chain: tuple[x509.Certificate, ...] = ()
     if credential.source == "issued":
         chain = (ca_certificate(),)
