@@ -160,8 +160,8 @@ def init_ca(*, force: bool = False, common_name: str | None = None) -> bool:
     passphrase = _passphrase()
     encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
                   else serialization.NoEncryption())
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                encryption))
     tmp = cert_path.with_name(cert_path.name + ".tmp")

@@ -71,7 +71,7 @@ def test_init_ca_by_the_command_is_idempotent_and_the_key_is_private(app, ca_dir
     first = runner.invoke(args=["signing", "init-ca"])
     assert first.exit_code == 0 and "written" in first.output, first.output
     cert, key = ca_dir / "ca.pem", ca_dir / "ca.key"
-    assert _mode(key) == 0o600
+    assert _mode(key) == 0o600 and _mode(ca_dir) == 0o700
     before = (cert.read_bytes(), key.read_bytes())
     second = runner.invoke(args=["signing", "init-ca"])
     assert second.exit_code == 0 and "kept" in second.output
@@ -354,6 +354,24 @@ def test_a_file_that_is_not_a_pdf_is_a_clear_refusal(ca, contract):
         pades.sign_pdf(b"not a pdf", None, field_name="Sig")
     with pytest.raises(ValidationError):
         pades.sign_pdf(contract.pdf, None, field_name="签名 1")
+
+
+def test_damaged_and_hostile_files_are_findings_or_clear_refusals(app, db, make, ca, contract):
+    _once, twice, _ = _two_signatures(db, make, contract.pdf)
+    cases = {
+        "truncated": twice[: len(twice) * 3 // 4],
+        "random": os.urandom(200_000),
+        "empty": b"",
+        "garbage appended": twice + b"\n% appended after signing\n" + os.urandom(1000),
+        "nul bytes": twice.replace(b"/Type /Sig", b"/Type /\x00ig", 1),
+    }
+    for name, data in cases.items():
+        try:
+            results = pades.validate_pdf(data)
+        except ValidationError:
+            continue  # refused with a message: fine
+        assert not all(r.ok and r.whole_document for r in results) or not results, name
+    assert [r.ok for r in pades.validate_pdf(twice)] == [True, True]
 
 
 def _tsa(ca: signing.CertificateAuthority):
