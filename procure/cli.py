@@ -57,10 +57,16 @@ signing_cli = AppGroup("signing", help="The certificate authority of PDF signatu
 @click.option("--force", is_flag=True, help="Replace an existing CA (certificates issued by it no longer chain).")
 def signing_init_ca(force: bool):
     """Create the signing CA (key mode 0600 + self-signed certificate) unless it exists."""
+    from .errors import DomainError
     from .signing import ca_paths, init_ca
 
     cert_path, key_path = ca_paths()
-    if init_ca(force=force):
+    try:
+        created = init_ca(force=force)
+    except DomainError as exc:
+        click.echo(str(exc.message), err=True)
+        sys.exit(1)
+    if created:
         click.echo(f"signing CA written: certificate {cert_path}, key {key_path} (mode 0600); back the key up")
     else:
         click.echo(f"signing CA {cert_path} exists; kept")

@@ -110,6 +110,8 @@ def test_a_missing_or_half_made_ca_is_a_clear_refusal(app, ca_dir):
         with pytest.raises(SigningUnavailable, match="ca.key"):
             signing.init_ca()
         assert not (ca_dir / "ca.key").exists()
+    refused = app.test_cli_runner().invoke(args=["signing", "init-ca"])
+    assert refused.exit_code == 1 and "ca.key" in refused.output and "Traceback" not in refused.output
 
 
 def _own_ca(folder: Path) -> tuple[Path, Path]:
