@@ -313,6 +313,16 @@ def test_the_pyhanko_command_validates_both_signatures(app, db, make, ca, contra
     lines = [line.split(":") for line in out.stdout.splitlines() if line.strip()]
     assert [parts[0] for parts in lines] == ["Sig_organization", "Sig_department"], out.stdout
     assert all(parts[2] == "INTACT" and parts[3].startswith("TRUSTED") for parts in lines), out.stdout
+    # Poppler (the PDF engine of Evince, Okular and pdftoppm) checks them on its own (NSS):
+    # both valid; the CA is not in its trust store, so it says nothing about trust.
+    path = tmp_path / "signed.pdf"
+    sig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, timeout=60).stdout
+    assert sig.count("Signature Validation: Signature is Valid.") == 2, sig
+    assert "Signer full Distinguished Name: UID=" in sig and f"O={ORG}" in sig and f"O={DEPT}" in sig
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(_flip(twice, len(contract.pdf) // 2))
+    sig = subprocess.run(["pdfsig", str(broken)], capture_output=True, text=True, timeout=60).stdout
+    assert "Signature is Valid." not in sig and sig.count("Signature Validation:") == 2, sig
     # Without the CA among its roots the command refuses to call them trusted.
     other = _own_ca(tmp_path / "x")[0]
     assert _pyhanko_validate(twice, other, tmp_path, "untrusted.pdf").returncode != 0
