@@ -8,7 +8,9 @@ Certificate authority
     ``SIGNING_KEY_ALGORITHM = "ec-p256"``) and a self-signed CA certificate
     (20 years) in ``SIGNING_CA_DIR`` (default ``instance/signing-ca``): ``ca.key``
     (PKCS#8 PEM, mode 0600, encrypted when ``SIGNING_CA_PASSPHRASE`` is set) and
-    ``ca.pem``. It is idempotent: an existing CA is kept. A deployment with its own CA
+    ``ca.pem``. It is idempotent: an existing CA is kept (``--force`` replaces it and
+    keeps the old certificate under ``retired/``, still a trust root for what it signed,
+    :func:`trust_roots`). A deployment with its own CA
     names its files instead (``SIGNING_CA_CERT_FILE``, ``SIGNING_CA_KEY_FILE``, the
     passphrase as above); the CA certificate is then also the trust root that
     :func:`procure.pades.validate_pdf` uses by default (:func:`trust_roots`).
@@ -162,12 +164,30 @@ def init_ca(*, force: bool = False, common_name: str | None = None) -> bool:
                   else serialization.NoEncryption())
     key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _retire(cert_path)
     _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                encryption))
     tmp = cert_path.with_name(cert_path.name + ".tmp")
     tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     os.replace(tmp, cert_path)
     return True
+
+
+def _retired_dir(cert_path: Path) -> Path:
+    return cert_path.parent / "retired"
+
+
+def _retire(cert_path: Path) -> None:
+    """Keep the certificate of a CA being replaced (``--force``) under ``retired/``: what it
+    signed stays verifiable (:func:`trust_roots`), while it issues nothing more."""
+    try:
+        old = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return
+    folder = _retired_dir(cert_path)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    fingerprint = old.fingerprint(hashes.SHA256()).hex()
+    (folder / f"ca-{fingerprint[:16]}.pem").write_bytes(old.public_bytes(serialization.Encoding.PEM))
 
 
 @dataclass(frozen=True)
@@ -223,8 +243,16 @@ def load_ca() -> CertificateAuthority:
 
 
 def trust_roots() -> list[x509.Certificate]:
-    """The certificates a signature made here must chain to: the CA's."""
-    return [ca_certificate()]
+    """The certificates a signature made here must chain to: the CA's, and those of the
+    CAs it replaced (``retired/`` beside it), so documents signed before stay trusted."""
+    roots = [ca_certificate()]
+    cert_path, _key = ca_paths()
+    for path in sorted(_retired_dir(cert_path).glob("ca-*.pem")):
+        try:
+            roots.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except (OSError, ValueError):
+            continue
+    return roots
 
 
 # -- signing credentials ---------------------------------------------------------------------

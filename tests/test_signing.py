@@ -85,6 +85,7 @@ def test_init_ca_by_the_command_is_idempotent_and_the_key_is_private(app, ca_dir
     # --force makes a new CA.
     third = runner.invoke(args=["signing", "init-ca", "--force"])
     assert third.exit_code == 0 and cert.read_bytes() != before[0] and _mode(key) == 0o600
+    assert [p.read_bytes() for p in (ca_dir / "retired").iterdir()] == [before[0]]
 
 
 def test_a_passphrase_encrypts_the_ca_key_and_a_wrong_one_is_refused(app, ca_dir, monkeypatch):
@@ -189,8 +190,16 @@ def test_credential_for_reuses_a_valid_one_and_renews_when_names_or_the_ca_chang
     first.not_after = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=10)  # about to expire
     renewed = signing.credential_for(user, user.id, "王小明", ORG)
     assert renewed.id != first.id
-    signing.init_ca(force=True)  # a new CA: certificates of the old one are not reused
-    assert signing.credential_for(user, user.id, "王小明", ORG).id != renewed.id
+    signed = pades.sign_pdf(_plain_pdf(app), signing.signer_key(renewed), field_name="Before")
+    signing.init_ca(force=True)  # a new CA: certificates of the old one are not reused ...
+    newest = signing.credential_for(user, user.id, "王小明", ORG)
+    assert newest.id != renewed.id
+    # ... but what the old CA's certificates signed stays trusted (its certificate is retired, not gone).
+    assert len(signing.trust_roots()) == 2
+    [before] = pades.validate_pdf(signed)
+    assert before.ok and before.trusted
+    both = pades.sign_pdf(signed, signing.signer_key(newest), field_name="After")
+    assert [r.ok for r in pades.validate_pdf(both)] == [True, True]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "王\x00小明", "x" * 201, "a\x1b[31mb"])
