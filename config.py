@@ -99,6 +99,22 @@ class Config:
     MASTER_KEY = os.environ.get("PROCURE_MASTER_KEY") or None
     MASTER_KEY_FILE = os.environ.get("PROCURE_MASTER_KEY_FILE") or str(INSTANCE_DIR / "master.key")
 
+    #: PDF signatures (procure/signing.py, procure/pades.py). The deployment's certificate
+    #: authority: its folder (``flask signing init-ca`` creates ca.pem and ca.key, mode 0600),
+    #: or the files of a CA of the deployment's own; the passphrase of its key, if any.
+    SIGNING_CA_DIR = os.environ.get("PROCURE_SIGNING_CA_DIR") or str(INSTANCE_DIR / "signing-ca")
+    SIGNING_CA_CERT_FILE = os.environ.get("PROCURE_SIGNING_CA_CERT_FILE") or None
+    SIGNING_CA_KEY_FILE = os.environ.get("PROCURE_SIGNING_CA_KEY_FILE") or None
+    SIGNING_CA_PASSPHRASE = os.environ.get("PROCURE_SIGNING_CA_PASSPHRASE") or None
+    SIGNING_CA_NAME = os.environ.get("PROCURE_SIGNING_CA_NAME", "Procure Signing CA")
+    #: Key algorithm of the CA and of signers' certificates: "rsa3072" or "ec-p256".
+    SIGNING_KEY_ALGORITHM = os.environ.get("PROCURE_SIGNING_KEY_ALGORITHM", "rsa3072")
+    #: Validity of a signer's certificate (days).
+    SIGNING_CERT_DAYS = int(os.environ.get("PROCURE_SIGNING_CERT_DAYS", "730"))
+    #: An RFC 3161 time-stamping authority: signatures are then PAdES B-T (else B-B).
+    SIGNING_TSA_URL = os.environ.get("PROCURE_SIGNING_TSA_URL") or None
+    SIGNING_TSA_TIMEOUT = int(os.environ.get("PROCURE_SIGNING_TSA_TIMEOUT", "10"))
+
     #: Overrides of policy values (procure/policy.py), e.g. {"tender.min_days.public": 25}.
     POLICY_OVERRIDES: dict = {}
 

@@ -50,6 +50,28 @@ def sealing_init_key(force: bool):
         click.echo(f"master key file {path} exists; kept")
 
 
+signing_cli = AppGroup("signing", help="The certificate authority of PDF signatures.")
+
+
+@signing_cli.command("init-ca")
+@click.option("--force", is_flag=True, help="Replace an existing CA (certificates issued by it no longer chain).")
+def signing_init_ca(force: bool):
+    """Create the signing CA (key mode 0600 + self-signed certificate) unless it exists."""
+    from .errors import DomainError
+    from .signing import ca_paths, init_ca
+
+    cert_path, key_path = ca_paths()
+    try:
+        created = init_ca(force=force)
+    except DomainError as exc:
+        click.echo(str(exc.message), err=True)
+        sys.exit(1)
+    if created:
+        click.echo(f"signing CA written: certificate {cert_path}, key {key_path} (mode 0600); back the key up")
+    else:
+        click.echo(f"signing CA {cert_path} exists; kept")
+
+
 @click.command("demo")
 @click.option("--force", is_flag=True, help="Fill even when the database already holds users.")
 def demo_command(force: bool):
@@ -68,6 +90,7 @@ def demo_command(force: bool):
 def register(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(sealing_cli)
+    app.cli.add_command(signing_cli)
     app.cli.add_command(demo_command)
     # Each module's commands: procure/<module>/cli.py defines ``cli``, a click group.
     for module in submodules("cli"):

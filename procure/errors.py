@@ -53,3 +53,9 @@ class SealTampered(DomainError):
     """Sealed content (or a wrapped key) failed authentication: damaged or changed."""
 
     status_code = 409
+
+
+class SigningUnavailable(DomainError):
+    """The signing certificate authority (or a signer's key) is missing or unreadable."""
+
+    status_code = 503

@@ -3,5 +3,6 @@
 from .audit import AuditEvent  # noqa: F401
 from .modules import submodules
 from .permissions import Grant  # noqa: F401
+from .signing import SigningCredential  # noqa: F401
 
 MODEL_MODULES = submodules("models")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, render_template
@@ -28,6 +29,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from .signing import CONTENT_HASH_SLOT, stamp_content_hash
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +103,38 @@ def render_pdf(template_name: str, *, locale: str | None = None, fetcher: PdfFet
     current user's; by default the current locale is used. ``fetcher`` is for tests that
     inspect what was refused. Needs an app context.
     """
-    if fetcher is None:
-        fetcher = PdfFetcher(current_app.static_folder)
+    return html_to_pdf(_render_html_in(locale, template_name, ctx), fetcher=fetcher)
+
+
+def _render_html_in(locale: str | None, template_name: str, ctx: dict) -> str:
     if locale:
         with force_locale(locale):
-            html = render_html(template_name, **ctx)
-    else:
-        html = render_html(template_name, **ctx)
+            return render_html(template_name, **ctx)
+    return render_html(template_name, **ctx)
+
+
+def html_to_pdf(html: str, *, fetcher: PdfFetcher | None = None) -> bytes:
+    """HTML (from :func:`render_html`) to PDF bytes through the locked-down fetcher."""
+    if fetcher is None:
+        fetcher = PdfFetcher(current_app.static_folder)
     return HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf()
+
+
+@dataclass(frozen=True)
+class HashedPdf:
+    """A rendered document that carries its own content hash (procure/signing.py)."""
+
+    pdf: bytes
+    #: The final HTML (the hash in place); keep it to prove the hash later.
+    html: str
+    content_sha256: str
+
+
+def render_pdf_hashed(template_name: str, *, locale: str | None = None, fetcher: PdfFetcher | None = None,
+                      **ctx) -> HashedPdf:
+    """As :func:`render_pdf`, for a document that prints its content hash: the template
+    gets ``content_sha256`` (print it where the footer should show it); it is rendered
+    with the slot there, hashed, and the hash put in (:func:`procure.signing.stamp_content_hash`)."""
+    ctx["content_sha256"] = CONTENT_HASH_SLOT
+    html, digest = stamp_content_hash(_render_html_in(locale, template_name, ctx))
+    return HashedPdf(html_to_pdf(html, fetcher=fetcher), html, digest)

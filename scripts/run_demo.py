@@ -156,6 +156,7 @@ class Supervisor:
             say("migrating the database")
             self.run("flask", "--app", "procure", "db", "upgrade")
             self.run("flask", "--app", "procure", "sealing", "init-key")
+            self.run("flask", "--app", "procure", "signing", "init-ca")
             logins = self.demo_logins()
             if self.stopping:
                 return self.shutdown(0)
