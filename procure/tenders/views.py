@@ -312,8 +312,7 @@ def bid_form(tender_id: int):
                         files.append(check_upload(fs, bidding.BID_ATTACHMENT_TYPES, bidding.max_attachment_bytes()))
             except DomainError as exc:
                 form.attachments.errors = list(form.attachments.errors) + [str(exc.message)]
-                return render_template("tenders/bid_form.html", tender=tender, bid=bid, form=form,
-                                       content=content), 400
+                return _bid_page(tender, bid, form, content, 400)
             data = bidding.BidData(
                 price=form.price.data, proposal=form.proposal.data or "",
                 breakdown=[bidding.LineData(e.form.category.data or "", e.form.amount.data, e.form.note.data or "")
@@ -333,8 +332,12 @@ def bid_form(tender_id: int):
                 status = 400
         else:
             status = 400
+    return _bid_page(tender, bid, form, content, status)
+
+
+def _bid_page(tender, bid, form, content, status=200):
     return render_template("tenders/bid_form.html", tender=tender, bid=bid, form=form, content=content,
-                           categories=bidding.BREAKDOWN_CATEGORIES), status
+                           admin_cap=policy.display(policy.value("budget.max_admin_cost_share"), "")), status
 
 
 def _save_and_submit(actor, tender, data):
@@ -351,8 +354,10 @@ def my_bids():
 
 
 def _own_bid(bid_id: int) -> Bid:
-    bid = db.get_or_404(Bid, bid_id)
-    require_view("bid.view_own", bid)
+    """The user's own bid, else 404 — never 403, which would tell that a bid exists."""
+    bid = db.session.get(Bid, bid_id)
+    if bid is None or not can(current_user, "bid.view_own", bid):
+        abort(404)
     return bid
 
 
