@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit, calendar, permissions, policy, workflow
 from ..auth.models import User, UserStatus
 from ..documents.models import Document
-from ..documents.services import store_document
+from ..documents.services import read_document, store_document
 from ..errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization, OrgKind, RegStatus
@@ -714,8 +714,6 @@ def attachment_data(actor, bid: Bid, document_id: int) -> tuple[dict, bytes]:
     doc = db.session.get(Document, document_id) if entry else None
     if doc is None:
         raise ValidationError(_l("No such attachment."))
-    from ..documents.services import read_document
-
     return entry, bundle.open_attachment(bid.tender, bid.organization_id, read_document(doc), entry["sha256"])
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from .. import audit, policy
 from ..auth.models import User, UserStatus
+from ..documents.models import Document
 from ..documents.services import store_document
 from ..errors import DomainError, SealingKeyUnavailable, SealTampered
 from ..extensions import db
@@ -209,8 +210,6 @@ def build_opening_pdf(job) -> object:
 
 
 def opening_document(tender: Tender):
-    from ..documents.models import Document
-
     return db.session.scalar(select(Document).where(Document.kind == "opening_record", Document.object_type ==
                                                     "tenders", Document.object_id == str(tender.id))
                              .order_by(Document.id.desc()).limit(1))

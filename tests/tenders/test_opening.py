@@ -41,7 +41,7 @@ def test_opening_verifies_each_hash_and_records(db, make):
     bids = [submitted_bid(tender, u, p) for (_o, u), p in zip(bidders, prices, strict=True)]
     receipts = {b.id: b.sealed_sha256 for b in bids}
     _opened_now(db, tender)
-    assert events.apply_due_events() == [f"applied:opening"]
+    assert events.apply_due_events() == ["applied:opening"]
     db.session.expire_all()
     tender = db.session.get(Tender, tender.id)
     assert tender.state == TenderState.CLOSED and tender.opened_at and tender.next_event is None

@@ -18,7 +18,8 @@ from .helpers import eligible_org, published_tender, submitted_bid, world
 PRICES = ("61234.56", "59876.54")
 SECRET = "封存方案内容 SEALED-PROPOSAL-4471"
 NOISE = re.compile(r'(csrf_token" value="[^"]*"|name="csrf-token" content="[^"]*"|nonce="[^"]*"|'
-                   r'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?|\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}(:\d{2})?|\d+ (seconds?|minutes?) ago|秒前|分钟前)')
+                   r'\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?|'
+                   r'\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}(:\d{2})?|\d+ (seconds?|minutes?) ago|秒前|分钟前)')
 
 
 def _routes(app, ids: dict) -> list[str]:
