@@ -378,7 +378,7 @@ def publish_tender(actor, tender: Tender) -> Tender:
     project = lock_project(tender.project_id)
     if project.state != ProjectState.APPROVED:
         raise InvalidTransition(_l("The project is no longer approved: it cannot be tendered."))
-    PROJECT_MACHINE.transition(project, ProjectState.TENDERING, actor, extra={"tender_id": tender.id})
+    PROJECT_MACHINE.transition(project, ProjectState.TENDERING, actor)
     TENDER_MACHINE.transition(tender, T.PUBLISHED, actor, values={"published_at": now, **_set_event(tender)})
     notices.published(actor, tender, audience(tender))
     return tender
@@ -472,8 +472,7 @@ def cancel_tender(actor, tender: Tender, reason: str) -> Tender:
     if tender.state == T.PUBLISHED:
         project = lock_project(tender.project_id)
         if project.state == ProjectState.TENDERING:
-            PROJECT_MACHINE.transition(project, ProjectState.APPROVED, actor, reason=reason,
-                                       extra={"tender_id": tender.id})
+            PROJECT_MACHINE.transition(project, ProjectState.APPROVED, actor, reason=reason)
         people = audience(tender) + _bidders(tender)
     else:
         people = []

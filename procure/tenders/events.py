@@ -162,8 +162,7 @@ def open_bids(tender: Tender, now: datetime) -> dict:
 
         project = lock_project(tender.project_id)
         if project.state == ProjectState.TENDERING:
-            PROJECT_MACHINE.transition(project, ProjectState.APPROVED, None, reason=reason,
-                                       extra={"tender_id": tender.id})
+            PROJECT_MACHINE.transition(project, ProjectState.APPROVED, None, reason=reason)
     else:
         TENDER_MACHINE.transition(tender, T.CLOSED, None, values={
             "opened_at": now, "next_event": None, "next_event_at": None})
