@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import DateTime, Enum, Field, Money, Number, Records, Ref, describe_actions, describe_object
+from ..jobs.history import KIND_LABELS as JOB_KINDS
 from ..projects.models import ProcurementMethod
 from .models import (
     Bid,
@@ -88,3 +90,6 @@ describe_actions({
     "tender.add_document": _l("Document added to the call"), "tender.opening_record": _l("Opening record written"),
     "bid.confirm": _l("Bid confirmed again"),
 })
+
+JOB_KINDS["tender.opening_record"] = _l("Opening record (PDF)")
+DOCUMENT_KINDS.update({"opening_record": _l("Opening record"), "tender_document": _l("Document of a call")})
