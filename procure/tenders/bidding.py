@@ -366,10 +366,7 @@ def publish_tender(actor, tender: Tender) -> Tender:
     require(actor, "tender.manage", tender)
     tender = _locked(tender)
     TENDER_MACHINE.check(tender.state, T.PUBLISHED)
-    now = utcnow()
-    published = max(now, tender.published_at or now)
-    if published > now + timedelta(minutes=5):
-        published = now  # publishing now: the planned time only counted for the check
+    now = utcnow()  # published now: the planned time counted for the draft's check only
     check_times(tender.method, now, tender.deadline_at, tender.opening_at, now=now)
     if not any(not c.is_price for c in tender.criteria) and tender.price_weight != 100:
         raise ValidationError(_l("Give at least one scoring criterion besides the price."))
