@@ -299,3 +299,20 @@ def test_bid_events_hidden_from_the_audit_page_until_opening(db, make):
     shown = db.session.scalars(audit.shown_events(select(AuditEvent))).all()
     assert [e for e in shown if e.object_type == "bids" and e.object_id == str(bid.id)]
     assert Decimal(bid.price) == Decimal("60000.00")
+
+
+def test_failed_grade_hook_refuses_when_the_call_bars_it(db, make, app, monkeypatch):
+    """No performance data exists yet: the registry asks the checks registered for it."""
+    from procure.organizations import services as org_services
+    officer, project, bidders = world(make)
+    org, user = bidders[0]
+    failed = org_services.Reason("failed_grade", "上年度绩效评价不合格")
+    monkeypatch.setattr(org_services, "FAILED_GRADE_CHECKS", [lambda o, at: failed if o.id == org.id else None])
+    tender = published_tender(make, officer, project)
+    bid = bidding.save_bid(user, tender, bid_data())
+    with app.test_request_context(), pytest.raises(bidding.NotEligible) as exc:
+        bidding.submit_bid(user, bid)
+    assert [r.code for r in exc.value.reasons] == ["failed_grade"]
+    second = make.approved_project(officer, make.appropriation(officer.department, year=2027), year=2027)
+    other = published_tender(make, officer, second, bar_failed_grade=False)
+    submitted_bid(other, user)
