@@ -140,6 +140,9 @@ class Config:
             "registry-standing": {"task": "workers.registry.apply_standing_rules",
                                   "schedule": crontab(hour=1, minute=0)},
             "reminder-scan": {"task": "workers.reminders.scan", "schedule": crontab(hour=8, minute=0)},
+            # Tender time events (bid deadline, opening of the bids, later the ends of the
+            # publicity and challenge windows): due ones applied once, whatever the workers.
+            "tender-events": {"task": "workers.tenders.apply_due_events", "schedule": 60.0},
         },
     }
 

@@ -132,6 +132,18 @@ def _head() -> tuple[int, str]:
     return (head.seq, head.hash) if head else (0, GENESIS)
 
 
+#: Callables giving a SQL condition on AuditEvent true for events that no audit page may
+#: show yet (e.g. the events of a sealed bid before its tender's opening): modules append.
+HIDDEN_EVENTS: list = []
+
+
+def shown_events(stmt):
+    """``stmt`` (a select of AuditEvent) without the events still hidden by a seal."""
+    for hidden in HIDDEN_EVENTS:
+        stmt = stmt.where(~hidden())
+    return stmt
+
+
 # --- sealed fields ------------------------------------------------------------------
 
 #: Fields whose values never enter the chain, per object type: only their SHA-256 does.

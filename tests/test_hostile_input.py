@@ -233,6 +233,8 @@ def seeds(demo_app) -> dict:
     starts = {role: ["/dashboard"] for role in ROLES}
     starts[None] = ["/login", "/password/forgot", f"/password/reset/{token}"]
     starts["finance"] = ["/projects/?state=submitted", "/dashboard"]
+    starts["officer"] = ["/dashboard", "/tenders/", "/tenders/new"]
+    starts["tongxin"] = ["/dashboard", "/tenders/calls", "/tenders/bids"]
     return starts
 
 

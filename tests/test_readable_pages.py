@@ -30,11 +30,11 @@ MAX_PER_PATH = 6
 #: Not pages: files, JSON, assets.
 SKIP_ENDPOINTS = {"static", "bootstrap.static", "documents.download", "jobs.status", "jobs.progress",
                   "organizations.import_job_json", "reports.budget_execution_xlsx_download",
-                  "reports.program_summary_xlsx_download"}
+                  "reports.program_summary_xlsx_download", "tenders.attachment"}
 #: English words allowed in Chinese pages: names of the product, formats, the
 #: language switch, standard abbreviations.
 ALLOWED_WORDS = {"procure", "pdf", "xlsx", "csv", "excel", "utf", "bom", "english", "gb", "sha", "id",
-                 "cny", "rmb", "url", "http", "https", "www", "smtp", "gbk", "json", "mb", "kb"}
+                 "cny", "rmb", "url", "http", "https", "www", "smtp", "gbk", "json", "mb", "kb", "word", "png", "jpeg"}
 #: Elements whose text is shown as code on purpose (policy keys, commands): not words.
 CODE_TAGS = ("code", "kbd", "samp")
 
@@ -102,12 +102,13 @@ def _demo_facts(db) -> dict:
     from procure.notifications.models import Notification
     from procure.organizations.models import IncubationBase, Organization
     from procure.projects.models import Project, ServiceCategory
+    from procure.tenders.models import Bid, Tender
 
     ids = {name: [str(i) for i in db.session.scalars(sa.select(model.id).order_by(model.id))]
            for name, model in [("user_id", User), ("dep_id", Department), ("org_id", Organization),
                                ("base_id", IncubationBase), ("project_id", Project), ("cat_id", ServiceCategory),
                                ("appr_id", Appropriation), ("job_id", Job), ("note_id", Notification),
-                               ("doc_id", Document)]}
+                               ("doc_id", Document), ("tender_id", Tender), ("bid_id", Bid)]}
     ids["token"] = ["not-a-token"]
     data = set()
     for row in db.session.execute(sa.select(User.name, User.email)):

@@ -220,7 +220,7 @@ def audit_log():
     otype = request.args.get("object_type", "").strip()
     if otype:
         stmt = stmt.where(audit.AuditEvent.object_type == otype)
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = db.paginate(audit.shown_events(stmt), per_page=50, error_out=False)
     history.load()
     object_types = sorted(((code, history.object_label(code)) for code in history.KINDS), key=lambda t: t[1])
     return render_template("admin/audit.html", page=page, object_type=otype, object_types=object_types,

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import history
+from .. import audit, history
 from ..audit import AuditEvent
 from ..extensions import db
 from ..permissions import can, define, owned_by, visible
@@ -35,7 +35,7 @@ def index():
                                 .order_by(AuditEvent.seq.desc()).limit(8)).all()
     total_events = None
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business
-        total_events = db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        total_events = db.session.scalar(audit.shown_events(select(func.count()).select_from(AuditEvent))) or 0
     return render_template("dashboard/index.html", queues=queues_for(current_user),
                            recent=history.entries(recent, current_user, changes=False),
                            total_events=total_events)

@@ -429,16 +429,30 @@ class Reason:
         return str(self.message)
 
 
-def check_eligibility(org: Organization, at: date, min_rating: int | None = None) -> list[Reason]:
+#: Further eligibility conditions registered by later modules (e.g. the performance
+#: evaluations: "no failed grade last year"): ``fn(org, at) -> Reason | None``, asked
+#: when a call bars failed grades. Until such data exists there is nothing to fail.
+FAILED_GRADE_CHECKS: list = []
+
+
+def check_eligibility(org: Organization, at: date, min_rating: int | None = None, *,
+                      min_years: int | None = None, require_annual_report: bool = True,
+                      require_good_credit: bool = True, bar_failed_grade: bool = True,
+                      admit_filed: bool = True) -> list[Reason]:
     """Why ``org`` may not take part in purchase of services on ``at`` — an empty list
     when it may. Every failed condition gives its own reason (财综〔2016〕54号):
-    registered at least policy ``eligibility.min_registered_years``; the annual report
-    for the latest year already due filed; on neither credit list; rated at least
-    ``min_rating`` (1–5) when the project asks for it."""
+    registered at least ``min_years`` (default: policy ``eligibility.min_registered_years``);
+    the annual report for the latest year already due filed (``require_annual_report``);
+    on neither credit list (``require_good_credit``); rated at least ``min_rating`` (1–5)
+    when the call asks for it; no failed performance grade last year (``bar_failed_grade``,
+    as far as :data:`FAILED_GRADE_CHECKS` know); a filed community organization only
+    where the call admits them (``admit_filed``)."""
     reasons: list[Reason] = []
     if org.status != RegStatus.NORMAL:
         reasons.append(Reason("status", _l("The organization's registration is %(s)s.", s=org.status.label)))
-    years = policy.value("eligibility.min_registered_years")
+    if org.kind == OrgKind.FILED and not admit_filed:
+        reasons.append(Reason("filed", _l("This call does not admit filed community organizations.")))
+    years = policy.value("eligibility.min_registered_years") if min_years is None else int(min_years)
     if org.registration_date is None:
         reasons.append(Reason("registered", _l("The registration date is not known.")))
     elif add_years(org.registration_date, years) > at:
@@ -446,7 +460,7 @@ def check_eligibility(org: Organization, at: date, min_rating: int | None = None
             "Registered on %(d)s: less than %(n)d year(s) before %(at)s.",
             d=org.registration_date.isoformat(), n=years, at=at.isoformat())))
     year = last_due_year(at)
-    if (org.kind != OrgKind.FILED and org.registration_date is not None
+    if (require_annual_report and org.kind != OrgKind.FILED and org.registration_date is not None
             and org.registration_date <= date(year, 12, 31)):
         filed = db.session.scalar(select(AnnualReport.id).where(
             AnnualReport.organization_id == org.id, AnnualReport.year == year,
@@ -455,8 +469,10 @@ def check_eligibility(org: Organization, at: date, min_rating: int | None = None
             reasons.append(Reason("annual_report", _l("The annual report for %(y)d has not been filed.", y=year)))
     in_force = or_(and_(CreditEntry.state == EntryState.LISTED),
                    and_(CreditEntry.state == EntryState.REMOVED, CreditEntry.removed_on > at))
-    lists = set(db.session.scalars(select(CreditEntry.list).where(
-        CreditEntry.organization_id == org.id, CreditEntry.listed_on <= at, in_force)))
+    lists = set()
+    if require_good_credit:
+        lists = set(db.session.scalars(select(CreditEntry.list).where(
+            CreditEntry.organization_id == org.id, CreditEntry.listed_on <= at, in_force)))
     if CreditList.ABNORMAL in lists:
         reasons.append(Reason("abnormal", _l("The organization is on the abnormal-activity list.")))
     if CreditList.SERIOUS in lists:
@@ -470,4 +486,6 @@ def check_eligibility(org: Organization, at: date, min_rating: int | None = None
             reasons.append(Reason("rating", _l(
                 "A rating of at least %(want)dA is required; the organization holds %(has)s.",
                 want=min_rating, has=f"{level}A" if level else _l("none"))))
+    if bar_failed_grade:
+        reasons += [r for r in (check(org, at) for check in FAILED_GRADE_CHECKS) if r is not None]
     return reasons

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import DateTime, Enum, Field, Money, Number, Records, Ref, describe_actions, describe_object
+from ..jobs.history import KIND_LABELS as JOB_KINDS
 from ..projects.models import ProcurementMethod
-from .models import Bid, BidState, Challenge, ChallengeState, CommitteeMember, MemberState, Tender, TenderState
+from .models import (
+    Bid,
+    BidState,
+    Challenge,
+    ChallengeState,
+    CommitteeMember,
+    MemberState,
+    Tender,
+    TenderEvent,
+    TenderState,
+)
 
 CRITERION_FIELDS = {
     "name": Field(_l("Criterion")), "weight": Field(_l("Weight"), Number()),
@@ -31,6 +43,17 @@ describe_object("tenders", _l("Call for bids"), model=Tender, name=lambda t: t.t
                     "price_weight": Field(_l("Price weight (%)"), Number()),
                     "single_source_organization_id": Field(_l("Single source organization"), Ref("organizations")),
                     "criteria": Field(_l("Scoring criteria"), Records(CRITERION_FIELDS)),
+                    "description": Field(_l("The call's text")),
+                    "opened_at": Field(_l("Opened at"), DateTime()),
+                    "reason": Field(_l("Reason")),
+                    "next_event": Field(_l("Next time event"), Enum(TenderEvent)),
+                    "next_event_at": Field(_l("Next time event at"), DateTime()),
+                    "document": Field(_l("Document")),
+                    # shown as the opening record's table on the call's page
+                    "opening_record": Field(_l("Opening record"), hidden=True),
+                    "text": Field(_l("Clarification")), "affects_bids": Field(_l("May affect how bids are written")),
+                    "old_deadline_at": Field(_l("Former bid deadline"), DateTime()),
+                    "new_deadline_at": Field(_l("New bid deadline"), DateTime()),
                 })
 describe_object("bids", _l("Bid"), model=Bid, name=lambda b: b.receipt_no or f"#{b.id}", permission="bid.view",
                 fields={
@@ -39,6 +62,11 @@ describe_object("bids", _l("Bid"), model=Bid, name=lambda b: b.receipt_no or f"#
                     "state": Field(_l("State"), Enum(BidState)),
                     "sealed_sha256": Field(_l("Receipt hash (SHA-256)")), "receipt_no": Field(_l("Receipt number")),
                     "submitted_at": Field(_l("Submitted at"), DateTime()), "price": Field(_l("Price"), Money()),
+                    "content": Field(_l("Bid content (sealed)"), hidden=True),
+                    "opened_at": Field(_l("Opened at"), DateTime()),
+                    "open_error": Field(_l("Why the bid could not be opened")),
+                    "needs_reconfirmation": Field(_l("To be confirmed again")),
+                    "eligibility_failures": Field(_l("Eligibility failures"), hidden=True),
                 })
 describe_object("committee_members", _l("Committee member"), model=CommitteeMember,
                 name=lambda m: m.user.name if m.user is not None else f"#{m.id}",
@@ -59,4 +87,9 @@ describe_actions({
     "tender.clarify": _l("Clarification published"), "bid.create": _l("Bid started"),
     "bid.save": _l("Bid draft saved (sealed)"), "committee.draw": _l("Committee drawn"),
     "challenge.lodge": _l("Challenge lodged"), "score.submit": _l("Scores submitted"),
+    "tender.add_document": _l("Document added to the call"), "tender.opening_record": _l("Opening record written"),
+    "bid.confirm": _l("Bid confirmed again"),
 })
+
+JOB_KINDS["tender.opening_record"] = _l("Opening record (PDF)")
+DOCUMENT_KINDS.update({"opening_record": _l("Opening record"), "tender_document": _l("Document of a call")})
