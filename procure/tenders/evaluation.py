@@ -456,6 +456,11 @@ def scored_bids(tender: Tender) -> list[Bid]:
                                                    BidState.NOT_AWARDED])).order_by(Bid.id)))
 
 
+def plain(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent (70.00 → "70", 7.50 → "7.5")."""
+    return format(value.normalize(), "f")
+
+
 def parse_score(raw, maximum: Decimal) -> Decimal:
     """A typed score: a number from 0 to ``maximum`` with at most two decimals."""
     text = "" if raw is None else str(raw).strip()
@@ -470,7 +475,7 @@ def parse_score(raw, maximum: Decimal) -> Decimal:
     if value != value.quantize(TWO_PLACES):
         raise ValueError(_l("At most two decimals."))
     if value < 0 or value > maximum:
-        raise ValueError(_l("A score from 0 to %(max)s.", max=maximum.normalize()))
+        raise ValueError(_l("A score from 0 to %(max)s.", max=plain(maximum)))
     return value.quantize(TWO_PLACES)
 
 
@@ -573,6 +578,12 @@ def price_score(lowest: Decimal, price: Decimal, weight: Decimal) -> Decimal:
     return round3(lowest / price * weight)
 
 
+def ranking_key(r: BidResult) -> tuple:
+    """The order of the ranking: the higher total, then the lower price, then the higher
+    technical score (DOMAIN.md §5), then the earlier submission."""
+    return (-r.total, r.bid.price, -r.technical, r.bid.submitted_at or utcnow(), r.bid.id)
+
+
 def results(tender: Tender, members: list[CommitteeMember] | None = None) -> list[BidResult]:
     """Totals of the scored bids, ranked (DOMAIN.md §5): by total, then lower price, then
     higher technical score, then earlier submission."""
@@ -595,7 +606,7 @@ def results(tender: Tender, members: list[CommitteeMember] | None = None) -> lis
         technical = round3(sum(sums, Decimal(0)) / len(sums)) if sums else Decimal("0.000")
         ps = price_score(lowest, bid.price, tender.price_weight)
         out.append(BidResult(bid, technical, ps, technical + ps, by_member=per_member))
-    out.sort(key=lambda r: (-r.total, r.bid.price, -r.technical, r.bid.submitted_at or utcnow(), r.bid.id))
+    out.sort(key=ranking_key)
     for i, r in enumerate(out, start=1):
         r.rank = i
     return out

@@ -68,6 +68,9 @@ def opened_tender(make, prices, *, names=None, ceiling="100000.00", pool: int = 
     tender.opened_at = opening
     tender.price_weight = Decimal(price_weight)
     if criteria is not None:
+        for c in list(tender.criteria):
+            tender.criteria.remove(c)
+        db.session.flush()
         tender.criteria = [TenderCriterion(position=i, name=n, weight=Decimal(w), max_score=Decimal(m))
                            for i, (n, w, m) in enumerate(criteria)] + [
             TenderCriterion(position=len(criteria), name="价格", weight=Decimal(price_weight),
