@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask_babel import force_locale
+from flask_babel import LazyString, force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -149,7 +149,7 @@ def award_bid(actor, tender: Tender, bid: Bid) -> Tender:
     if reasons:
         raise ValidationError(_l("%(name)s is not eligible at award: %(reasons)s. Pass over this bid with the "
                                  "reason to move to the next.", name=bid.organization.name,
-                                 reasons="; ".join(str(r) for r in reasons)))
+                                 reasons=LazyString(lambda: "; ".join(str(r) for r in reasons))))
     mp = policy.method_policy(tender.method)
     publicity_ends = working_days_after(now, mp.publicity_working_days)
     challenge_ends = working_days_after(now, mp.challenge_working_days)
