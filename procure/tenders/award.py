@@ -147,7 +147,7 @@ def award_bid(actor, tender: Tender, bid: Bid) -> Tender:
     now = utcnow()
     reasons = eligibility(tender, bid.organization, to_local(now).date())
     if reasons:
-        raise ValidationError(_l("%(name)s is not eligible at award: %(reasons)s. Pass over this bid with the "
+        raise ValidationError(_l("%(name)s is not eligible at award: %(reasons)s Pass over this bid with the "
                                  "reason to move to the next.", name=bid.organization.name,
                                  reasons=LazyString(lambda: "; ".join(str(r) for r in reasons))))
     mp = policy.method_policy(tender.method)

@@ -44,6 +44,7 @@ from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..roles import Role
 from ..timeutil import to_local, utcnow
 from ..workflow import STALE
+from . import evaluation_history as _history  # noqa: F401 - how its actions read
 from . import evaluation_notices as notices
 from . import services as _rules  # noqa: F401 - the module's permission rules
 from .evaluators import EvaluatorField
