@@ -20,7 +20,8 @@ class DrawForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     decision = RadioField(_l("Decision"), validate_choice=False,
-                          choices=[("qualified", _l("Qualified")), ("disqualified", _l("Disqualified"))])
+                          choices=[SelectChoice("qualified", _l("Qualified")),
+                                   SelectChoice("disqualified", _l("Disqualified"))])
     reason = SelectField(_l("Reason for the disqualification"), validate_choice=False,
                          choices=[SelectChoice("", "—")] + [SelectChoice(k, v) for k, v in DISQUALIFY_REASONS.items()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=1000)])
