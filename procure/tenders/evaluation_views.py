@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from .. import nav
 from ..documents.models import Document
+from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
@@ -21,6 +22,7 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import award as aw
 from . import evaluation as ev
+from .content import open_bundle
 from .evaluation_forms import (
     AnswerForm,
     ChallengeForm,
@@ -111,10 +113,8 @@ def review(tender_id: int, bid_id: int):
             else:
                 flash(_("The review is recorded."), "success")
                 return _back("evaluation.committee", tender)
-    forms = {b: ReviewForm(prefix=f"r{b}") for b in [bid.id]}
-    forms[bid.id] = form
-    page_forms = {"review_forms": {**{b.id: ReviewForm(prefix=f"r{b.id}") for b in tender.bids}, **forms}}
-    return _committee_page(tender, 400, **page_forms)
+    forms = {b.id: ReviewForm(prefix=f"r{b.id}") for b in tender.bids} | {bid.id: form}
+    return _committee_page(tender, 400, review_forms=forms)
 
 
 @bp.route("/tenders/<int:tender_id>/start", methods=["POST"])
@@ -271,11 +271,18 @@ def _member_page(tender: Tender, status: int = 200, **forms):
     criteria = ev.scoring_criteria(tender)
     existing = ev.my_scores(member) if evaluating else {}
     locked = any(s.submitted_at is not None for s in existing.values())
+    proposals = {}
+    for b in bids:  # the members read the proposals they score (never before the opening)
+        try:
+            proposals[b.id] = open_bundle(tender, b).get("proposal") or ""
+        except DomainError as exc:
+            proposals[b.id] = str(exc.message)
     ctx = {"declare_form": DeclareForm(prefix="d"),
            "scores_form": score_form(bids, criteria, existing) if evaluating else None}
     ctx.update(forms)
     return render_template("evaluation/member.html", tender=tender, member=member, names=ev.bidder_names(tender),
                            evaluating=evaluating, bids=bids, criteria=criteria, locked=locked, existing=existing,
+                           proposals=proposals,
                            **ctx), status
 
 

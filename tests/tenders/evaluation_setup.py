@@ -79,7 +79,7 @@ def opened_tender(make, prices, *, names=None, ceiling="100000.00", pool: int = 
     names = names or [f"评审测试组织{chr(65 + i)}" for i in range(len(prices))]
     orgs = [eligible_org(make, n) for n in names]
     bids = [make.bid(tender, org, state=BidState.OPENED,
-                     content={"price": str(p), "proposal": "方案", "breakdown": [], "attachments": []})
+                     content={"price": str(p), "proposal": f"{org.name}的方案正文", "breakdown": [], "attachments": []})
             for org, p in zip(orgs, prices, strict=True)]
     users = evaluators(make, category, pool, experts) if pool else []
     return Opened(officer, category, project, tender, bids, orgs, users)
@@ -110,3 +110,11 @@ def score_all(o: Opened, members, table):
             for name, score in table[mi][bi].items():
                 values[(bid.id, o.criterion(name).id)] = score
         ev.save_scores(member.user, o.tender, values, submit=True)
+
+
+def en(message) -> str:
+    """A (lazy) message as it reads in English, for assertions on its words."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        return str(message)

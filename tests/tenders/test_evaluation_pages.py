@@ -84,6 +84,9 @@ def test_the_whole_evaluation_through_the_pages(db, make, client):
     assert off.post(f"/evaluation/tenders/{tid}/start", data={}).status_code == 302
     db.session.expire_all()
     assert db.session.get(Tender, tid).state == TenderState.EVALUATING
+    # Members read the proposals they score.
+    page = _as(client, members[1].user).get(f"/evaluation/tenders/{tid}/member").get_data(as_text=True)
+    assert f"{o.orgs[2].name}的方案正文" in page
     # Scores through the page, every member the same.
     crit = next(c for c in tender.criteria if not c.is_price)
     for m, given in zip(members, ("60", "61", "62", "63", "64"), strict=True):

@@ -14,7 +14,7 @@ from procure.projects.models import ProjectState
 from procure.tenders import evaluation as ev
 from procure.tenders.models import BidState, Score, TenderState
 
-from .evaluation_setup import committee, evaluating, opened_tender, score_all
+from .evaluation_setup import committee, en, evaluating, opened_tender, score_all
 
 D = Decimal
 CRITERIA = [("服务方案", "40", "100"), ("团队", "30", "30")]
@@ -98,12 +98,12 @@ def test_scores_lock_once_submitted(db, make):
     ev.save_scores(m.user, o.tender, {(o.bids[0].id, crit.id): "61.5"})  # a draft may change
     with pytest.raises(ValidationError) as exc:  # incomplete
         ev.save_scores(m.user, o.tender, {}, submit=True)
-    assert "2 missing" in str(exc.value.message)
+    assert "2 missing" in en(exc.value.message)
     ev.save_scores(m.user, o.tender, {(o.bids[1].id, crit.id): "50", (o.bids[2].id, crit.id): "40"}, submit=True)
     db.session.commit()
     with pytest.raises(Conflict) as exc:
         ev.save_scores(m.user, o.tender, {(o.bids[0].id, crit.id): "70"})
-    assert "locked" in str(exc.value.message)
+    assert "locked" in en(exc.value.message)
     db.session.rollback()
     assert db.session.scalar(select(Score.score).where(Score.member_id == m.id, Score.bid_id == o.bids[0].id)) \
         == D("61.50")
@@ -126,8 +126,8 @@ def test_bad_scores_are_refused_and_nothing_stored(db, make, raw, words):
     with pytest.raises(ValidationError) as exc:
         ev.save_scores(members[0].user, o.tender, {(o.bids[0].id, crit.id): "60", (o.bids[1].id, crit.id): raw},
                        submit=False)
-    assert words in str(exc.value.message)
-    assert o.orgs[1].name in str(exc.value.message)
+    assert words in en(exc.value.message)
+    assert o.orgs[1].name in en(exc.value.message)
     assert db.session.scalar(select(func.count()).select_from(Score)) == 0
 
 
@@ -163,10 +163,10 @@ def test_qualification_review(db, make):
     db.session.flush()
     with pytest.raises(ValidationError) as exc:
         ev.review_bid(o.officer, o.tender, above, True)
-    assert "ceiling" in str(exc.value.message)
+    assert "ceiling" in en(exc.value.message)
     with pytest.raises(ValidationError) as exc:
         ev.review_bid(o.officer, o.tender, failed, True)
-    assert "Eligibility" in str(exc.value.message)
+    assert "Eligibility" in en(exc.value.message)
     with pytest.raises(ValidationError):
         ev.review_bid(o.officer, o.tender, missing, False, "nonsense")
     with pytest.raises(ValidationError):
