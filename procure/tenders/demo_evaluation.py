@@ -35,9 +35,9 @@ from .content import ensure_data_key, seal_bundle
 from .evaluators import EvaluatorField
 from .models import Bid, BidState, Tender, TenderCriterion, TenderState
 
-EVALUATORS = [("expert_liu", "刘洋（评审专家）", True), ("expert_sun", "孙丽（评审专家）", True),
-              ("expert_zhou", "周强（评审专家）", True), ("expert_wu", "吴敏（评审专家）", True),
-              ("expert_zheng", "郑华（评审专家）", True), ("rep_huang", "黄磊（采购人代表）", False)]
+EVALUATORS = [("expert2", "刘洋（评审专家）", True), ("expert3", "孙丽（评审专家）", True),
+              ("expert4", "周强（评审专家）", True), ("expert5", "吴敏（评审专家）", True),
+              ("expert6", "郑华（评审专家）", True), ("expert7", "黄磊（采购人代表）", False)]
 
 TENDERS = [
     # title, ceiling, prices of the bids, final state
@@ -120,15 +120,15 @@ def _opened_tender(ctx, officer, category, title, ceiling, prices, orgs, days_ag
         sealed, digest = seal_bundle(tender, org.id, content)
         db.session.add(Bid(tender_id=tender.id, organization_id=org.id, state=BidState.OPENED, sealed_content=sealed,
                            sealed_sha256=digest, submitted_at=opening - timedelta(days=1, hours=i),
-                           receipt_no=f"HZ-{tender.id}-{i + 1}", created_by_id=officer.id, opened_at=opening,
-                           price=Decimal(price)))
+                           receipt_no=f"{opening:%Y%m%d}-{tender.id:04d}-{i + 1:02d}", created_by_id=officer.id,
+                           opened_at=opening, price=Decimal(price)))
     db.session.flush()
     return tender
 
 
 def _start(officer, tender: Tender, *, conflict: bool = False) -> None:
     """Draw, declare (with one conflict: the next backup is called), review, start."""
-    ev.draw_committee(officer, tender, seed=f"demo-{tender.id}")
+    ev.draw_committee(officer, tender)
     if conflict:
         ev.declare(ev.members_of(tender)[0].user, tender, True, "本人曾在其中一家投标机构兼职（演示）")
     for m in ev.members_of(tender, active_only=True):

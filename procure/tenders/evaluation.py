@@ -114,14 +114,15 @@ def set_evaluator_fields(actor, user: User, fields: list[tuple[int, bool]]) -> l
     require(actor, "user.manage")
     if user.role != Role.EVALUATOR:
         raise ValidationError(_l("Only an evaluator has fields."))
-    before = sorted((f.category_id, f.is_expert) for f in db.session.scalars(
-        select(EvaluatorField).where(EvaluatorField.user_id == user.id)))
+    before = [{"category_id": f.category_id, "is_expert": f.is_expert} for f in db.session.scalars(
+        select(EvaluatorField).where(EvaluatorField.user_id == user.id).order_by(EvaluatorField.category_id))]
     db.session.execute(EvaluatorField.__table__.delete().where(EvaluatorField.user_id == user.id))
     rows = [EvaluatorField(user_id=user.id, category_id=int(c), is_expert=bool(e)) for c, e in dict(fields).items()]
     db.session.add_all(rows)
     db.session.flush()
     audit.record(actor, "evaluator.fields", "users", user.id, before={"fields": before},
-                 after={"fields": sorted((r.category_id, r.is_expert) for r in rows)})
+                 after={"fields": [{"category_id": r.category_id, "is_expert": r.is_expert}
+                                   for r in sorted(rows, key=lambda r: r.category_id)]})
     return rows
 
 
@@ -541,8 +542,10 @@ def save_scores(actor, tender: Tender, values: dict, *, submit: bool = False) ->
             raise Conflict(STALE)
         for row in existing.values():
             row.submitted_at = now
-        audit.record(actor, "score.submit", member, after={
-            "scores": {f"{b}:{c}": str(s.score) for (b, c), s in sorted(existing.items())}})
+        names = {c.id: c.name for c in scoring_criteria(tender)}
+        audit.record(actor, "score.submit", member, after={"scores": [
+            {"bid_id": b, "criterion": names.get(c, str(c)), "score": str(s.score)}
+            for (b, c), s in sorted(existing.items())]})
         notices.scores_submitted(actor, tender, member)
     elif parsed:
         audit.record(actor, "score.save", member, after={"count": len(parsed)})
