@@ -37,10 +37,10 @@ from ..extensions import db
 from ..jobs import services as jobs
 from ..money import format_money
 from ..organizations.models import Organization
-from ..parsing import CONTROL_CHARS_MESSAGE, has_control_chars
+from ..parsing import CONTROL_CHARS_MESSAGE, has_control_chars, parse_id
 from ..pdf import render_pdf
 from ..permissions import require
-from ..projects.models import PROJECT_MACHINE, Project, ProjectState
+from ..projects.models import PROJECT_MACHINE, Project, ProjectState, ServiceCategory
 from ..roles import Role
 from ..timeutil import to_local, utcnow
 from ..workflow import STALE
@@ -116,8 +116,14 @@ def set_evaluator_fields(actor, user: User, fields: list[tuple[int, bool]]) -> l
         raise ValidationError(_l("Only an evaluator has fields."))
     before = [{"category_id": f.category_id, "is_expert": f.is_expert} for f in db.session.scalars(
         select(EvaluatorField).where(EvaluatorField.user_id == user.id).order_by(EvaluatorField.category_id))]
+    wanted = {}
+    for c, e in fields:
+        cat_id = parse_id(c)
+        if cat_id is None or db.session.get(ServiceCategory, cat_id) is None:
+            raise ValidationError(_l("Choose service categories from the guiding catalogue."), field="categories")
+        wanted[cat_id] = bool(e)
     db.session.execute(EvaluatorField.__table__.delete().where(EvaluatorField.user_id == user.id))
-    rows = [EvaluatorField(user_id=user.id, category_id=int(c), is_expert=bool(e)) for c, e in dict(fields).items()]
+    rows = [EvaluatorField(user_id=user.id, category_id=c, is_expert=e) for c, e in wanted.items()]
     db.session.add_all(rows)
     db.session.flush()
     audit.record(actor, "evaluator.fields", "users", user.id, before={"fields": before},

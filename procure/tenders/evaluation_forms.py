@@ -4,7 +4,15 @@ challenges and their answers."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -71,3 +79,9 @@ def score_form(bids, criteria, existing: dict, formdata=None):
             if name in form and form[name].data in (None, ""):
                 form[name].data = str(s.score)
     return form
+
+
+class EvaluatorFieldsForm(FlaskForm):
+    categories = SelectMultipleField(_l("Fields (service categories)"), validate_choice=False)
+    is_expert = BooleanField(_l("Sits as an expert in these fields"), default=True)
+    submit = SubmitField(_l("Save"))

@@ -10,14 +10,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from .. import nav
+from ..auth.models import User
 from ..documents.models import Document
 from ..errors import DomainError
 from ..extensions import db
 from ..jobs.models import Job
-from ..nav import NavItem
+from ..nav import ADMIN_GROUP, NavItem
 from ..permissions import can, visible
+from ..projects.models import ServiceCategory
 from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import award as aw
@@ -29,16 +32,21 @@ from .evaluation_forms import (
     ConfirmForm,
     DeclareForm,
     DrawForm,
+    EvaluatorFieldsForm,
     ReasonForm,
     ReviewForm,
     score_form,
 )
+from .evaluators import EvaluatorField
 from .models import Bid, BidState, Challenge, ChallengeState, CommitteeMember, MemberState, Tender, TenderState
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
 nav.register(NavItem(_l("My evaluations"), "evaluation.assignments", "committee.view", order=25,
                      values=lambda u: {} if u.role == Role.EVALUATOR else None))
+
+
+nav.register(NavItem(_l("Evaluator pool"), "evaluation.evaluators", "user.manage", group=ADMIN_GROUP, order=906))
 
 
 @bp.before_request
@@ -378,3 +386,47 @@ def challenge(tender_id: int):
             flash(_("Your challenge is lodged; the purchasing department must answer it."), "success")
             return _back("evaluation.outcome", tender)
     return _outcome_page(tender, 400, challenge_form=form)
+
+
+# --- administrators: the evaluator pool --------------------------------------------------
+
+
+def _fields_form(user: User, formdata=None) -> EvaluatorFieldsForm:
+    form = EvaluatorFieldsForm(prefix=f"u{user.id}") if formdata is None else \
+        EvaluatorFieldsForm(prefix=f"u{user.id}", formdata=formdata)
+    cats = db.session.scalars(select(ServiceCategory).order_by(ServiceCategory.code)).all()
+    form.categories.choices = [SelectChoice(str(c.id), f"{c.code} {c.name}") for c in cats]
+    if formdata is None:
+        rows = db.session.scalars(select(EvaluatorField).where(EvaluatorField.user_id == user.id)).all()
+        form.categories.data = [str(r.category_id) for r in rows]
+        form.is_expert.data = all(r.is_expert for r in rows) if rows else True
+    return form
+
+
+def _evaluators_page(status: int = 200, forms=None):
+    require_view("user.manage")
+    users = db.session.scalars(select(User).where(User.role == Role.EVALUATOR).order_by(User.id)).all()
+    forms = {u.id: _fields_form(u) for u in users} | (forms or {})
+    return render_template("evaluation/evaluators.html", users=users, forms=forms), status
+
+
+@bp.route("/evaluators")
+def evaluators():
+    return _evaluators_page()
+
+
+@bp.route("/evaluators/<int:user_id>", methods=["POST"])
+def evaluator_fields(user_id: int):
+    require_view("user.manage")
+    user = db.get_or_404(User, user_id)
+    form = _fields_form(user, request.form)
+    if form.validate_on_submit():
+        fields = [(c, form.is_expert.data) for c in form.categories.data or []]
+        try:
+            perform(ev.set_evaluator_fields, current_user, user, fields, form=form)
+        except ServiceFailed:
+            pass
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("evaluation.evaluators"))
+    return _evaluators_page(400, {user.id: form})

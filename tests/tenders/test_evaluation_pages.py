@@ -155,3 +155,29 @@ def test_an_organization_without_a_bid_sees_no_outcome(db, make, client):
             assert c.get(f"/evaluation/tenders/{o.tender.id}/{path}").status_code == 403, (user.role, path)
         assert c.post(f"/evaluation/tenders/{o.tender.id}/challenge", data={"reason": "x"}).status_code in (403, 400)
     assert _count(db, Challenge) == 0
+
+
+def test_the_admin_sets_the_evaluator_pool(db, make, client):
+    from procure.tenders.evaluators import EvaluatorField
+
+    admin = make.admin()
+    cat_a, cat_b = make.category(), make.category()
+    evaluator = make.user(Role.EVALUATOR)
+    officer = make.user(Role.OFFICER)
+    db.session.commit()
+    assert _as(client, officer).get("/evaluation/evaluators").status_code == 403
+    c = _as(client, admin)
+    page = c.get("/evaluation/evaluators")
+    assert page.status_code == 200 and evaluator.name in page.get_data(as_text=True)
+    url = f"/evaluation/evaluators/{evaluator.id}"
+    p = f"u{evaluator.id}-"
+    for bad in ("999999", "a\x00b", "9" * 400):
+        assert _error(c.post(url, data={p + "categories": [str(cat_a.id), bad], p + "is_expert": "y"})), bad
+        assert _count(db, EvaluatorField) == 0
+    assert c.post(url, data={p + "categories": [str(cat_a.id), str(cat_b.id)], p + "is_expert": "y"}).status_code == 302
+    assert ev.evaluator_pool(cat_a.id) == [{"user_id": evaluator.id, "is_expert": True}]
+    assert c.post(url, data={p + "categories": [str(cat_b.id)]}).status_code == 302
+    assert ev.evaluator_pool(cat_a.id) == []
+    assert ev.evaluator_pool(cat_b.id) == [{"user_id": evaluator.id, "is_expert": False}]
+    # Only evaluators have fields.
+    assert _error(c.post(f"/evaluation/evaluators/{officer.id}", data={f"u{officer.id}-categories": [str(cat_a.id)]}))
