@@ -126,9 +126,9 @@ def _configure_i18n(app: Flask) -> None:
 
 
 def _configure_blueprints(app: Flask) -> None:
-    from .modules import submodules
+    from .modules import submodules, view_modules
 
-    for views in submodules("views"):
+    for views in view_modules():
         app.register_blueprint(views.bp)
     # Each module's reminder rules register with the engine on import.
     submodules("reminders")

@@ -33,3 +33,15 @@ def submodules(name: str, *, package: str = PACKAGE, package_dir: Path = PACKAGE
     package."""
     return [importlib.import_module(f"{package}.{module}.{name}")
             for module in module_names(package_dir) if has_part(package_dir / module, name)]
+
+
+def view_modules(*, package: str = PACKAGE, package_dir: Path = PACKAGE_DIR) -> list[ModuleType]:
+    """Every module's ``views`` and, beside it, any ``<part>_views.py`` file that defines
+    a blueprint ``bp`` (a module whose pages grew in separate parts), sorted."""
+    found = submodules("views", package=package, package_dir=package_dir)
+    for module in module_names(package_dir):
+        for path in sorted((package_dir / module).glob("*_views.py")):
+            part = importlib.import_module(f"{package}.{module}.{path.stem}")
+            if hasattr(part, "bp"):
+                found.append(part)
+    return found

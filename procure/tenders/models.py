@@ -623,3 +623,6 @@ class Challenge(db.Model):
 #: Bid contents never reach the audit trail in clear, only their hash (also in events of
 #: clarifications that mark bids, and in any event a service records about a bid).
 permissions.seal("bids", {"content", "price", "proposal", "breakdown", "attachments", "sealed_content"})
+
+# The evaluator pool's table (the committee draw reads it), with the module's tables.
+from .evaluators import EvaluatorField  # noqa: E402, F401

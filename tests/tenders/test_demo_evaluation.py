@@ -1,0 +1,37 @@
+"""The evaluation demo (``demo_evaluation.extend``, wired by the coordinator into the
+tenders demo): a tender under evaluation with its committee, one awarded with an open
+challenge, one final."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from procure.projects import demo as projects_demo
+from procure.projects.models import Project, ProjectState
+from procure.tenders import demo_evaluation
+from procure.tenders import evaluation as ev
+from procure.tenders.models import Challenge, ChallengeState, MemberState, Tender, TenderState
+
+
+def test_the_evaluation_demo(app, db, monkeypatch):
+    seen = {}
+    original = projects_demo.load
+
+    def load(ctx):
+        original(ctx)
+        demo_evaluation.extend(ctx)
+        seen.update(ctx)
+
+    monkeypatch.setattr(projects_demo, "load", load)
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    states = [db.session.get(Tender, t.id).state for t in seen["evaluation_tenders"]]
+    assert states == [TenderState.EVALUATING, TenderState.AWARDED, TenderState.FINAL]
+    first, second, third = seen["evaluation_tenders"]
+    first = db.session.get(Tender, first.id)
+    assert ev.committee_complete(first)
+    assert any(m.state == MemberState.CONFLICTED for m in ev.members_of(first))
+    assert db.session.scalar(select(Challenge.state).where(Challenge.tender_id == second.id)) == ChallengeState.OPEN
+    assert db.session.get(Project, db.session.get(Tender, third.id).project_id).state == ProjectState.AWARDED
+    verify = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0, verify.output
