@@ -50,12 +50,12 @@ def record_public(state, opened_at) -> bool:
 
 def _order(section: str):
     if section == "open":
-        return (Tender.deadline_at.asc(), Tender.id.desc())
+        return (Tender.deadline_at.asc(), Tender.id.asc())
     if section == "opened":
         return (Tender.opened_at.desc(), Tender.id.desc())
     if section == "awards":
         return (Tender.award_notice_at.desc(), Tender.id.desc())
-    return (Tender.updated_at.desc(), Tender.id.desc())
+    return (Tender.updated_at.desc(), Tender.id.desc())  # each in the order of its index (models.py)
 
 
 def clean_query(raw: str | None) -> str:

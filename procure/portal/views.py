@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from ..documents.services import document_path
 from ..parsing import page_arg
 from ..tenders.models import TenderState
+from ..timeutil import to_local
 from . import queries
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -26,6 +28,19 @@ SECTION_HINTS = {
     "awards": _l("Award notices, with the end of the publicity period and of the window for challenges."),
     "ended": _l("Calls that failed (too few valid bids) or were cancelled, with the reason."),
 }
+
+
+@bp.app_template_filter("bj")
+def beijing_time(value) -> str:
+    """A stored time in Beijing time, as the app's ``dt`` filter writes it. In Chinese it
+    is written directly: Babel's formatter costs about 0.3 ms a call, and a list page
+    shows forty times (most of the page's time)."""
+    if value is None:
+        return ""
+    if str(get_locale()) == "zh_CN":
+        local = to_local(value)
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
+    return current_app.jinja_env.filters["dt"](value)
 
 
 @bp.route("/")

@@ -275,3 +275,22 @@ def test_query_counts_do_not_grow_with_the_data(app, make, db, client):
     for url in urls[:5]:
         assert small[url] <= 2, (url, small[url])  # the count and the rows
     assert small[f"/portal/calls/{closed.id}"] <= 4  # the call, documents, clarifications, record
+
+
+@pytest.mark.parametrize("at", [datetime(2026, 3, 9, 16, 0), datetime(2026, 12, 31, 15, 59, 59),
+                                datetime(2027, 1, 1, 1, 2, 3)])
+def test_the_portals_fast_time_format_is_the_apps(app, at):
+    from flask_babel import force_locale
+
+    with app.test_request_context():
+        env = app.jinja_env
+        assert env.filters["bj"](at) == env.filters["dt"](at)
+        with force_locale("en"):
+            assert env.filters["bj"](at) == env.filters["dt"](at)
+        assert env.filters["bj"](None) == ""
+
+
+def test_the_portal_sets_no_cookie_for_its_visitors(client, world):
+    for path in ("/portal/", f"/portal/calls/{world['tender'].id}"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers, path
