@@ -4,17 +4,19 @@ it; award windows in Beijing time; a constant number of queries; bad query strin
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 import procure.tenders.services  # noqa: F401  (the tender rules, for the documents' permission)
 from procure.documents.services import store_document
 from procure.extensions import db as _db
 from procure.roles import Role
-from procure.tenders.models import BidState, Clarification, TenderDocument, TenderState
+from procure.tenders.models import BidState, Clarification, Tender, TenderDocument, TenderState
 from procure.timeutil import utcnow
 
 from ..conftest import login
@@ -294,3 +296,25 @@ def test_the_portal_sets_no_cookie_for_its_visitors(client, world):
     for path in ("/portal/", f"/portal/calls/{world['tender'].id}"):
         resp = client.get(path)
         assert resp.status_code == 200 and "Set-Cookie" not in resp.headers, path
+
+
+def test_a_section_of_two_states_pages_in_one_order(client, make, db):
+    officer = make.user(Role.OFFICER)
+    made = []
+    for i in range(25):
+        t = make.tender(officer, state=TenderState.FAILED if i % 3 else TenderState.CANCELLED, title=f"终结{i:02d}号")
+        if t.state == TenderState.CANCELLED:  # cancelled after publication
+            t.published_at, t.deadline_at, t.opening_at = utcnow() - timedelta(days=30), utcnow(), utcnow()
+            from procure.tenders.content import ensure_data_key
+
+            ensure_data_key(t)
+        made.append(t)
+    db.session.flush()
+    base = datetime(2026, 1, 1)
+    for i, t in enumerate(made):
+        db.session.execute(sa.update(Tender).where(Tender.id == t.id).values(updated_at=base + timedelta(hours=i)))
+    db.session.commit()
+    pages = [client.get(f"/portal/?section=ended&page={n}").get_data(as_text=True) for n in (1, 2)]
+    found = [re.findall(r"终结(\d\d)号", html) for html in pages]
+    assert found[0] == [f"{i:02d}" for i in range(24, 4, -1)]  # the latest first, across both states
+    assert found[1] == [f"{i:02d}" for i in range(4, -1, -1)]
