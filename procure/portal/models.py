@@ -6,7 +6,7 @@ public yet. Migration 0006_portal."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, func
 
 from ..tenders.models import Tender
 
@@ -23,3 +23,11 @@ PORTAL_AWARDS = Index("ix_tenders_portal_award", _t.c.state, _t.c.award_notice_a
 #: Failed and cancelled calls, latest first.
 PORTAL_ENDED = Index("ix_tenders_portal_updated", _t.c.state, _t.c.updated_at, _t.c.id,
                      postgresql_include=["published_at"])
+
+#: The search by title (PostgreSQL, like the registry's by name, migration 0004_trgm):
+#: 3 characters or more through the trigram index, 1–2 (a Chinese search is often two)
+#: through the titles' indexed 1- and 2-character substrings (``org_name_grams``).
+PORTAL_TITLE_TRGM = Index("ix_tenders_title_trgm", _t.c.title, postgresql_using="gin",
+                          postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
+PORTAL_TITLE_GRAMS = Index("ix_tenders_title_grams", func.org_name_grams(_t.c.title),
+                           postgresql_using="gin").ddl_if(dialect="postgresql")

@@ -37,7 +37,7 @@ def beijing_time(value) -> str:
     shows forty times (most of the page's time)."""
     if value is None:
         return ""
-    if str(get_locale()) == "zh_CN":
+    if getattr(get_locale(), "language", None) == "zh":
         local = to_local(value)
         return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
     return current_app.jinja_env.filters["dt"](value)

@@ -196,6 +196,11 @@ def test_search_and_paging(client, make):
     assert "居家养老服务20号" in second and "居家养老服务00号" not in second
     found = client.get("/portal/?q=心理").get_data(as_text=True)
     assert "青少年心理辅导" in found and "居家养老服务" not in found
+    # one, two (indexed substrings) and more characters (trigrams) alike; any case
+    assert "青少年心理辅导" in client.get("/portal/?q=辅").get_data(as_text=True)
+    assert "青少年心理辅导" in client.get("/portal/?q=心理辅导").get_data(as_text=True)
+    assert "居家养老服务07号" in client.get("/portal/?q=07号").get_data(as_text=True)
+    assert "心理辅导" not in client.get("/portal/?q=辅X").get_data(as_text=True)
     # LIKE's wildcards are searched as themselves
     assert "居家养老服务" not in client.get("/portal/?q=%25_").get_data(as_text=True)
     assert "青少年心理辅导" in client.get("/portal/?q=100%25_").get_data(as_text=True)
