@@ -81,7 +81,8 @@ def test_open_call_is_public_and_shows_nothing_of_the_bids(client, world):
 def test_signed_in_users_see_the_same_and_the_portal_is_linked(client, world, make):
     org_user = make.user(Role.ORG, organization=world["orgs"][0])
     make.commit()
-    assert 'id="login-portal"' in client.get("/login").get_data(as_text=True)
+    sign_in = client.get("/login").get_data(as_text=True)
+    assert 'id="login-portal"' in sign_in and 'id="nav-portal"' in sign_in  # the page and the top bar
     login(client, org_user.username)
     resp = client.get(f"/portal/calls/{world['tender'].id}")
     assert resp.status_code == 200
