@@ -132,6 +132,8 @@ def _configure_blueprints(app: Flask) -> None:
         app.register_blueprint(views.bp)
     # Each module's reminder rules register with the engine on import.
     submodules("reminders")
+    # Each module's dashboard work lists and queues that have no page of their own.
+    submodules("worklists")
 
     @app.after_request
     def security_headers(response):

@@ -3,7 +3,7 @@ by existing: its ``models`` are imported for the metadata, its ``views`` ``bp`` 
 registered, its ``demo`` extends the demo data. No central list to edit.
 
 A part of a module (``models``, ``services``, ``views``, ``demo``, ``cli``, ``queries``,
-``reminders``)
+``reminders``, ``worklists``)
 may be one file (``models.py``) or a package (``models/__init__.py``) once it grows:
 both are found, so a package is never skipped silently (its tables included)."""
 

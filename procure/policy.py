@@ -183,6 +183,8 @@ RULES: tuple[Rule, ...] = (
          _l("Bid deadline reminder to organizations holding a draft bid")),
     Rule("reminder.evaluation_waiting_days", 2, _l("days"), DOMAIN6,
          _l("Evaluation waiting for an evaluator's scores")),
+    Rule("reminder.challenge_answer_days", (3, 1), _l("days before"), f"{DOMAIN6}; {LAW_94} 第十三条",
+         _l("Challenge waiting for the officer's answer: reminders before the answer is due")),
     Rule("reminder.report_review_working_days", 5, _l("working days"), DOMAIN6,
          _l("Milestone report waiting for the officer's review")),
     Rule("reminder.payment_unpaid_days", 10, _l("days"), DOMAIN6,

@@ -54,3 +54,57 @@ def register(queue: Queue) -> None:
 def queues_for(user) -> list[dict]:
     return [{"queue": q, "count": q.count(user), "url": q.url(user)}
             for q in QUEUES if can(user, q.action) and (q.shown is None or q.shown(user))]
+
+
+# --- work lists -------------------------------------------------------------------------
+#
+# A queue is a count; a work list is the items themselves, each with its due time and a
+# link (an organization's open calls and bids, an evaluator's assignments, an officer's
+# tenders by state). A module registers its lists from its ``worklists.py``; the list's
+# ``items`` reads with the rule's own filter (``visible``), and the dashboard shows it to
+# whoever holds ``action``.
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    title: str
+    url: str
+    #: What the item is at (a state's label) and what comes next.
+    state: object = None
+    step: object = None
+    #: The next time that matters and what it is (a label).
+    due_label: object = None
+    due_at: object = None
+
+
+@dataclass(frozen=True)
+class WorkList:
+    key: str
+    action: str
+    label: object
+    #: (user) -> list[WorkItem]: the user's items, read with the action's filter.
+    items: Callable
+    #: Shown when the list is empty (None: the list is left out when empty).
+    empty: object = None
+    order: int = 0
+
+
+WORKLISTS: list[WorkList] = []
+
+
+def register_list(worklist: WorkList) -> None:
+    if all(w.key != worklist.key for w in WORKLISTS):
+        WORKLISTS.append(worklist)
+        WORKLISTS.sort(key=lambda w: w.order)
+
+
+def lists_for(user) -> list[dict]:
+    """The work lists ``user`` may see, with their items (one query each)."""
+    out = []
+    for worklist in WORKLISTS:
+        if not can(user, worklist.action):
+            continue
+        items = worklist.items(user)
+        if items or worklist.empty is not None:
+            out.append({"list": worklist, "items": items})
+    return out

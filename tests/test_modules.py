@@ -9,7 +9,7 @@ import pytest
 
 from procure.modules import submodules
 
-PARTS = ["models", "services", "views", "demo", "cli", "queries"]
+PARTS = ["models", "services", "views", "demo", "cli", "queries", "reminders", "worklists"]
 
 
 def _write(path, text=""):

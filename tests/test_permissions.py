@@ -32,6 +32,7 @@ from procure.roles import Role
 # Every module defines its rules when its services and views are imported.
 submodules("services")
 submodules("views")
+submodules("worklists")
 
 FILTERED = sorted(action for action, rule in RULES.items() if rule.model is not None)
 

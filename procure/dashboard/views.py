@@ -10,7 +10,7 @@ from .. import audit, history
 from ..audit import AuditEvent
 from ..extensions import db
 from ..permissions import can, define, owned_by, visible
-from ..queues import queues_for
+from ..queues import lists_for, queues_for
 from ..roles import Role
 from ..web import require_view
 
@@ -36,6 +36,6 @@ def index():
     total_events = None
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business
         total_events = db.session.scalar(audit.shown_events(select(func.count()).select_from(AuditEvent))) or 0
-    return render_template("dashboard/index.html", queues=queues_for(current_user),
+    return render_template("dashboard/index.html", queues=queues_for(current_user), worklists=lists_for(current_user),
                            recent=history.entries(recent, current_user, changes=False),
                            total_events=total_events)

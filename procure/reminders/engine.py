@@ -69,7 +69,7 @@ class ReminderRule:
 
 RULES: dict[str, ReminderRule] = {}
 #: The role of each kind of recipient a rule names.
-RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER, "admin": Role.ADMIN}
+RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER, "admin": Role.ADMIN, "evaluator": Role.EVALUATOR}
 
 
 def register(rule: ReminderRule) -> None:
