@@ -38,6 +38,7 @@ from ..roles import Role
 from ..timeutil import SHANGHAI, to_local, utcnow
 from ..workflow import STALE
 from . import evaluation_notices as notices
+from . import events
 from .evaluation import _default_locale, clean_text, fail_tender, lock_tender
 from .models import (
     BID_MACHINE,
@@ -248,6 +249,8 @@ def end_challenge_window(tender: Tender, now: datetime | None = None) -> bool:
 
 #: The time events this module handles (for the tender beat's dispatcher).
 EVENT_HANDLERS = {TenderEvent.PUBLICITY_END: end_publicity, TenderEvent.CHALLENGE_END: end_challenge_window}
+for _event, _handler in EVENT_HANDLERS.items():
+    events.register(_event)(_handler)
 
 
 def is_final(tender: Tender) -> bool:

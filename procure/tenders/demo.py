@@ -20,7 +20,7 @@ from ..organizations.models import AnnualReport, Organization, ReportStatus
 from ..organizations.services import annual_report_due, last_due_year
 from ..projects.models import Project, ProjectState
 from ..timeutil import to_local, utcnow
-from . import bidding, events
+from . import bidding, demo_evaluation, events
 from .bidding import BidData, CriterionData, LineData, TenderData
 from .models import Tender
 
@@ -132,3 +132,6 @@ def load(ctx) -> None:
     _bid(bidders["yangguang"], open_call, "590000.00", submit=False)
     bidding.clarify(officer, open_call, "服务对象范围包括持证残疾人及其家庭成员，其余要求不变。", affects_bids=False)
     ctx["tenders"] = {"opened": opened, "failed": failed, "cancelled": cancelled, "open": open_call}
+
+    # Evaluation, award, challenge and a final award (procure/tenders/demo_evaluation.py).
+    demo_evaluation.extend(ctx)

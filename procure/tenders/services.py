@@ -56,6 +56,7 @@ permissions.define("challenge.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Ro
                    | (role_in(Role.ORG) & own_organization()), model=Challenge)
 permissions.define("challenge.answer", {Role.OFFICER}, related("tender", own_department()), model=Challenge)
 
-# The actions of part A (calls and bids) and the time events; imported here so that the
-# rules they define are registered whenever the module's services are.
-from . import bidding, events  # noqa: E402,F401
+# The actions (calls and bids; committee, scoring, award and challenges) and the time
+# events; imported here so that the rules they define are registered whenever the
+# module's services are, and the award's time events reach the beat's dispatcher.
+from . import award, bidding, evaluation, events  # noqa: E402,F401

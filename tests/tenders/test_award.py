@@ -212,6 +212,23 @@ def test_the_time_events_and_finality_without_challenge(db, make):
     assert aw.EVENT_HANDLERS[TenderEvent.PUBLICITY_END] is aw.end_publicity
 
 
+def test_the_beat_dispatcher_applies_the_award_events(db, make):
+    """The award's time events go through the one tender beat (events.apply_due_events):
+    nothing before the publicity ends, then the window, then final — each once."""
+    from procure.tenders import events
+
+    o = awarded(make)
+    db.session.commit()
+    t_id, publicity, challenge = o.tender.id, o.tender.publicity_ends_at, o.tender.challenge_ends_at
+    assert events.apply_due_events(publicity - timedelta(seconds=1)) == []
+    assert events.apply_due_events(publicity) == ["applied:publicity_end"]
+    assert events.apply_due_events(publicity) == []
+    assert events.apply_due_events(challenge) == ["applied:challenge_end"]
+    assert events.apply_due_events(challenge) == []
+    tender = db.session.get(Tender, t_id)
+    assert tender.state == TenderState.FINAL and tender.next_event is None
+
+
 def test_a_challenge_blocks_finality_until_answered(db, make):
     o = awarded(make)
     t = o.tender
