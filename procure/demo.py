@@ -91,6 +91,11 @@ def load_demo(force: bool = False) -> dict | None:
     for module in sorted(submodules("demo"), key=lambda m: getattr(m, "ORDER", 100)):
         module.load(ctx)
     db.session.flush()
+    # Accounts the modules added (the evaluator pool, staff of bidding organizations) sign in too.
+    listed = {row["username"] for row in rows}
+    for user in db.session.scalars(select(User).where(User.username.not_in(listed)).order_by(User.id)):
+        where = user.organization.name if user.organization_id else (user.department.name if user.department_id else "")
+        rows.append({"role": user.role.value, "username": user.username, "name": user.name, "where": where})
 
     # A welcome email to every user: the running demo delivers them to its SMTP sink.
     for user in db.session.scalars(select(User).order_by(User.id)):

@@ -28,8 +28,10 @@ Usage (in an app context)::
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -97,6 +99,18 @@ class _LoadedKeySigner(signers.SimpleSigner):
         return super().sign_raw(data, digest_algorithm)
 
 
+def _outside_event_loop(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, in a helper thread when this thread runs an asyncio event
+    loop: pyHanko's synchronous calls use ``asyncio.run``, which refuses to start inside
+    a running loop (an async server, or a test session driving a browser)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
+
+
 def configured_timestamper() -> TimeStamper | None:
     """The RFC 3161 time-stamping authority of ``SIGNING_TSA_URL``, if one is configured."""
     url = current_app.config.get("SIGNING_TSA_URL")
@@ -135,7 +149,7 @@ def sign_pdf(pdf_bytes: bytes, signer_cert_key: SignerKey, *, field_name: str, r
         stamp_style=TextStampStyle(stamp_text="Digitally signed\n%(ts)s", border_width=1) if box else None)
     out = BytesIO()
     try:
-        pdf_signer.sign_pdf(writer, output=out)  # room for the CMS: pyHanko estimates it
+        _outside_event_loop(pdf_signer.sign_pdf, writer, output=out)  # room for the CMS: pyHanko estimates it
     except SigningError as exc:
         raise ValidationError(_l("The document could not be signed (%(error)s).", error=exc)) from None
     return out.getvalue()
@@ -230,7 +244,7 @@ def _unreadable(field_name, index: int, revisions: int, exc: Exception, revision
 
 def _judge(sig, data: bytes, roots: list, revisions: int) -> SignatureResult:
     # A fresh context per signature: what one path validation cached must not vouch for another.
-    status = validate_pdf_signature(sig, signer_validation_context=_validation_context(roots))
+    status = _outside_event_loop(validate_pdf_signature, sig, signer_validation_context=_validation_context(roots))
     cert = status.signing_cert
     ts = status.timestamp_validity
     when = ts.timestamp if ts is not None else status.signer_reported_dt

@@ -466,3 +466,20 @@ def test_qr_svg_is_self_contained_and_refuses_bad_text():
     for bad in ("", "x" * 201, "a\x00b"):
         with pytest.raises(ValidationError):
             qr_svg(bad)
+
+
+def test_signing_and_validating_inside_a_running_event_loop(app, db, make, ca, contract):
+    """pyHanko's synchronous calls start their own event loop; called from code that runs
+    one (an async server, a browser-driving test session) they still sign and validate."""
+    import asyncio
+
+    user = make.user()
+    key = signing.signer_key(signing.credential_for(user, user.id, "李华", ORG))
+    db.session.commit()
+
+    async def inside_a_loop():
+        signed = pades.sign_pdf(contract.pdf, key, field_name="Sig_organization", reason="合同签署")
+        return pades.validate_pdf(signed, [signing.ca_certificate()])
+
+    results = asyncio.run(inside_a_loop())
+    assert [r.ok for r in results] == [True]

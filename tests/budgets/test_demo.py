@@ -29,7 +29,9 @@ def test_demo_budgets(app, db, tmp_path):
         Project.state == ProjectState.DRAFT, Project.state_reason.is_not(None))) == 1  # returned by finance
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AppropriationAdjustment)) == 2
     assert reconcile() == []
-    job = db.session.scalars(sa.select(Job)).one()
+    from procure.reports.services import EXECUTION_PDF
+
+    job = db.session.scalars(sa.select(Job).where(Job.kind == EXECUTION_PDF)).one()
     assert job.state == JobState.DONE
     doc = db.session.get(Document, job.result_document_id)
     client = app.test_client()
