@@ -95,7 +95,7 @@ def seed(url: str) -> None:
             users[role] = user
         s.flush()
         # something in "your recent actions" and in the notices for every role
-        for role, user in users.items():
+        for user in users.values():
             for i in range(20):
                 audit.record(user, "bench.touch", "organizations", 1 + i, after={"n": i})
             s.execute(sa.insert(Notice), [{"user_id": user.id, "rule": "bench", "text": f"通知{i}",
@@ -240,7 +240,7 @@ def main() -> None:
     floor = start("bench.floor_app:app", FLOOR_PORT, args.url)
     try:
         cookies = {role: sign_in(role) for role in {p[1] for p in pages}}
-        for label, role, path, status in pages:  # warm every worker's caches and templates
+        for _label, role, path, status in pages:  # warm every worker's caches and templates
             drive(APP_PORT, path.format(org=ORG_ID), cookies[role], status, 0.5, args.concurrency)
         drive(FLOOR_PORT, "/floor", None, 200, 0.5, args.concurrency)
         rounds = []
