@@ -13,8 +13,8 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from sqlalchemy import String, cast, func, select, union_all
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, nav, permissions
@@ -208,13 +208,16 @@ def _org(org_id: int, action: str) -> Organization:
 def history(org: Organization, limit: int = 50) -> list:
     """Audit events of the organization and of its ratings, reports and credit entries."""
     E = audit.AuditEvent
-    child = [("org_ratings", select(Rating.id).where(Rating.organization_id == org.id)),
-             ("org_annual_reports", select(AnnualReport.id).where(AnnualReport.organization_id == org.id)),
-             ("org_credit_entries", select(CreditEntry.id).where(CreditEntry.organization_id == org.id))]
-    conds = [(E.object_type == "organizations") & (E.object_id == str(org.id))]
-    for table, ids in child:
-        conds.append((E.object_type == table) & E.object_id.in_([str(i) for i in db.session.scalars(ids)]))
-    return db.session.scalars(select(E).where(or_(*conds)).order_by(E.seq.desc()).limit(limit)).all()
+    # One statement: the organization's events and, joined on (object type, id), those of
+    # its child rows; each branch reads the audit index (object_type, object_id).
+    branches = [select(E.id).where(E.object_type == "organizations", E.object_id == str(org.id))]
+    for model in (Rating, AnnualReport, CreditEntry):
+        branches.append(select(E.id).join(model, (E.object_type == model.__tablename__)
+                                          & (E.object_id == cast(model.id, String)))
+                        .where(model.organization_id == org.id))
+    ids = union_all(*branches).subquery()
+    return db.session.scalars(select(E).where(E.id.in_(select(ids.c.id))).order_by(E.seq.desc())
+                              .limit(limit)).all()
 
 
 def _render_detail(org: Organization, status: int = 200, **forms):
