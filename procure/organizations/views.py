@@ -221,12 +221,16 @@ def history(org: Organization, limit: int = 50) -> list:
 
 
 def _render_detail(org: Organization, status: int = 200, **forms):
-    forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
-    forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
-    forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
+    # The forms and the history are shown to those who manage the registry only: not
+    # built (nor queried) for anyone else.
+    manage = permissions.can(current_user, "organization.manage", org)
+    if manage:
+        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
+        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
+        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
     reasons = services.check_eligibility(org, date.today())
     return render_template("organizations/detail.html", org=org, reasons=reasons,
-                           events=readable_history.entries(history(org), current_user),
+                           events=readable_history.entries(history(org), current_user) if manage else [],
                            EntryState=EntryState, today=date.today(),
                            extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
 
