@@ -107,8 +107,21 @@ def seed(url: str) -> None:
     print(f"<!-- seeded {counts} in {time.perf_counter() - t0:.0f} s -->", flush=True)
 
 
-def query_counts(url: str) -> dict[str, int]:
-    """Statements per page, counted in-process with the test client."""
+def cpu_per_request(get, n: int) -> float:
+    """CPU ms of this process per call of ``get`` (median of 5 batches): unlike the wall
+    clock, it barely moves when other work shares the machine."""
+    batches = []
+    for _ in range(5):
+        c0 = time.process_time()
+        for _ in range(n):
+            get()
+        batches.append((time.process_time() - c0) / n * 1000)
+    return statistics.median(batches)
+
+
+def query_counts(url: str, cpu_n: int = 0) -> tuple[dict[str, int], dict[str, float]]:
+    """Statements per page, counted in-process with the test client; with ``cpu_n``, also
+    the CPU ms per request of each page and (key "floor") of the floor app, in-process."""
     from procure import create_app
     from procure.extensions import db
 
@@ -118,19 +131,31 @@ def query_counts(url: str) -> dict[str, int]:
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     clients = {}
-    out = {}
+    out: dict[str, int] = {}
+    cpu: dict[str, float] = {}
     for label, role, path, status in PAGES:
         if role not in clients:
             clients[role] = app.test_client()
             r = clients[role].post("/login", data={"username": USERS[role], "password": PASSWORD})
             assert r.status_code == 302, f"sign-in of {role} failed (seed first)"
         client = clients[role]
-        client.get(path.format(org=ORG_ID))  # warm
+        for _ in range(5):  # warm
+            client.get(path.format(org=ORG_ID))
         statements.clear()
         r = client.get(path.format(org=ORG_ID))
         assert r.status_code == status, (path, r.status_code)
         out[label] = len(statements)
-    return out
+        if cpu_n:
+            cpu[label] = cpu_per_request(lambda c=client, p=path.format(org=ORG_ID): c.get(p), cpu_n)
+    if cpu_n:
+        os.environ.setdefault("DATABASE_URL", url)
+        from bench.floor_app import app as floor_app
+
+        floor_client = floor_app.test_client()
+        for _ in range(20):
+            floor_client.get("/floor")
+        cpu["floor"] = cpu_per_request(lambda: floor_client.get("/floor"), cpu_n * 4)
+    return out, cpu
 
 
 ORG_ID = 4321
@@ -232,11 +257,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--only", default="", help="only pages whose label contains this")
+    parser.add_argument("--cpu-requests", type=int, default=40,
+                        help="requests per batch for the in-process CPU column (0: none)")
     args = parser.parse_args()
     if not args.no_seed:
         seed(args.url)
     pages = [p for p in PAGES if args.only in p[0]]
-    counts = query_counts(args.url)
+    counts, cpu = query_counts(args.url, cpu_n=args.cpu_requests)
     app = start("wsgi:app", APP_PORT, args.url)
     floor = start("bench.floor_app:app", FLOOR_PORT, args.url)
     try:
@@ -270,13 +297,19 @@ def main() -> None:
 
     print(f"\n{args.rounds} rounds × {args.seconds:g} s per page (the floor {args.seconds / 2:g} s just before "
           f"each page), {args.concurrency} connections, medians over rounds\n")
-    print("| page | p50 ms | p95 ms | floor p95 ms | p95 ÷ floor | queries |")
-    print("|---|---:|---:|---:|---:|---:|")
+    def cpu_cols(label):
+        if not cpu:
+            return ""
+        return f" {cpu[label]:.1f} | {cpu[label] / cpu['floor']:.1f}× |"
+
+    cpu_head = " CPU ms in-process | CPU ÷ floor |" if cpu else ""
+    print(f"| page | p50 ms | p95 ms | floor p95 ms | p95 ÷ floor | queries |{cpu_head}")
+    print("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu else ""))
     print(f"| floor: bare Flask route, one indexed query, small template (all slices) | {med('floor', 0):.1f} | "
-          f"{med('floor', 1):.1f} | {med('floor', 1):.1f} | 1.0× | 1 |")
+          f"{med('floor', 1):.1f} | {med('floor', 1):.1f} | 1.0× | 1 |{cpu_cols('floor')}")
     for label, *_rest in pages:
         print(f"| {label} | {med(label, 0):.1f} | {med(label, 1):.1f} | {med(label, 3):.1f} | "
-              f"{ratio(label):.1f}× | {counts[label]} |")
+              f"{ratio(label):.1f}× | {counts[label]} |{cpu_cols(label)}")
     print(f"\nweb worker RSS after the run: {', '.join(f'{x:.0f}' for x in app_rss)} MB "
           f"(floor's workers: {', '.join(f'{x:.0f}' for x in floor_rss)} MB)")
 
