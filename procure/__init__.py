@@ -21,6 +21,9 @@ def create_app(config: object | str | None = None, **overrides) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
                 instance_path=os.environ.get("PROCURE_INSTANCE", str(ROOT / "instance")))
     _configure(app, config, overrides)
+    from .sessioncookie import SessionInterface
+
+    app.session_interface = SessionInterface()
     _configure_extensions(app)
     _configure_input(app)
     _configure_i18n(app)
@@ -96,11 +99,27 @@ def _select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+_LOCALES: dict = {}
+
+
+def _babel_locale():
+    """The request's Locale for Flask-Babel, parsed once per process: parsing a locale name
+    reads babel's list of locales (about half a millisecond), and Flask-Babel would do it
+    on every request."""
+    name = _select_locale()
+    locale = _LOCALES.get(name)
+    if locale is None:
+        from babel import Locale
+
+        locale = _LOCALES[name] = Locale.parse(name)
+    return locale
+
+
 def _configure_i18n(app: Flask) -> None:
     from .money import format_money
     from .timeutil import to_local
 
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_babel_locale)
 
     def local_dt(value, fmt="medium"):
         if value is None:
@@ -113,6 +132,9 @@ def _configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
     app.jinja_env.filters["dt"] = local_dt
+    from .web import id_url
+
+    app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor
@@ -120,8 +142,9 @@ def _configure_i18n(app: Flask) -> None:
         from .nav import items_for
         from .permissions import can
 
-        return {"can": lambda action, *obj: can(current_user, action, *obj),
-                "nav_items": lambda: items_for(current_user) if current_user.is_authenticated else [],
+        user = current_user._get_current_object()  # once, not through the proxy at every use
+        return {"can": lambda action, *obj: can(user, action, *obj),
+                "nav_items": lambda: items_for(user) if user.is_authenticated else [],
                 "current_locale": _select_locale(), "languages": app.config["LANGUAGES"]}
 
 

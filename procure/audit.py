@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, event, insert, select, text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, event, func, insert, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.util import find_tables
 
@@ -142,6 +142,14 @@ def shown_events(stmt):
     for hidden in HIDDEN_EVENTS:
         stmt = stmt.where(~hidden())
     return stmt
+
+
+def hidden_count() -> int:
+    """How many events a seal still hides (to subtract from the chain's length)."""
+    if not HIDDEN_EVENTS:
+        return 0
+    return db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(or_(*(hidden() for hidden in HIDDEN_EVENTS)))) or 0
 
 
 # --- sealed fields ------------------------------------------------------------------

@@ -27,17 +27,73 @@ def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
+#: Checked against babel for each locale before the fast path is used.
+_SAMPLES = (Decimal("1234567.89"), Decimal("-1234567.89"), Decimal("0.50"), Decimal("-0.05"), Decimal("100"),
+            Decimal("999.99"), Decimal("12345678901234.56"))
+
+
+def _formatter(loc: Locale):
+    """A function formatting a fen-rounded Decimal as babel's ``format_currency(…, "CNY")``
+    does for ``loc``, without babel's per-call work: the symbol and the separators are
+    read once from babel's own output, and the result is checked against babel on sample
+    amounts. A locale whose pattern this cannot reproduce keeps babel."""
+    def babel_format(value: Decimal) -> str:
+        return format_currency(value, "CNY", locale=loc)
+
+    plain = format(Decimal("1234567.89"), ",.2f")
+    shown = babel_format(Decimal("1234567.89"))
+    group, decimal = loc.number_symbols["latn"]["group"], loc.number_symbols["latn"]["decimal"]
+    digits = plain.replace(",", "\0").replace(".", decimal).replace("\0", group)
+    neg_shown = babel_format(Decimal("-1234567.89"))
+    if shown.count(digits) != 1 or neg_shown.count(digits) != 1:
+        return babel_format
+    before, after = shown.split(digits)
+    neg_before, neg_after = neg_shown.split(digits)
+    table = str.maketrans({",": group, ".": decimal})
+
+    def fast(value: Decimal) -> str:
+        if value < 0:
+            return neg_before + format(-value, ",.2f").translate(table) + neg_after
+        return before + format(value, ",.2f").translate(table) + after
+
+    if all(fast(v) == babel_format(v) for v in _SAMPLES):
+        return fast
+    return babel_format
+
+
+#: Locale -> its formatter (a handful of locales at most).
+_FORMATTERS: dict = {}
+
+
 def format_money(value, locale=None) -> str:
     """¥12,345.67 in the user's locale (zh_CN by default).
 
-    Hot: a report page formats thousands of amounts. Parsing the locale each call cost
-    about 200 µs (90 % of such a page); a parsed ``Locale`` is reused (about 20 µs)."""
+    Hot: a report page formats hundreds of amounts. babel's ``format_currency`` costs
+    about 20 µs a call even with a parsed locale (its pattern, symbols and plural rules
+    looked up each time); the locale's symbol and separators are taken once from babel's
+    own output and then applied with Python's grouping (about 1.5 µs), the same text."""
     if value is None:
         return ""
+    return _formatter_for(locale)(to_money(value))
+
+
+def _formatter_for(locale=None):
     loc = locale or get_locale() or "zh_CN"
     if not isinstance(loc, Locale):
         loc = _locale(str(loc))
-    return format_currency(to_money(value), "CNY", locale=loc)
+    fmt = _FORMATTERS.get(loc)
+    if fmt is None:
+        fmt = _FORMATTERS[loc] = _formatter(loc)
+    return fmt
+
+
+def money_formatter(locale=None):
+    """``format_money`` with the locale looked up once: for a table of many amounts."""
+    fmt = _formatter_for(locale)
+
+    def money(value) -> str:
+        return "" if value is None else fmt(to_money(value))
+    return money
 
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"

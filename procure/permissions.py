@@ -72,6 +72,13 @@ class _NoObject:
 NO_OBJECT: Any = _NoObject()
 
 
+def _real(user):
+    """The user behind Flask-Login's ``current_user`` proxy: a check reads the user's
+    attributes several times, and each read through the proxy looks the user up again."""
+    get = getattr(user, "_get_current_object", None)
+    return get() if get is not None else user
+
+
 def _signed_in(user) -> bool:
     return user is not None and bool(getattr(user, "is_authenticated", False)) and bool(user.is_active)
 
@@ -284,6 +291,7 @@ def can(user, action: str, obj=NO_OBJECT) -> bool:
     role is checked (may the user do this at all); with an object — even None — its
     scope and seal decide too."""
     rule = RULES[action]
+    user = _real(user)
     if not _signed_in(user) or user.role not in rule.roles:
         return False
     if obj is NO_OBJECT:
@@ -308,6 +316,7 @@ def filter_for(user, action: str, model: type | None = None):
     model = model if model is not None else rule.model
     if not rule.has_filter:
         raise TypeError(f"permission {action!r} has a one-object check without a list filter")
+    user = _real(user)
     if not _signed_in(user) or user.role not in rule.roles:
         return false()
     parts = [s.where(user, model) for s in (rule.scope, rule.sealed) if s is not None]

@@ -34,13 +34,19 @@ class Queue:
     #: year); the action still decides who sees it.
     counter: Callable | None = None
 
-    def count(self, user) -> int:
+    def count_statement(self, user):
+        """The SELECT count(*) of the queue (None for a queue with its own ``counter``)."""
         if self.counter is not None:
-            return self.counter(user)
+            return None
         stmt = select(func.count()).select_from(self.model)
         if self.where is not None:
             stmt = stmt.where(self.where(user))
-        return db.session.scalar(visible(user, self.action, stmt, self.model)) or 0
+        return visible(user, self.action, stmt, self.model)
+
+    def count(self, user) -> int:
+        if self.counter is not None:
+            return self.counter(user)
+        return db.session.scalar(self.count_statement(user)) or 0
 
 
 QUEUES: list[Queue] = []
@@ -52,8 +58,17 @@ def register(queue: Queue) -> None:
 
 
 def queues_for(user) -> list[dict]:
-    return [{"queue": q, "count": q.count(user), "url": q.url(user)}
-            for q in QUEUES if can(user, q.action) and (q.shown is None or q.shown(user))]
+    """The user's queues with their counts: every count in one statement (one scalar
+    subquery each), however many queues the user's role sees."""
+    shown = [q for q in QUEUES if can(user, q.action) and (q.shown is None or q.shown(user))]
+    stmts = {q.key: q.count_statement(user) for q in shown}
+    counted = [key for key, stmt in stmts.items() if stmt is not None]
+    counts: dict = {}
+    if counted:
+        row = db.session.execute(select(*(stmts[k].scalar_subquery() for k in counted))).one()
+        counts = dict(zip(counted, row, strict=True))
+    return [{"queue": q, "count": (counts.get(q.key) or 0) if q.counter is None else q.counter(user),
+             "url": q.url(user)} for q in shown]
 
 
 # --- work lists -------------------------------------------------------------------------

@@ -52,3 +52,20 @@ def safe_next(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
     return default
+
+
+_SENTINEL = 987654321
+
+
+def id_url(endpoint: str, arg: str, **values):
+    """A function ``id -> url_for(endpoint, arg=id, **values)`` that builds the URL once:
+    a list page links every row, and each url_for costs tens of microseconds. The URL is
+    built with a sentinel id and the row's id put in its place (falls back to url_for when
+    the sentinel does not appear exactly once)."""
+    from flask import url_for
+
+    sample = url_for(endpoint, **{arg: _SENTINEL}, **values)
+    if sample.count(str(_SENTINEL)) != 1:
+        return lambda i: url_for(endpoint, **{arg: i}, **values)
+    before, after = sample.split(str(_SENTINEL))
+    return lambda i: f"{before}{int(i)}{after}"

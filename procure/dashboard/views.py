@@ -35,7 +35,10 @@ def index():
                                 .order_by(AuditEvent.seq.desc()).limit(8)).all()
     total_events = None
     if can(current_user, "audit.view"):  # the size of the whole trail is the admin's business
-        total_events = db.session.scalar(audit.shown_events(select(func.count()).select_from(AuditEvent))) or 0
+        # the chain numbers its events 1, 2, 3 … without gaps (audit verify checks it) and
+        # never deletes one: the last number is the count, read from the index's end, less
+        # the events a seal still hides (a bid's before its opening: not even their number shows)
+        total_events = (db.session.scalar(select(func.max(AuditEvent.seq))) or 0) - audit.hidden_count()
     return render_template("dashboard/index.html", queues=queues_for(current_user), worklists=lists_for(current_user),
                            recent=history.entries(recent, current_user, changes=False),
                            total_events=total_events)

@@ -4,15 +4,18 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import flash as _flash
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import String, cast, func, select, union_all
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session, selectinload
 
 from .. import audit, nav, permissions
 from .. import history as readable_history
@@ -115,15 +118,63 @@ def list_query(f: dict):
 LIST_FILTER_HOOKS: list = []
 
 
+#: The list counts its matches up to this many and shows "10,000+" beyond: an exact count
+#: reads every matching row on every page view, the whole registry when unfiltered.
+COUNT_CAP = 10_000
+#: How long a worker keeps the registration authorities of the filter drop-down. A change
+#: of organizations through this worker's session clears it at once; another worker's
+#: copy is at most this old.
+AUTHORITIES_TTL = 60.0
+
+
+def registration_authorities() -> list[str]:
+    """The distinct registration authorities (the list's drop-down), cached per worker:
+    the DISTINCT reads the whole table, and the answer changes with imports only."""
+    cache = current_app.extensions.setdefault("organization_authorities", {})
+    now = time.monotonic()
+    if cache.get("until", 0) > now and cache.get("version") == _AUTHORITIES_VERSION[0]:
+        return cache["value"]
+    version = _AUTHORITIES_VERSION[0]
+    value = db.session.scalars(select(Organization.registration_authority).distinct().where(
+        Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all()
+    cache.update(value=value, until=now + AUTHORITIES_TTL, version=version)
+    return value
+
+
+#: Bumped whenever this process writes organizations (ORM flush or an INSERT/UPDATE/DELETE
+#: statement on the table): the cached drop-down is read again.
+_AUTHORITIES_VERSION = [0]
+
+
+@sa_event.listens_for(Session, "after_flush")
+def _orgs_flushed(session, _ctx):
+    if any(isinstance(o, Organization) for o in (*session.new, *session.dirty, *session.deleted)):
+        _AUTHORITIES_VERSION[0] += 1
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _orgs_written(state):
+    if (state.is_insert or state.is_update or state.is_delete) and Organization.__table__ in {
+            getattr(m, "local_table", None) for m in state.all_mappers} | {getattr(state.statement, "table", None)}:
+        _AUTHORITIES_VERSION[0] += 1
+
+
+def count_capped(stmt, cap: int | None = None) -> int:
+    """How many rows ``stmt`` selects, counting no further than ``cap`` + 1."""
+    cap = COUNT_CAP if cap is None else cap
+    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery()))
+
+
 @bp.route("/")
 def index():
     require_view("organization.list")
     f = filters_from(request.args)
-    page = db.paginate(permissions.visible(current_user, "organization.view", list_query(f)),
-                       per_page=PER_PAGE, error_out=False)
-    authorities = db.session.scalars(select(Organization.registration_authority).distinct().where(
-        Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all()
-    return render_template("organizations/index.html", page=page, f=f, authorities=authorities,
+    stmt = permissions.visible(current_user, "organization.view", list_query(f))
+    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=False)
+    page.total = count_capped(stmt)
+    total_label = f"{format_number(COUNT_CAP)}+" if page.total > COUNT_CAP else format_number(page.total)
+    return render_template("organizations/index.html", page=page, f=f, authorities=registration_authorities(),
+                           total_label=total_label,
                            kinds=list(OrgKind), standings=list(CreditStanding),
                            bases=LIST_CONTEXT["bases"]() if LIST_CONTEXT.get("bases") else [])
 
@@ -157,22 +208,29 @@ def _org(org_id: int, action: str) -> Organization:
 def history(org: Organization, limit: int = 50) -> list:
     """Audit events of the organization and of its ratings, reports and credit entries."""
     E = audit.AuditEvent
-    child = [("org_ratings", select(Rating.id).where(Rating.organization_id == org.id)),
-             ("org_annual_reports", select(AnnualReport.id).where(AnnualReport.organization_id == org.id)),
-             ("org_credit_entries", select(CreditEntry.id).where(CreditEntry.organization_id == org.id))]
-    conds = [(E.object_type == "organizations") & (E.object_id == str(org.id))]
-    for table, ids in child:
-        conds.append((E.object_type == table) & E.object_id.in_([str(i) for i in db.session.scalars(ids)]))
-    return db.session.scalars(select(E).where(or_(*conds)).order_by(E.seq.desc()).limit(limit)).all()
+    # One statement: the organization's events and, joined on (object type, id), those of
+    # its child rows; each branch reads the audit index (object_type, object_id).
+    branches = [select(E.id).where(E.object_type == "organizations", E.object_id == str(org.id))]
+    for model in (Rating, AnnualReport, CreditEntry):
+        branches.append(select(E.id).join(model, (E.object_type == model.__tablename__)
+                                          & (E.object_id == cast(model.id, String)))
+                        .where(model.organization_id == org.id))
+    ids = union_all(*branches).subquery()
+    return db.session.scalars(select(E).where(E.id.in_(select(ids.c.id))).order_by(E.seq.desc())
+                              .limit(limit)).all()
 
 
 def _render_detail(org: Organization, status: int = 200, **forms):
-    forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
-    forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
-    forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
+    # The forms and the history are shown to those who manage the registry only: not
+    # built (nor queried) for anyone else.
+    manage = permissions.can(current_user, "organization.manage", org)
+    if manage:
+        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
+        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
+        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
     reasons = services.check_eligibility(org, date.today())
     return render_template("organizations/detail.html", org=org, reasons=reasons,
-                           events=readable_history.entries(history(org), current_user),
+                           events=readable_history.entries(history(org), current_user) if manage else [],
                            EntryState=EntryState, today=date.today(),
                            extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
 

@@ -191,13 +191,40 @@ def test_list_filters_and_constant_query_count(client, world, make, db, app):
     assert "筛选测试基金会" in client.get("/organizations/?rating=5&authority=重庆市民政局").get_data(as_text=True)
     assert "筛选测试基金会" not in client.get("/organizations/?standing=abnormal").get_data(as_text=True)
     assert "筛选测试基金会" in client.get("/organizations/?q=筛选").get_data(as_text=True)
+    # each count is taken with the authorities drop-down cached (the request before read it)
+    client.get("/organizations/")
     small = _count_queries(app, lambda: client.get("/organizations/?rating=&q="))
     for i in range(60):
         make.organization(f"批量组织{i:03d}", with_code=True, registration_authority=f"区民政局{i % 5}")
     make.commit()
+    cold = _count_queries(app, lambda: client.get("/organizations/"))
     big = _count_queries(app, lambda: client.get("/organizations/"))
     assert big == small
+    assert cold == big + 1  # the writes made the worker read the drop-down again, once
     assert "批量组织" in client.get("/organizations/?page=2").get_data(as_text=True)
+
+
+def test_list_authorities_follow_writes_and_count_is_capped(client, world, make, db, app, monkeypatch):
+    from procure.organizations import views
+
+    users, ids = world
+    login(client, users[OFFICER].username)
+    assert "新设区民政局" not in client.get("/organizations/").get_data(as_text=True)
+    make.organization("新设机关登记的组织", with_code=True, registration_authority="新设区民政局")
+    make.commit()
+    assert '<option value="新设区民政局"' in client.get("/organizations/").get_data(as_text=True)
+    # a statement (as the importer writes) clears the cached drop-down too
+    db.session.execute(sa.update(Organization).where(Organization.name == "新设机关登记的组织")
+                       .values(registration_authority="改名区民政局"))
+    db.session.commit()
+    page = client.get("/organizations/").get_data(as_text=True)
+    assert '<option value="改名区民政局"' in page and '<option value="新设区民政局"' not in page
+
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
+    assert f'id="org-total">({total})' in page
+    monkeypatch.setattr(views, "COUNT_CAP", total - 1)
+    page = client.get("/organizations/").get_data(as_text=True)
+    assert f'id="org-total">({total - 1}+)' in page
 
 
 @pytest.mark.parametrize("query", ["base=²", "base=99999999999999999999", "missing_report=²",
