@@ -30,6 +30,7 @@ LAYERS = [
     "budgets",
     "projects",
     "tenders",
+    "contracts",
     "reports",
     "dashboard",
     "admin",
