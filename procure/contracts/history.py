@@ -51,4 +51,7 @@ describe_object("contract_versions", _l("Contract version"), model=ContractVersi
 describe_actions({
     "contract.create": _l("Contract drafted"), "contract.sign": _l("Contract signed by one party"),
     "contract_version.create": _l("Contract version created"),
+    # The signing foundation's credentials (issued when a party first signs).
+    "signing_credential.issue": _l("Signing credential issued"),
+    "signing_credential.import": _l("Signing credential imported"),
 })

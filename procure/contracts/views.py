@@ -154,10 +154,10 @@ def _verify_page(verdict=None, form=None, version: ContractVersion | None = None
 
 
 VERDICT_LABELS = {
-    verification.CONTENT: _l("the content printed in the footer of"),
-    verification.UNSIGNED: _l("the unsigned PDF of"),
-    verification.PARTLY_SIGNED: _l("the PDF signed by one party of"),
-    verification.SIGNED: _l("the PDF signed by both parties of"),
+    verification.CONTENT: _l("the content printed in the footer"),
+    verification.UNSIGNED: _l("the unsigned PDF"),
+    verification.PARTLY_SIGNED: _l("the PDF signed by one party"),
+    verification.SIGNED: _l("the PDF signed by both parties"),
 }
 
 
