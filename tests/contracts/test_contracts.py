@@ -76,16 +76,16 @@ def test_draft_from_the_final_award(make, db):
 
 
 @pytest.mark.parametrize("case, message", [
-    ("shares_99", "exactly 100%"),
-    ("shares_101", "exactly 100%"),
-    ("final_milestone", "final installment"),
-    ("middle_acceptance", "tie installment 1 to a milestone"),
-    ("term_13_months", "at most 1 year"),
-    ("continuous_4_years", "at most 3 year"),
-    ("no_deliverables", "delivers"),
-    ("due_outside", "outside the contract period"),
-    ("share_nul", "percentage"),
-    ("content_nul", "control characters"),
+    ("shares_99", "合计为 99%，必须恰好等于 100%"),
+    ("shares_101", "合计为 101%，必须恰好等于 100%"),
+    ("final_milestone", "尾款须在验收合格后支付"),
+    ("middle_acceptance", "请将第 1 期与履约节点挂钩"),
+    ("term_13_months", "合同期限最长 1 年，最迟至 2027-02-28"),
+    ("continuous_4_years", "合同期限最长 3 年，最迟至 2029-02-28"),
+    ("no_deliverables", "交付成果"),
+    ("due_outside", "不在合同期限内"),
+    ("share_nul", "百分数"),
+    ("content_nul", "控制字符"),
 ])
 def test_refusals_write_nothing(make, db, case, message):
     award = final_award(make, db)
@@ -255,7 +255,7 @@ def test_signing_by_another_organization_is_refused(make, db, ca):
         with pytest.raises(NotPermitted) as err:
             cs.sign_contract(user, contract, make_password())
         db.session.rollback()
-        assert "sign this contract" in str(err.value.message)
+        assert "可以签署本合同" in str(err.value.message)
     assert _counts(db) == before
 
 
