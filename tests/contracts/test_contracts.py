@@ -352,3 +352,35 @@ def test_an_organization_cannot_read_another_ones_contract(make, db, ca, client)
         assert client.get(url).status_code == 403, url
     assert contract.number not in client.get("/contracts/").get_data(as_text=True)
     assert client.post(f"/contracts/{contract.id}/sign", data={"password": make_password()}).status_code == 403
+
+
+def test_officer_drafts_over_http_and_the_project_page_shows_it(make, db, ca, client):
+    award = final_award(make, db)
+    db.session.commit()
+    login(client, award.officer.username)
+    page = client.get(f"/projects/{award.project.id}").get_data(as_text=True)
+    assert f"/contracts/new/{award.tender.id}" in page
+    assert client.get(f"/contracts/new/{award.tender.id}").status_code == 200
+    form = {"service_content": "助餐服务", "period_start": "2026-03-01", "period_end": "2026-12-31",
+            "installments-0-share": "30", "installments-0-releases_on": "milestone",
+            "installments-0-title": "第一阶段", "installments-0-due_on": "2026-06-30",
+            "installments-0-deliverables": "服务记录", "installments-1-share": "69",
+            "installments-1-releases_on": "acceptance"}
+    r = client.post(f"/contracts/new/{award.tender.id}", data=form)
+    assert r.status_code == 400 and "必须恰好等于 100%" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Contract)) == 0
+    form["installments-1-share"] = "70"
+    r = client.post(f"/contracts/new/{award.tender.id}", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    contract = db.session.scalar(select(Contract))
+    assert contract.state == ContractState.PENDING_SIGNATURE
+    page = client.get(f"/projects/{award.project.id}").get_data(as_text=True)
+    assert contract.number in page
+    html = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="sign"' in html and contract.current_version.pdf_sha256 in html
+    r = client.post(f"/contracts/{contract.id}/sign", data={"password": "wrong"})
+    assert r.status_code == 400 and "密码不正确" in r.get_data(as_text=True)
+    r = client.post(f"/contracts/{contract.id}/sign", data={"password": make_password()})
+    assert r.status_code == 302
+    html = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="sign"' not in html and award.officer.name in html
