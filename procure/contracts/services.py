@@ -336,7 +336,11 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
     contract = _lock(contract)
     if contract.state != C.PENDING_SIGNATURE:
         raise InvalidTransition(_l("This contract is not waiting for signatures."))
-    version = contract.current_version
+    # Read fresh under the lock: the other party may have signed while we waited for it
+    # (its signed PDF is the one this signature must add to).
+    version = db.session.scalars(select(ContractVersion).where(
+        ContractVersion.contract_id == contract.id, ContractVersion.state != V.SUPERSEDED)
+        .order_by(ContractVersion.number.desc()).limit(1).execution_options(populate_existing=True)).first()
     if version is None or version.state != V.READY:
         raise InvalidTransition(_l("The PDF of this version is not ready yet; sign once it is."))
     done = list(db.session.scalars(select(Signature).where(Signature.version_id == version.id)))

@@ -45,3 +45,29 @@ def test_two_signings_on_one_allocation(app, db, make, ca):
         states = sorted(db.session.get(Contract, i).state.value for i in ids)
         assert states == sorted([ContractState.ACTIVE.value, ContractState.PENDING_SIGNATURE.value])
     assert overs == 0 and bs.reconcile() == []
+
+
+def test_both_parties_sign_at_once(app, db, make, ca):
+    """The organization and the officer sign the same contract at the same moment: the
+    signatures queue on the contract's lock, the second adds to the first one's PDF, and
+    the contract ends in force with both signatures valid."""
+    from procure import pades
+    from procure.contracts.models import ContractVersion
+    from procure.documents.services import read_document
+
+    award = final_award(make, db, price="50000.00", allocated="80000.00")
+    contract = drafted(make, db, award)
+    cid, users = contract.id, (award.org_user.id, award.officer.id)
+
+    def sign(d, uid):
+        cs.sign_contract(d.session.get(User, uid), d.session.get(Contract, cid), Factory.PASSWORD)
+
+    ok, refused = race(app, [lambda d, u=users[0]: sign(d, u), lambda d, u=users[1]: sign(d, u)])
+    assert sorted(ok) == [0, 1] and refused == []
+    db.session.expire_all()
+    contract = db.session.get(Contract, cid)
+    assert contract.state == ContractState.ACTIVE
+    version = db.session.scalar(select(ContractVersion).where(ContractVersion.contract_id == cid))
+    results = pades.validate_pdf(read_document(version.signed_document))
+    assert len(results) == 2 and all(r.ok for r in results)
+    assert bs.reconcile() == []
