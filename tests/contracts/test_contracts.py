@@ -237,6 +237,18 @@ def test_both_sign_then_active_money_committed_project_contracted(make, db, ca, 
     broken = bytearray(signed)
     broken[len(broken) // 3] ^= 0x01
     assert not any(r.ok for r in pades.validate_pdf(bytes(broken)))
+    # pyHanko's own command line agrees (both signatures), and not after the changed byte.
+    import os
+    import sys
+
+    ca_pem = ca / "ca.pem"
+    pyhanko = Path(sys.executable).parent / "pyhanko"
+    for data, expect in ((signed, 0), (bytes(broken), 1)):
+        path = ca / "check.pdf"
+        path.write_bytes(data)
+        out = subprocess.run([str(pyhanko), "sign", "validate", "--trust", str(ca_pem), str(path)],
+                             capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+        assert (out.returncode != 0) == bool(expect), out.stdout + out.stderr
     # the ledger reconciles
     runner = app.test_cli_runner()
     out = runner.invoke(args=["budgets", "reconcile"])
