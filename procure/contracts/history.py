@@ -33,6 +33,7 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                     "document_sha256": Field(_l("SHA-256 of the signed PDF")),
                     "committed": Field(_l("Funds committed"), Text()),
                     "activated_at": Field(_l("In force since"), hidden=True),
+                    "service_content": Field(_l("Service content")),
                 })
 describe_object("contract_versions", _l("Contract version"), model=ContractVersion,
                 name=lambda v: f"{v.contract.number} v{v.number}", permission=None,
@@ -51,6 +52,8 @@ describe_object("contract_versions", _l("Contract version"), model=ContractVersi
 describe_actions({
     "contract.create": _l("Contract drafted"), "contract.sign": _l("Contract signed by one party"),
     "contract_version.create": _l("Contract version created"),
+    "contract.amend": _l("Contract amended (new version)"),
+    "contract.amendment_signed": _l("Amendment signed by both parties"),
     # The signing foundation's credentials (issued when a party first signs).
     "signing_credential.issue": _l("Signing credential issued"),
     "signing_credential.import": _l("Signing credential imported"),

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit, pades, policy, signing
+from .. import audit, pades, policy, signing, workflow
 from ..auth.models import User, UserStatus
 from ..budgets import ledger
 from ..budgets.models import ZERO, ContractFunding
@@ -23,7 +23,7 @@ from ..extensions import db
 from ..jobs.services import create_job, register_task
 from ..money import format_money
 from ..notifications.services import app_path, notify, register_topic
-from ..parsing import has_control_chars
+from ..parsing import has_control_chars, parse_amount
 from ..permissions import can, define, own_department, own_organization, require, role_in
 from ..projects.models import PROJECT_MACHINE, ProjectState
 from ..roles import Role
@@ -334,13 +334,15 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
     if not actor.check_password(password or ""):
         raise ValidationError(_l("The password is not right; the contract was not signed."), field="password")
     contract = _lock(contract)
-    if contract.state != C.PENDING_SIGNATURE:
+    if contract.state not in (C.PENDING_SIGNATURE, C.ACTIVE):
         raise InvalidTransition(_l("This contract is not waiting for signatures."))
     # Read fresh under the lock: the other party may have signed while we waited for it
     # (its signed PDF is the one this signature must add to).
     version = db.session.scalars(select(ContractVersion).where(
         ContractVersion.contract_id == contract.id, ContractVersion.state != V.SUPERSEDED)
         .order_by(ContractVersion.number.desc()).limit(1).execution_options(populate_existing=True)).first()
+    if contract.state == C.ACTIVE and (version is None or version.state == V.SIGNED):
+        raise InvalidTransition(_l("This contract is not waiting for signatures."))
     if version is None or version.state != V.READY:
         raise InvalidTransition(_l("The PDF of this version is not ready yet; sign once it is."))
     done = list(db.session.scalars(select(Signature).where(Signature.version_id == version.id)))
@@ -378,6 +380,11 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
 def _activate(actor, contract: Contract, version: ContractVersion) -> None:
     VERSION_MACHINE.transition(version, V.SIGNED, actor, values={"signed_at": utcnow()})
     committed = commit_money(actor, contract)
+    if contract.state == C.ACTIVE:  # an amendment signed: the commitment followed it
+        audit.record(actor, "contract.amendment_signed", contract, after={
+            "version": version.number, "amount": contract.amount,
+            "committed": {str(k): str(v) for k, v in committed.items()}})
+        return
     CONTRACT_MACHINE.transition(contract, C.ACTIVE, actor, values={"activated_at": utcnow()},
                                 extra={"committed": {str(k): str(v) for k, v in committed.items()}})
     people = [u for p in Party for u in signatories(contract, p) if u.id != actor.id]
@@ -393,6 +400,19 @@ def commit_money(actor, contract: Contract) -> dict[int, Decimal]:
     locked = ledger.lock_for_money(project_id=contract.project_id, contract_id=contract.id)
     held = sum((f.committed for f in locked.fundings.values()), ZERO)
     need = contract.amount - held
+    if need < 0:  # an amendment lowered the amount: give back the unpaid commitment, last first
+        give = -need
+        taken = {}
+        for (_cid, alloc_id), funding in sorted(locked.fundings.items(), reverse=True):
+            back = min(funding.committed - funding.paid, give)
+            if back > 0:
+                ledger.decommit(locked, alloc_id, contract.id, back, actor=actor, reason=contract.number)
+                taken[alloc_id] = -back
+                give -= back
+        if give > 0:
+            raise BudgetExceeded(_l("More than the new amount was already paid; the amount cannot go below what "
+                                    "was paid."))
+        return taken
     free = sum((a.allocated - a.committed for a in locked.allocations.values()), ZERO)
     if need > free:
         raise BudgetExceeded(_l("The project's allocations have only %(free)s not yet committed; this contract needs "
@@ -416,3 +436,75 @@ def commit_money(actor, contract: Contract) -> dict[int, Decimal]:
 def fundings(contract: Contract) -> list[ContractFunding]:
     return list(db.session.scalars(select(ContractFunding).where(ContractFunding.contract_id == contract.id)
                                    .order_by(ContractFunding.allocation_id)))
+
+
+# --- amendments (变更) -------------------------------------------------------------------
+
+@dataclass
+class AmendData(DraftData):
+    reason: str = ""
+    amount: object = None
+
+
+def original_amount(contract: Contract) -> Decimal:
+    return contract.versions[0].amount
+
+
+def amend_contract(actor, contract: Contract, data: AmendData) -> ContractVersion:
+    """A new version of an active contract with a reason: amount (supplements capped at
+    the policy share of the original amount in total, 政府采购法 Art. 49), period and
+    schedule. Both parties sign it again; the commitment follows when they have."""
+    require(actor, "contract.manage", contract)
+    contract = _lock(contract)
+    if contract.state != C.ACTIVE:
+        raise InvalidTransition(_l("Only a contract in force can be amended."))
+    current = contract.current_version
+    if current is None or current.state != V.SIGNED:
+        raise Conflict(_l("An amendment is already waiting for signatures; it must be signed first."))
+    reason = _text(data.reason, "reason", _l("Say why the contract is amended."), max_len=2000)
+    content = _text(data.service_content, "service_content", _l("Describe the services the contract buys."),
+                    max_len=20000)
+    amount = parse_amount(data.amount, "amount")
+    original = original_amount(contract)
+    share = Decimal(str(policy.value("contract.max_supplement_share")))
+    cap = (original * (1 + share)).quantize(FEN)
+    if amount > cap:
+        raise ValidationError(_l("Supplements may add at most %(share)s%% of the original amount (%(original)s) in "
+                                 "total: at most %(cap)s, not %(amount)s (%(source)s).",
+                                 share=format((share * HUNDRED).normalize(), "f"), original=format_money(original),
+                                 cap=format_money(cap), amount=format_money(amount),
+                                 source=policy.rule("contract.max_supplement_share").source), field="amount")
+    paid = sum((f.paid for f in fundings(contract)), ZERO)
+    if amount < paid:
+        raise ValidationError(_l("%(paid)s was already paid; the amount cannot be lower.", paid=format_money(paid)),
+                              field="amount")
+    start, end = data.period_start, data.period_end
+    if start is None or end is None:
+        raise ValidationError(_l("Give the contract period."), field="period_start")
+    if end < start:
+        raise ValidationError(_l("The period ends before it starts."), field="period_end")
+    limit, years, source = term_limit(start, bool(data.is_continuous))
+    if end > limit:
+        raise ValidationError(_l("The term may run at most %(years)s year(s), to %(limit)s at the latest (%(source)s).",
+                                 years=years, limit=limit.isoformat(), source=source), field="period_end")
+    schedule = _schedule(data, amount, start, end)
+    before = contract.snapshot()
+    workflow.claim_revision(contract, None, state=C.ACTIVE)
+    contract.installments.clear()
+    contract.milestones.clear()
+    db.session.flush()
+    contract.amount, contract.period_start, contract.period_end = amount, start, end
+    contract.is_continuous, contract.service_content = bool(data.is_continuous), content
+    for pos, item in enumerate(schedule):
+        ms = None
+        if item["milestone"]:
+            ms = Milestone(contract_id=contract.id, position=pos, **item["milestone"])
+            contract.milestones.append(ms)
+            db.session.flush()
+        contract.installments.append(Installment(position=pos, share=item["share"], amount=item["amount"],
+                                                 releases_on=item["releases_on"], milestone_id=ms.id if ms else None))
+    db.session.flush()
+    db.session.refresh(contract)
+    b, a = audit.diff(before, contract.snapshot())
+    audit.record(actor, "contract.amend", contract, before=b, after={**a, "reason": reason})
+    return new_version(actor, contract, reason)

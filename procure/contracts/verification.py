@@ -39,9 +39,10 @@ class Match:
     def is_current_signed(self) -> bool:
         """The version in force, as signed by both parties (the exact file)."""
         v, c = self.version, self.version.contract
+        latest = self.current_signed_version
         return (self.kind == SIGNED and self.whole_file and v.state == VersionState.SIGNED
                 and c.state in (ContractState.ACTIVE, ContractState.COMPLETED)
-                and c.current_version is not None and c.current_version.id == v.id)
+                and latest is not None and latest.id == v.id)
 
     @property
     def current_signed_version(self) -> ContractVersion | None:

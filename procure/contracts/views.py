@@ -19,6 +19,8 @@ from ..jobs.models import Job
 from ..nav import NavItem
 from ..permissions import can, visible
 from ..projects.views import project_part
+from ..queues import Queue
+from ..queues import register as register_queue
 from ..tenders.models import Tender
 from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
@@ -30,6 +32,11 @@ from .models import Contract, ContractState, ContractVersion, Party
 bp = Blueprint("contracts", __name__)
 
 nav.register(NavItem(_l("Contracts"), "contracts.index", "contract.view", order=30))
+
+register_queue(Queue(
+    "contract.sign", "contract.sign", _l("Contracts waiting for signatures"), Contract,
+    lambda u: url_for("contracts.index", state=ContractState.PENDING_SIGNATURE.value),
+    where=lambda u: Contract.state == ContractState.PENDING_SIGNATURE))
 
 #: Pages anyone may open, signed in or not.
 PUBLIC = frozenset({"contracts.verify", "contracts.verify_code"})
