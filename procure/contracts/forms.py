@@ -48,3 +48,9 @@ class VerifyForm(FlaskForm):
     sha256 = StringField(_l("SHA-256 (from the footer, or of the file)"), validators=[Optional(), Length(max=100)])
     pdf = FileField(_l("Or upload the PDF"))
     submit = SubmitField(_l("Verify"))
+
+
+class AmendForm(DraftForm):
+    reason = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=2000)])
+    amount = StringField(_l("New contract amount (yuan)"), validators=[DataRequired(), Length(max=20)])
+    submit = SubmitField(_l("Amend: render the new version for signatures"))

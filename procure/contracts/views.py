@@ -26,7 +26,7 @@ from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
 from . import services as cs
 from . import verification
-from .forms import DraftForm, SignForm, VerifyForm
+from .forms import AmendForm, DraftForm, SignForm, VerifyForm
 from .models import Contract, ContractState, ContractVersion, Party
 
 bp = Blueprint("contracts", __name__)
@@ -103,7 +103,7 @@ def _detail(contract: Contract, status: int = 200, sign_form=None):
     job = db.session.get(Job, version.job_id) if version is not None and version.job_id else None
     signed = {s.party: s for s in version.signatures} if version is not None else {}
     party = cs.party_of(current_user)
-    may_sign = (contract.state == ContractState.PENDING_SIGNATURE and version is not None
+    may_sign = (contract.state in (ContractState.PENDING_SIGNATURE, ContractState.ACTIVE) and version is not None
                 and version.state.value == "ready" and party is not None and party not in signed
                 and all(s.user_id != current_user.id for s in signed.values())
                 and can(current_user, "contract.sign", contract))
@@ -134,6 +134,36 @@ def sign(contract_id: int):
             flash(_("Your signature was added to the contract PDF."), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return _detail(contract, 400, sign_form=form)
+
+
+@bp.route("/contracts/<int:contract_id>/amend", methods=["GET", "POST"])
+def amend(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    require_view("contract.manage", contract)
+    form = AmendForm()
+    if request.method == "GET":
+        form = AmendForm(obj=contract)
+        form.amount.data = str(contract.amount)
+        while len(form.installments.entries) < len(contract.installments) + 1:
+            form.installments.append_entry()
+        for row, inst in zip(form.installments, contract.installments, strict=False):
+            row.share.data, row.releases_on.data = str(inst.share), inst.releases_on.value
+            if inst.milestone is not None:
+                m = inst.milestone
+                row.title.data, row.due_on.data, row.deliverables.data = m.title, m.due_on, m.deliverables
+    status = 200
+    if form.validate_on_submit():
+        data = cs.AmendData(**vars(_draft_data(form)), reason=form.reason.data, amount=form.amount.data)
+        try:
+            perform(cs.amend_contract, current_user, contract, data, form=form)
+        except ServiceFailed:
+            status = 400
+        else:
+            flash(_("The amendment is drafted; its PDF is being rendered for both parties to sign."), "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id))
+    elif request.method == "POST":
+        status = 400
+    return render_template("contracts/form.html", form=form, tender=None, contract=contract), status
 
 
 @project_part

@@ -112,3 +112,31 @@ def test_only_an_active_contract_is_amended(make, db, ca):
         cs.amend_contract(award.officer, contract, _amend("60036.00"))
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Installment)) == 3
+
+
+def test_amend_over_http(make, db, ca, client):
+    from ..conftest import login
+
+    award, contract = _active(make, db)
+    db.session.commit()
+    login(client, award.officer.username)
+    html = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="amend"' in html
+    page = client.get(f"/contracts/{contract.id}/amend")
+    assert page.status_code == 200 and "60036.00" in page.get_data(as_text=True)
+    form = {"reason": "增加夜间巡访", "amount": "70000.00", "service_content": "助餐服务",
+            "period_start": "2026-03-01", "period_end": "2026-12-31",
+            "installments-0-share": "50", "installments-0-releases_on": "milestone",
+            "installments-0-title": "第一阶段", "installments-0-due_on": "2026-06-30",
+            "installments-0-deliverables": "服务记录", "installments-1-share": "50",
+            "installments-1-releases_on": "acceptance"}
+    r = client.post(f"/contracts/{contract.id}/amend", data=form)
+    assert r.status_code == 400 and "66,039.60" in r.get_data(as_text=True)
+    form["amount"] = "66000.00"
+    r = client.post(f"/contracts/{contract.id}/amend", data=form)
+    assert r.status_code == 302
+    html = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="sign"' in html and 'data-version="2"' in html and 'data-version="1"' in html
+    client.post("/logout")
+    login(client, award.org_user.username)
+    assert client.get(f"/contracts/{contract.id}/amend").status_code == 403
