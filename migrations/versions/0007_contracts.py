@@ -1,4 +1,5 @@
-"""contracts
+"""contracts: contracts drafted from an award, their versions (PDFs and hashes), payment schedule
+(milestones, installments) and signatures
 
 Revision ID: 0007_contracts
 Revises: 0006_signing
@@ -35,6 +36,9 @@ def upgrade():
     sa.Column('awarded_at', sa.DateTime(), nullable=False),
     sa.Column('sign_due_on', sa.Date(), nullable=False),
     sa.Column('activated_at', sa.DateTime(), nullable=True),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
+    sa.Column('end_reason', sa.Text(), nullable=True),
+    sa.Column('settlement', sa.Numeric(precision=14, scale=2), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('revision', sa.Integer(), server_default='1', nullable=False),

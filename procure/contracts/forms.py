@@ -54,3 +54,9 @@ class AmendForm(DraftForm):
     reason = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=2000)])
     amount = StringField(_l("New contract amount (yuan)"), validators=[DataRequired(), Length(max=20)])
     submit = SubmitField(_l("Amend: render the new version for signatures"))
+
+
+class TerminateForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    settlement = StringField(_l("Settlement (yuan)"), validators=[DataRequired(), Length(max=20)])
+    submit = SubmitField(_l("Terminate the contract"))

@@ -34,6 +34,10 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                     "committed": Field(_l("Funds committed"), Text()),
                     "activated_at": Field(_l("In force since"), hidden=True),
                     "service_content": Field(_l("Service content")),
+                    "settlement": Field(_l("Settlement amount"), Money()),
+                    "end_reason": Field(_l("Reason"), hidden=True),
+                    "ended_at": Field(_l("Ended at"), hidden=True),
+                    "released": Field(_l("Funds released"), Text()),
                 })
 describe_object("contract_versions", _l("Contract version"), model=ContractVersion,
                 name=lambda v: f"{v.contract.number} v{v.number}", permission=None,

@@ -142,6 +142,10 @@ class Contract(db.Model):
     awarded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     sign_due_on: Mapped[date] = mapped_column(Date, nullable=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Termination: when, why, and the settlement amount (what stays committed to be paid).
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    settlement: Mapped[Decimal | None] = _money(nullable=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")

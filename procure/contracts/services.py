@@ -508,3 +508,43 @@ def amend_contract(actor, contract: Contract, data: AmendData) -> ContractVersio
     b, a = audit.diff(before, contract.snapshot())
     audit.record(actor, "contract.amend", contract, before=b, after={**a, "reason": reason})
     return new_version(actor, contract, reason)
+
+
+# --- termination -----------------------------------------------------------------------
+
+def terminate_contract(actor, contract: Contract, reason: str, settlement) -> Contract:
+    """End an active contract early with a reason and a settlement amount: what is neither
+    paid nor settled is de-committed and returns to the allocations. An amendment still
+    waiting for signatures is superseded."""
+    require(actor, "contract.manage", contract)
+    contract = _lock(contract)
+    CONTRACT_MACHINE.check(contract.state, C.TERMINATED)
+    reason = _text(reason, "reason", _l("Say why the contract is terminated."), max_len=2000)
+    settlement = parse_amount(settlement, "settlement", allow_zero=True)
+    locked = ledger.lock_for_money(project_id=contract.project_id, contract_id=contract.id)
+    held = sum((f.committed for f in locked.fundings.values()), ZERO)
+    paid = sum((f.paid for f in locked.fundings.values()), ZERO)
+    if settlement < paid:
+        raise ValidationError(_l("%(paid)s was already paid; the settlement cannot be lower.",
+                                 paid=format_money(paid)), field="settlement")
+    if settlement > held:
+        raise ValidationError(_l("The settlement cannot exceed the contract's commitment (%(held)s).",
+                                 held=format_money(held)), field="settlement")
+    give, released = held - settlement, {}
+    for (_cid, alloc_id), funding in sorted(locked.fundings.items(), reverse=True):
+        back = min(funding.committed - funding.paid, give)
+        if back > 0:
+            ledger.decommit(locked, alloc_id, contract.id, back, actor=actor, reason=reason)
+            released[alloc_id] = back
+            give -= back
+    for version in contract.versions:
+        if version.state in (V.RENDERING, V.READY):
+            VERSION_MACHINE.transition(version, V.SUPERSEDED, actor, reason=reason)
+    CONTRACT_MACHINE.transition(contract, C.TERMINATED, actor, reason=reason, values={
+        "ended_at": utcnow(), "end_reason": reason, "settlement": settlement},
+        extra={"released": {str(k): str(v) for k, v in released.items()}})
+    people = [u for p in Party for u in signatories(contract, p) if u.id != actor.id]
+    notify(people, "contract_terminated", contract, context={"contract": contract, "reason": reason,
+                                                             "settlement": settlement},
+           rule="contract.signed", link=app_path("contracts.detail", contract_id=contract.id))
+    return contract

@@ -26,7 +26,7 @@ from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
 from . import services as cs
 from . import verification
-from .forms import AmendForm, DraftForm, SignForm, VerifyForm
+from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
 from .models import Contract, ContractState, ContractVersion, Party
 
 bp = Blueprint("contracts", __name__)
@@ -94,7 +94,7 @@ def new(tender_id: int):
     return render_template("contracts/form.html", form=form, tender=tender), status
 
 
-def _detail(contract: Contract, status: int = 200, sign_form=None):
+def _detail(contract: Contract, status: int = 200, sign_form=None, terminate_form=None):
     require_view("contract.view", contract)
     events = db.session.scalars(select(audit.AuditEvent).where(
         audit.AuditEvent.object_type == "contracts", audit.AuditEvent.object_id == str(contract.id))
@@ -112,6 +112,9 @@ def _detail(contract: Contract, status: int = 200, sign_form=None):
     return render_template("contracts/detail.html", contract=contract, version=version, job=job, signed=signed,
                            parties=list(Party), sign_form=(sign_form or SignForm()) if may_sign else None,
                            fundings=cs.fundings(contract), overdue=overdue,
+                           terminate_form=(terminate_form or TerminateForm(prefix="end"))
+                           if contract.state == ContractState.ACTIVE and can(current_user, "contract.manage", contract)
+                           else None,
                            events=history.entries(events, current_user)), status
 
 
@@ -134,6 +137,23 @@ def sign(contract_id: int):
             flash(_("Your signature was added to the contract PDF."), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return _detail(contract, 400, sign_form=form)
+
+
+@bp.route("/contracts/<int:contract_id>/terminate", methods=["POST"])
+def terminate(contract_id: int):
+    contract = db.get_or_404(Contract, contract_id)
+    require_view("contract.manage", contract)
+    form = TerminateForm(prefix="end")
+    if form.validate_on_submit():
+        try:
+            perform(cs.terminate_contract, current_user, contract, form.reason.data, form.settlement.data, form=form)
+        except ServiceFailed:
+            db.session.refresh(contract)
+        else:
+            flash(_("The contract was terminated; what is not paid or settled went back to the allocations."),
+                  "success")
+            return redirect(url_for("contracts.detail", contract_id=contract.id))
+    return _detail(contract, 400, terminate_form=form)
 
 
 @bp.route("/contracts/<int:contract_id>/amend", methods=["GET", "POST"])
