@@ -18,7 +18,7 @@ from ..notifications.services import absolute_url
 from ..pdf import HashedPdf, render_pdf_hashed
 from ..qr import qr_svg
 from . import services
-from .models import ContractVersion, Release
+from .models import VERSION_MACHINE, ContractVersion, Release, VersionState
 
 TEMPLATE = "pdf/contract.html"
 
@@ -46,3 +46,18 @@ def build_version_pdf(job: Job):
     jobs.job_progress(job.id, 1, 2, _("Storing the document"))
     services.rendered(job.requested_by, version, pdf.pdf, pdf.content_sha256)
     return version.pdf_document
+
+
+def regenerate_pdfs(job: Job) -> dict:
+    """The batch job's work: each regenerable version rendered again (ready → rendering →
+    ready with the new PDF and hashes), progress after each; the signatories are not told
+    again. Returns how many were rendered."""
+    ids = services.regenerable()
+    actor = job.requested_by
+    for done, version_id in enumerate(ids):
+        jobs.job_progress(job.id, done, len(ids), _("Rendering contract PDFs"))
+        version = db.session.get(ContractVersion, version_id)
+        VERSION_MACHINE.transition(version, VersionState.RENDERING, actor)
+        pdf = render_version(version)
+        services.rendered(actor, version, pdf.pdf, pdf.content_sha256, tell=False)
+    return {"rendered": len(ids)}

@@ -51,6 +51,9 @@ FEN = Decimal("0.01")
 PDF_JOB = "contract_pdf"
 PDF_TASK = "workers.contracts.render_version"
 register_task(PDF_JOB, PDF_TASK)
+BATCH_JOB = "contract_pdf_batch"
+BATCH_TASK = "workers.contracts.regenerate"
+register_task(BATCH_JOB, BATCH_TASK)
 MAX_INSTALLMENTS = 12
 
 # Who sees a contract: admin and finance all; officers of the department; the
@@ -63,6 +66,8 @@ define("contract.view", {Role.ADMIN, Role.FINANCE, Role.OFFICER, Role.ORG},
 define("contract.draft", {Role.OFFICER})
 define("contract.manage", {Role.OFFICER}, own_department(), model=Contract)
 define("contract.sign", {Role.OFFICER, Role.ORG}, _DEPT_OFFICER | _ORG_STAFF, model=Contract)
+#: Regenerating the PDFs of many contracts (after a template change): administrators.
+define("contract.regenerate", {Role.ADMIN})
 
 register_topic("contract.to_sign", _l("Contracts waiting for your signature"), roles={Role.OFFICER, Role.ORG})
 register_topic("contract.signed", _l("Contracts signed"), roles={Role.OFFICER, Role.ORG, Role.FINANCE})
@@ -294,7 +299,8 @@ def signatories(contract: Contract, party: Party) -> list[User]:
     return list(db.session.scalars(select(User).where(*where, User.status == UserStatus.ACTIVE).order_by(User.id)))
 
 
-def rendered(actor, version: ContractVersion, pdf: bytes, content_sha256: str) -> ContractVersion:
+def rendered(actor, version: ContractVersion, pdf: bytes, content_sha256: str, *,
+             tell: bool = True) -> ContractVersion:
     """Store the rendered PDF of ``version`` (the worker calls this), make it ready for
     signatures, and tell the signatories of both parties."""
     contract = version.contract
@@ -305,9 +311,10 @@ def rendered(actor, version: ContractVersion, pdf: bytes, content_sha256: str) -
         "rendered_at": utcnow()})
     if contract.state == C.DRAFT:
         CONTRACT_MACHINE.transition(contract, C.PENDING_SIGNATURE, actor)
-    people = [u for p in Party for u in signatories(contract, p) if u.id != getattr(actor, "id", None)]
-    notify(people, "contract_to_sign", contract, context={"contract": contract, "version": version},
-           rule="contract.to_sign", link=app_path("contracts.detail", contract_id=contract.id))
+    if tell:
+        people = [u for p in Party for u in signatories(contract, p) if u.id != getattr(actor, "id", None)]
+        notify(people, "contract_to_sign", contract, context={"contract": contract, "version": version},
+               rule="contract.to_sign", link=app_path("contracts.detail", contract_id=contract.id))
     return version
 
 
@@ -548,3 +555,19 @@ def terminate_contract(actor, contract: Contract, reason: str, settlement) -> Co
                                                              "settlement": settlement},
            rule="contract.signed", link=app_path("contracts.detail", contract_id=contract.id))
     return contract
+
+
+# --- batch regeneration ---------------------------------------------------------------------
+
+def regenerable() -> list[int]:
+    """Versions whose PDF may be rendered again: ready and not signed by anyone (a signed
+    PDF is never replaced; its bytes are what the signatures cover)."""
+    signed = select(Signature.version_id)
+    return list(db.session.scalars(select(ContractVersion.id).where(
+        ContractVersion.state == V.READY, ContractVersion.id.not_in(signed)).order_by(ContractVersion.id)))
+
+
+def request_regeneration(actor):
+    """A job that renders the PDFs of every regenerable version again, with progress."""
+    require(actor, "contract.regenerate")
+    return create_job(actor, BATCH_JOB, {"count": len(regenerable())})

@@ -396,3 +396,26 @@ def test_officer_drafts_over_http_and_the_project_page_shows_it(make, db, ca, cl
     assert r.status_code == 302
     html = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
     assert 'id="sign"' not in html and award.officer.name in html
+
+
+def test_batch_regeneration_renders_unsigned_versions_only(make, db, ca):
+    from procure.jobs.models import Job, JobState
+
+    a1 = final_award(make, db)
+    c1 = drafted(make, db, a1)
+    a2 = final_award(make, db, officer=a1.officer)
+    c2 = drafted(make, db, a2)
+    cs.sign_contract(a2.org_user, c2, make_password())
+    db.session.commit()
+    old1, old2 = c1.current_version.pdf_document_id, db.session.get(Contract, c2.id).current_version.pdf_document_id
+    with pytest.raises(NotPermitted):
+        cs.request_regeneration(a1.officer)
+    job = cs.request_regeneration(make.admin())
+    db.session.commit()  # eager: the worker ran it
+    job = db.session.get(Job, job.id)
+    assert job.state == JobState.DONE and job.result == {"rendered": 1}
+    db.session.expire_all()
+    v1 = db.session.get(Contract, c1.id).current_version
+    v2 = db.session.get(Contract, c2.id).current_version
+    assert v1.pdf_document_id != old1 and v1.state == VersionState.READY  # rendered again
+    assert v2.pdf_document_id == old2  # one party signed it: never replaced
