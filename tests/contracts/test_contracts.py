@@ -364,6 +364,11 @@ def test_an_organization_cannot_read_another_ones_contract(make, db, ca, client)
         assert client.get(url).status_code == 403, url
     assert contract.number not in client.get("/contracts/").get_data(as_text=True)
     assert client.post(f"/contracts/{contract.id}/sign", data={"password": make_password()}).status_code == 403
+    for url in (f"/contracts/{contract.id}/amend", f"/contracts/new/{award.tender.id}"):
+        assert client.get(url).status_code == 403, url
+    for url in (f"/contracts/{contract.id}/amend", f"/contracts/{contract.id}/terminate"):
+        assert client.post(url, data={"reason": "x", "end-reason": "x", "end-settlement": "0"}).status_code == 403
+    assert db.session.get(Contract, contract.id).state == ContractState.ACTIVE
 
 
 def test_officer_drafts_over_http_and_the_project_page_shows_it(make, db, ca, client):
