@@ -191,6 +191,8 @@ RULES: tuple[Rule, ...] = (
          _l("Approved payment still unpaid, reminder to finance")),
     Rule("reminder.contract_ending_days", 30, _l("days before"), DOMAIN6,
          _l("Contract ending soon")),
+    Rule("reminder.contract_unsigned_days", (7, 3, 1), _l("days before"), f"{DOMAIN6}; {PROC_LAW} 第四十六条",
+         _l("Contract not yet signed: reminders to the officer and the organization before the signing period ends")),
     Rule("reminder.rating_expiring_days", 60, _l("days before"), DOMAIN6,
          _l("Organization rating expiring")),
     Rule("annual_report.due_month_day", (5, 31), _l("month, day"), f"{MCA_60}; 《社会组织年度报告办法》",

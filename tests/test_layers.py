@@ -30,6 +30,7 @@ LAYERS = [
     "budgets",
     "projects",
     "tenders",
+    "contracts",
     "portal",  # the public portal reads tenders; nothing imports it
     "reports",
     "dashboard",

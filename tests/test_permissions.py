@@ -131,7 +131,25 @@ class World:
             Challenge(tender_id=sealed.id, organization_id=orgs[1].id, reason="资格条件", lodged_by_id=self.users[0].id,
                       answer_due_at=now + timedelta(days=9))])
         db.session.flush()
+        self._contracts(db, [(opened, bids[1]), (sealed, bids[4])])
         return {"opened": opened, "sealed": sealed, "draft": draft, "bids": bids}
+
+    def _contracts(self, db, pairs):
+        """A contract per (tender, bid): of two departments and two organizations."""
+        from datetime import date
+        from decimal import Decimal
+
+        from procure.contracts.models import Contract
+        from procure.timeutil import utcnow
+
+        for tender, bid in pairs:
+            db.session.add(Contract(
+                number=f"HT-T-{tender.id}", project_id=tender.project_id, tender_id=tender.id, bid_id=bid.id,
+                department_id=tender.department_id, organization_id=bid.organization_id, title="合同",
+                service_content="服务", amount=Decimal("100.00"), period_start=date(2026, 1, 1),
+                period_end=date(2026, 12, 31), awarded_at=utcnow(), sign_due_on=date(2026, 2, 1),
+                created_by_id=tender.created_by_id))
+        db.session.flush()
 
     def rows(self, model) -> list:
         return list(self.db.session.scalars(select(model)))

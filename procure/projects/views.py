@@ -44,6 +44,17 @@ def _waiting_for_budget_check(year: int) -> dict:
                                           .order_by(Project.submitted_at).limit(20)).all()}
 
 
+#: Parts that higher modules add to a project's page (contracts: its contract), each
+#: ``fn(project) -> Markup | None``; registered with :func:`project_part`.
+PROJECT_PARTS: list = []
+
+
+def project_part(fn):
+    """Register ``fn(project)`` as a part of the project's page (a higher module's view)."""
+    PROJECT_PARTS.append(fn)
+    return fn
+
+
 @bp.before_request
 @login_required
 def _signed_in():
@@ -159,7 +170,8 @@ def _detail(project: Project, status: int = 200, **forms):
     if project.state == ProjectState.SUBMITTED and can(current_user, "project.budget_check"):
         ctx["budget_form"] = _budget_form(project)
     ctx.update(forms)
-    return render_template("projects/detail.html", project=project, totals=totals,
+    parts = [html for html in (fn(project) for fn in PROJECT_PARTS) if html]
+    return render_template("projects/detail.html", project=project, totals=totals, parts=parts,
                            events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 

@@ -1,0 +1,64 @@
+"""How the history of contracts and their versions reads (see procure/history.py)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..history import Date, Enum, Field, Money, Number, Records, Ref, Text, describe_actions, describe_object
+from .models import Contract, ContractState, ContractVersion, Party, Release, VersionState
+
+SCHEDULE_FIELDS = {
+    "position": Field(_l("Installment"), Number()), "share": Field(_l("Share (%)"), Number()),
+    "amount": Field(_l("Amount"), Money()), "releases_on": Field(_l("Released when"), Enum(Release)),
+    "milestone": Field(_l("Milestone"), Text()),
+}
+
+describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.number,
+                endpoint=("contracts.detail", "contract_id"), permission="contract.view",
+                fields={
+                    "number": Field(_l("Contract number")), "title": Field(_l("Title")),
+                    "project_id": Field(_l("Project"), Ref("projects")),
+                    "tender_id": Field(_l("Call for bids"), Ref("tenders")),
+                    "organization_id": Field(_l("Organization"), Ref("organizations")),
+                    "department_id": Field(_l("Department"), Ref("departments")),
+                    "amount": Field(_l("Contract amount"), Money()),
+                    "period_start": Field(_l("Service period starts"), Date()),
+                    "period_end": Field(_l("Service period ends"), Date()),
+                    "is_continuous": Field(_l("Continuous service")),
+                    "sign_due_on": Field(_l("Sign by"), Date()),
+                    "state": Field(_l("State"), Enum(ContractState)),
+                    "schedule": Field(_l("Payment schedule"), Records(SCHEDULE_FIELDS)),
+                    "version": Field(_l("Version"), Number()), "party": Field(_l("Party"), Enum(Party)),
+                    "certificate_serial": Field(_l("Certificate serial number")),
+                    "document_sha256": Field(_l("SHA-256 of the signed PDF")),
+                    "committed": Field(_l("Funds committed"), Text()),
+                    "activated_at": Field(_l("In force since"), hidden=True),
+                    "service_content": Field(_l("Service content")),
+                    "settlement": Field(_l("Settlement amount"), Money()),
+                    "end_reason": Field(_l("Reason"), hidden=True),
+                    "ended_at": Field(_l("Ended at"), hidden=True),
+                    "released": Field(_l("Funds released"), Text()),
+                })
+describe_object("contract_versions", _l("Contract version"), model=ContractVersion,
+                name=lambda v: f"{v.contract.number} v{v.number}", permission=None,
+                fields={"contract_id": Field(_l("Contract"), Ref("contracts")),
+                        "number": Field(_l("Version"), Number()),
+                        "reason": Field(_l("Reason")), "amount": Field(_l("Contract amount"), Money()),
+                        "period_start": Field(_l("Service period starts"), Date()),
+                        "period_end": Field(_l("Service period ends"), Date()),
+                        "state": Field(_l("State"), Enum(VersionState)),
+                        "pdf_document_id": Field(_l("PDF"), hidden=True),
+                        "pdf_sha256": Field(_l("SHA-256 of the PDF")),
+                        "content_sha256": Field(_l("SHA-256 of the content")),
+                        "rendered_at": Field(_l("Rendered at"), hidden=True),
+                        "signed_at": Field(_l("Signed at"), hidden=True)})
+
+describe_actions({
+    "contract.create": _l("Contract drafted"), "contract.sign": _l("Contract signed by one party"),
+    "contract_version.create": _l("Contract version created"),
+    "contract.amend": _l("Contract amended (new version)"),
+    "contract.amendment_signed": _l("Amendment signed by both parties"),
+    # The signing foundation's credentials (issued when a party first signs).
+    "signing_credential.issue": _l("Signing credential issued"),
+    "signing_credential.import": _l("Signing credential imported"),
+})
