@@ -9,7 +9,6 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from procure import permissions
 from procure.extensions import db as _db
@@ -27,6 +26,7 @@ from procure.tenders.models import (
     TenderState,
 )
 from procure.timeutil import utcnow
+from tests.querycount import page_statements
 
 from ..conftest import login
 
@@ -179,21 +179,7 @@ def test_an_officer_sees_its_departments_calls_by_state_and_no_bid(client, world
     assert "公开招标甲" not in _section(other, "tender.department") and 'data-worklist="tender.challenges"' not in other
 
 
-def _count(app, client, url) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        resp = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert resp.status_code == 200
-    return len(statements)
+_count = page_statements
 
 
 def _more(make, world, n):
