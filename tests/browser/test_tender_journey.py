@@ -14,7 +14,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
@@ -184,8 +184,8 @@ def test_a_call_from_publication_to_final_award(app, db, make, browser, artifact
         _apply_until(db, tender_id, TenderState.CLOSED)
         assert db.session.get(Tender, tender_id).opened_at is not None
         visitor.reload()
-        expect(visitor.locator("body")).to_contain_text("同心养老服务中心")
-        expect(visitor.locator("body")).to_contain_text("72,000.00")
+        expect(visitor.locator("#opening-record")).to_contain_text("同心养老服务中心")
+        expect(visitor.locator("#opening-record")).to_contain_text("72,000.00")
         j.shot(visitor, "05-portal-opening-record")
 
         # --- the officer draws the committee; the members declare -----------------------------
@@ -237,7 +237,9 @@ def test_a_call_from_publication_to_final_award(app, db, make, browser, artifact
         j.no_raw_text(off)
 
         visitor.reload()
-        expect(visitor.locator("body")).to_contain_text("同心养老服务中心")
+        expect(visitor.locator("#award-notice")).to_contain_text("同心养老服务中心")
+        expect(visitor.locator("#award-notice")).to_contain_text("68,000.00")
+        expect(visitor.locator("#call-state")).to_have_text(zh(TenderState.AWARDED.label))
         j.shot(visitor, "10-portal-award")
 
         # --- the losing bidder challenges; the officer answers ----------------------------------
@@ -265,6 +267,9 @@ def test_a_call_from_publication_to_final_award(app, db, make, browser, artifact
         expect(off.locator("#tender-state")).to_have_text(zh(TenderState.FINAL.label))
         j.shot(off, "13-officer-final")
         visitor.reload()
+        expect(visitor.locator("#call-state")).to_have_text(zh(TenderState.FINAL.label))
+        with force_locale("zh_CN"):
+            expect(visitor.locator("body")).to_contain_text(gettext("The award is final."))
         j.shot(visitor, "14-portal-final")
         won = db.session.get(Tender, tender_id).awarded_bid_id
         assert db.session.get(Bid, won).organization_id == orgs[0].id

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from procure.projects import demo as projects_demo
 from procure.projects.models import Project, ProjectState
 from procure.tenders import demo_evaluation
 from procure.tenders import evaluation as ev
@@ -15,14 +14,13 @@ from procure.tenders.models import Challenge, ChallengeState, MemberState, Tende
 
 def test_the_evaluation_demo(app, db, monkeypatch):
     seen = {}
-    original = projects_demo.load
+    original = demo_evaluation.extend
 
-    def load(ctx):
+    def extend(ctx):  # the tenders demo calls it once; keep what it made
         original(ctx)
-        demo_evaluation.extend(ctx)
         seen.update(ctx)
 
-    monkeypatch.setattr(projects_demo, "load", load)
+    monkeypatch.setattr(demo_evaluation, "extend", extend)
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     states = [db.session.get(Tender, t.id).state for t in seen["evaluation_tenders"]]
