@@ -21,7 +21,6 @@ from sqlalchemy import update
 from procure import create_app
 from procure.roles import Role
 from procure.tenders import events
-from procure.tenders import services as _rules  # noqa: F401 - the module in its import order
 from procure.tenders.bidding import earliest_deadline
 from procure.tenders.models import Bid, BidState, Challenge, ChallengeState, MemberState, Tender, TenderState
 from procure.timeutil import to_local, utcnow

@@ -99,3 +99,5 @@ def test_an_evaluator_finds_the_assignments_in_the_menu(db, make, client):
     mine = _page(c, "/evaluation/mine")
     assert f'href="/evaluation/tenders/{o.tender.id}/member"' in mine
     assert 'href="/evaluation/mine"' in _page(c, f"/evaluation/tenders/{o.tender.id}/member")
+    # the tender's own page (from "Calls for bids") leads the member to the seat
+    assert f'href="/evaluation/tenders/{o.tender.id}/member"' in _page(c, f"/tenders/{o.tender.id}")
