@@ -435,6 +435,17 @@ class Reason:
 FAILED_GRADE_CHECKS: list = []
 
 
+def eligibility_for_call(org: Organization, at: date, call) -> list[Reason]:
+    """Why ``org`` may not take part in ``call`` (a tender: its eligibility columns
+    ``min_rating``, ``min_years_registered``, ``require_annual_report``,
+    ``require_good_credit``, ``bar_failed_grade``, ``admit_filed``) on ``at``: the one
+    check used at bid submission and again at award."""
+    return check_eligibility(org, at, call.min_rating, min_years=call.min_years_registered,
+                             require_annual_report=call.require_annual_report,
+                             require_good_credit=call.require_good_credit,
+                             bar_failed_grade=call.bar_failed_grade, admit_filed=call.admit_filed)
+
+
 def check_eligibility(org: Organization, at: date, min_rating: int | None = None, *,
                       min_years: int | None = None, require_annual_report: bool = True,
                       require_good_credit: bool = True, bar_failed_grade: bool = True,

@@ -29,8 +29,8 @@ from ..documents.services import store_document
 from ..errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from ..extensions import db
 from ..jobs import services as jobs
-from ..organizations.models import Organization, OrgKind
-from ..organizations.services import Reason, add_years, check_eligibility
+from ..organizations.models import Organization
+from ..organizations.services import Reason, eligibility_for_call
 from ..pdf import render_pdf
 from ..permissions import ADMIN, own_department, own_organization, related, require, role_in
 from ..projects.models import PROJECT_MACHINE, ProcurementMethod, Project, ProjectState
@@ -80,25 +80,9 @@ def working_days_after(at: datetime, n: int) -> datetime:
 
 
 def eligibility(tender: Tender, org: Organization, day: date) -> list[Reason]:
-    """Why ``org`` may not win ``tender`` on ``day`` (empty: eligible): the registry's
-    conditions (organizations.check_eligibility) as the call sets them."""
-    reasons = check_eligibility(org, day, tender.min_rating)
-    years = tender.min_years_registered
-    if years is not None and years != policy.value("eligibility.min_registered_years"):
-        reasons = [r for r in reasons if r.code != "registered"]
-        if org.registration_date is None:
-            reasons.append(Reason("registered", _l("The registration date is not known.")))
-        elif add_years(org.registration_date, years) > day:
-            reasons.append(Reason("registered", _l("Registered on %(d)s: less than %(n)d year(s) before %(at)s.",
-                                                   d=org.registration_date.isoformat(), n=years,
-                                                   at=day.isoformat())))
-    if not tender.require_annual_report:
-        reasons = [r for r in reasons if r.code != "annual_report"]
-    if not tender.require_good_credit:
-        reasons = [r for r in reasons if r.code not in ("abnormal", "serious")]
-    if org.kind == OrgKind.FILED and not tender.admit_filed:
-        reasons.append(Reason("filed", _l("This call does not admit filed (备案) community organizations.")))
-    return reasons
+    """Why ``org`` may not win ``tender`` on ``day`` (empty: eligible): the same check as
+    at submission (organizations.eligibility_for_call), on the day of the award."""
+    return eligibility_for_call(org, day, tender)
 
 
 # --- the award decision ------------------------------------------------------------------

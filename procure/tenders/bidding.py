@@ -31,7 +31,7 @@ from ..documents.services import read_document, store_document
 from ..errors import Conflict, InvalidTransition, NotPermitted, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization, OrgKind, RegStatus
-from ..organizations.services import check_eligibility
+from ..organizations.services import eligibility_for_call
 from ..parsing import parse_amount, parse_id
 from ..permissions import Scope, require, role_in
 from ..projects.models import PROJECT_MACHINE, ProcurementMethod, Project, ProjectState
@@ -632,11 +632,7 @@ def check_complete(tender: Tender, content: dict) -> Decimal:
 
 
 def eligibility_reasons(tender: Tender, org: Organization, now: datetime | None = None) -> list:
-    at = to_local(now or utcnow()).date()
-    return check_eligibility(org, at, tender.min_rating, min_years=tender.min_years_registered,
-                             require_annual_report=tender.require_annual_report,
-                             require_good_credit=tender.require_good_credit,
-                             bar_failed_grade=tender.bar_failed_grade, admit_filed=tender.admit_filed)
+    return eligibility_for_call(org, to_local(now or utcnow()).date(), tender)
 
 
 class NotEligible(ValidationError):

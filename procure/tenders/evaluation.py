@@ -46,7 +46,6 @@ from ..timeutil import to_local, utcnow
 from ..workflow import STALE
 from . import evaluation_history as _history  # noqa: F401 - how its actions read
 from . import evaluation_notices as notices
-from . import services as _rules  # noqa: F401 - the module's permission rules
 from .evaluators import EvaluatorField
 from .models import (
     BID_MACHINE,
@@ -687,3 +686,8 @@ def build_report(job):
     jobs.job_progress(job.id, 1, 2, _("Storing the document"))
     return store_document(job.requested_by, data, f"评审报告-{tender.id}.pdf", "application/pdf",
                           "evaluation_report", obj=tender, permission="tender.manage")
+
+
+# The module's permission rules (and, through them, the award's services). Imported last:
+# the award imports names of this module, so importing this one first must not cycle.
+from . import services as _rules  # noqa: E402,F401

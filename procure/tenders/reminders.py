@@ -82,7 +82,8 @@ def _bid_deadline(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
         users = org_users([r[1] for r in rows])
         for bid_id, org_id, tender_id, title, deadline in rows:
             if org_id in users:
-                yield offset, Due("bids", bid_id, day, {"org": users[org_id]}, "portal.call", {"tender_id": tender_id},
+                yield offset, Due("bids", bid_id, day, {"org": users[org_id]}, "tenders.bid_form",
+                                  {"tender_id": tender_id},
                                   {"title": title, "deadline": shown(deadline), "due": day.isoformat()})
 
 
@@ -101,12 +102,13 @@ def _scores_waiting(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
                    Tender.opened_at < end, CommitteeMember.declared_at < end,
                    or_(Tender.opened_at >= begin, CommitteeMember.declared_at >= begin))
             .order_by(CommitteeMember.id)).all()
-        for member_id, declared_at, _tender_id, title, opened_at, user in rows:
+        for member_id, declared_at, tender_id, title, opened_at, user in rows:
             # waiting since the later of the opening and the member's declaration
             since = max(opened_at, declared_at)
             if local_date(since) != day:
                 continue
-            yield -days, Due("committee_members", member_id, day, {"evaluator": [user]}, "dashboard.index", {},
+            yield -days, Due("committee_members", member_id, day, {"evaluator": [user]}, "evaluation.member",
+                                   {"tender_id": tender_id},
                              {"title": title, "since": shown(since), "due": day.isoformat()})
 
 
@@ -123,9 +125,10 @@ def _challenge_answer(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
                    Challenge.answer_due_at < end)
             .order_by(Challenge.id)).all()
         staff = department_officers(r[4] for r in rows)
-        for challenge_id, due_at, _tender_id, title, dep_id in rows:
+        for challenge_id, due_at, tender_id, title, dep_id in rows:
             if staff.get(dep_id):
-                yield offset, Due("challenges", challenge_id, day, {"officer": staff[dep_id]}, "dashboard.index", {},
+                yield offset, Due("challenges", challenge_id, day, {"officer": staff[dep_id]}, "evaluation.challenges",
+                                  {"tender_id": tender_id},
                                   {"title": title, "answer_due": shown(due_at), "due": day.isoformat()})
 
 
@@ -143,7 +146,7 @@ def _award_final(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
         staff = department_officers(r[2] for r in rows)
         for tender_id, title, dep_id, ends in rows:
             if staff.get(dep_id):
-                yield offset, Due("tenders", tender_id, local_date(ends), {"officer": staff[dep_id]}, "portal.call",
+                yield offset, Due("tenders", tender_id, local_date(ends), {"officer": staff[dep_id]}, "tenders.detail",
                                   {"tender_id": tender_id}, {"title": title, "due": local_date(ends).isoformat()})
 
 

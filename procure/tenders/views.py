@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit, history, nav, policy
@@ -21,10 +21,10 @@ from ..parsing import parse_id
 from ..permissions import can, visible
 from ..projects.models import METHOD_LABELS, Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
-from . import bidding, events
+from . import bidding, evaluation, events
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
-from .models import Bid, BidState, Tender, TenderState
+from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderState
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 
@@ -176,7 +176,16 @@ def _detail(tender: Tender, status: int = 200, **forms):
     return render_template("tenders/detail.html", tender=tender, events=history.entries(ev, current_user),
                            record=record, opening_doc=events.opening_document(tender) if record else None,
                            waiting=waiting, default_years=policy.value("eligibility.min_registered_years"),
+                           open_challenges=_open_challenges(tender), seat=evaluation.member_for(current_user, tender),
                            **ctx), status
+
+
+def _open_challenges(tender: Tender) -> int:
+    """Open challenges on ``tender`` the user may answer (the next step on its page)."""
+    if tender.state not in (TenderState.AWARDED, TenderState.FINAL):
+        return 0
+    return db.session.scalar(visible(current_user, "challenge.answer", select(func.count(Challenge.id)), Challenge)
+                             .where(Challenge.tender_id == tender.id, Challenge.state == ChallengeState.OPEN)) or 0
 
 
 @bp.route("/<int:tender_id>")

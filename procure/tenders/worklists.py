@@ -13,10 +13,9 @@ an evaluator's list shows tenders, never how many bids they hold."""
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, false, or_, select, true
-from werkzeug.routing import BuildError
 
 from .. import permissions
 from ..extensions import db
@@ -84,16 +83,21 @@ permissions.define("committee.serve", {Role.EVALUATOR}, owned_by("user_id"), mod
 
 
 def tender_url(tender_id: int, state: TenderState, *, manage: bool = False) -> str:
-    """The tender's page for its staff (``tenders.detail`` once the tenders pages exist),
-    else its public page once published, else the dashboard."""
-    if manage and "tenders.detail" in current_app.view_functions:
-        try:
-            return url_for("tenders.detail", tender_id=tender_id)
-        except BuildError:  # pragma: no cover - the pages name their argument otherwise
-            pass
-    if state != T.DRAFT:
-        return url_for("portal.call", tender_id=tender_id)
-    return url_for("dashboard.index")
+    """The tender's page for its officers (``tenders.detail``), else its organization page
+    (``tenders.call``)."""
+    if manage:
+        return url_for("tenders.detail", tender_id=tender_id)
+    return url_for("tenders.call", tender_id=tender_id)
+
+
+def bid_url(tender_id: int, tender_state: TenderState, bid_state: BidState) -> str:
+    """Where an organization acts on its bid: the bid form while it may still submit,
+    the result page after the award, else the call page (with the receipt)."""
+    if tender_state == T.PUBLISHED and bid_state in UNSUBMITTED:
+        return url_for("tenders.bid_form", tender_id=tender_id)
+    if tender_state in (T.AWARDED, T.FINAL) and bid_state not in UNSUBMITTED:
+        return url_for("evaluation.outcome", tender_id=tender_id)
+    return url_for("tenders.call", tender_id=tender_id)
 
 
 # --- organizations ---------------------------------------------------------------------------
@@ -102,7 +106,7 @@ def tender_url(tender_id: int, state: TenderState, *, manage: bool = False) -> s
 def _open_calls(user) -> list[WorkItem]:
     rows = db.session.execute(visible(user, "tender.bid_on", select(Tender.id, Tender.title, Tender.deadline_at),
                                       Tender).order_by(Tender.deadline_at, Tender.id).limit(LIMIT)).all()
-    return [WorkItem(title, url_for("portal.call", tender_id=tid), T.PUBLISHED.label, None,
+    return [WorkItem(title, url_for("tenders.call", tender_id=tid), T.PUBLISHED.label, None,
                      _l("Bid deadline"), deadline) for tid, title, deadline in rows]
 
 
@@ -124,13 +128,13 @@ def _own_bids(user) -> list[WorkItem]:
             step, due_label, due = _l("Award under publicity"), _l("End of the challenge window"), challenge_end
         else:
             step, due_label, due = tstate.label, None, None
-        items.append(WorkItem(title, url_for("portal.call", tender_id=tid), state.label, step, due_label, due))
+        items.append(WorkItem(title, bid_url(tid, tstate, state), state.label, step, due_label, due))
     return items
 
 
 register_queue(Queue(
     "tender.open_calls", "tender.bid_on", _l("Open calls you may bid on"), Tender,
-    lambda u: url_for("portal.index")))
+    lambda u: url_for("tenders.calls")))
 register_queue(Queue(
     "tender.unsubmitted_bids", "bid.view_own", _l("Bids not submitted yet"), Bid,
     lambda u: url_for("dashboard.index", _anchor="worklist-tender.own_bids"),
@@ -170,7 +174,7 @@ def _assignments(user) -> list[WorkItem]:
             step, due_label, due = _l("Score the bids"), _l("Waiting since"), max(opened or opening, declared_at)
         else:
             step, due_label, due = _l("Scores submitted"), None, None
-        items.append(WorkItem(title, tender_url(tid, tstate, manage=True), state.label, step, due_label, due))
+        items.append(WorkItem(title, url_for("evaluation.member", tender_id=tid), state.label, step, due_label, due))
     return items
 
 
@@ -206,8 +210,8 @@ def _challenges(user) -> list[WorkItem]:
         .join(Tender, Tender.id == Challenge.tender_id), Challenge)
         .where(Challenge.state == ChallengeState.OPEN)
         .order_by(Challenge.answer_due_at, Challenge.id).limit(LIMIT)).all()
-    return [WorkItem(title, tender_url(tid, tstate, manage=True), ChallengeState.OPEN.label, _l("Answer the challenge"),
-                     _l("Answer due"), due) for _cid, due, tid, title, tstate in rows]
+    return [WorkItem(title, url_for("evaluation.challenges", tender_id=tid), ChallengeState.OPEN.label,
+                     _l("Answer the challenge"), _l("Answer due"), due) for _cid, due, tid, title, _tstate in rows]
 
 
 register_queue(Queue(

@@ -5,12 +5,12 @@ pages (dashboards, project and organization lists, an organization's page)."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from procure.budgets import services as bs
 from procure.extensions import db as _db
 from procure.projects import services as ps
 from procure.roles import Role
+from tests.querycount import page_statements
 
 from ..conftest import login
 
@@ -39,21 +39,7 @@ def _fill(make, departments: int, projects_each: int):
     return fin, first
 
 
-def _count(app, client, url) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        resp = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert resp.status_code == 200, url
-    return len(statements)
+_count = page_statements
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -10,14 +10,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 import procure.tenders.services  # noqa: F401  (the tender rules, for the documents' permission)
 from procure.documents.services import store_document
-from procure.extensions import db as _db
 from procure.roles import Role
 from procure.tenders.models import BidState, Clarification, Tender, TenderDocument, TenderState
 from procure.timeutil import utcnow
+from tests.querycount import page_statements
 
 from ..conftest import login
 
@@ -253,21 +252,7 @@ def _fill(make, db, n: int):
     return made[0]
 
 
-def _count(app, client, url) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        resp = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert resp.status_code == 200, url
-    return len(statements)
+_count = page_statements
 
 
 def test_query_counts_do_not_grow_with_the_data(app, make, db, client):

@@ -67,7 +67,7 @@ def test_bid_deadline_reaches_organizations_holding_an_unsubmitted_bid(app, db, 
     mail = db.session.scalar(sa.select(Notification).where(Notification.object_id == str(draft.id)))
     assert "2026-06-10 09:00" in mail.body_text and tender.title in mail.body_text
     assert "80000" not in mail.body_text and "80,000" not in mail.body_text
-    assert f"/portal/calls/{tender.id}" in mail.body_text
+    assert f"/tenders/calls/{tender.id}/bid" in mail.body_text  # the bid form of their draft
     # once: the same day again, or the catch-up of the next days, writes nothing new
     assert scan(app, db, date(2026, 6, 7)) == {}
     app.config["REMINDER_CATCH_UP_DAYS"] = 2
@@ -123,7 +123,7 @@ def test_scores_waiting_two_days_reach_the_evaluator_who_has_not_submitted(app, 
     assert sent(db, "tender.scores_waiting") == sorted([(waiting.id, str(m_waiting.id)), (late.id, str(m_late.id))])
     assert scan(app, db, date(2026, 6, 12)) == {}  # once
     note = db.session.scalar(sa.select(Notice).where(Notice.user_id == waiting.id))
-    assert tender.title in note.text and note.link == "/dashboard"
+    assert tender.title in note.text and note.link == f"/evaluation/tenders/{tender.id}/member"
 
 
 def _awarded(make, db, officer, state=TenderState.AWARDED, **times):
@@ -161,6 +161,8 @@ def test_a_challenge_to_answer_reaches_the_officers_of_the_department(app, db, m
     assert stranger.id not in {r for r, _ in sent(db, "tender.challenge_answer")}
     mail = db.session.scalar(sa.select(Notification).where(Notification.rule == "tender.challenge_answer"))
     assert "2026-07-01 16:00" in mail.body_text
+    note = db.session.scalar(sa.select(Notice).where(Notice.rule == "tender.challenge_answer"))
+    assert note.link == f"/evaluation/tenders/{tender.id}/challenges"
 
 
 def test_award_final_tells_the_officers_once(app, db, make):
@@ -175,7 +177,7 @@ def test_award_final_tells_the_officers_once(app, db, make):
     assert scan(app, db, date(2026, 7, 11)) == {}  # once, though it is still final the next day
     assert other_dep.id not in {r for r, _ in sent(db, "tender.award_final")}
     note = db.session.scalar(sa.select(Notice).where(Notice.rule == "tender.award_final"))
-    assert note.link == f"/portal/calls/{final.id}"
+    assert note.link == f"/tenders/{final.id}"
 
 
 def test_the_rules_are_on_the_notices_page_of_their_readers(app):

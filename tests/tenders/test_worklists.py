@@ -5,11 +5,12 @@ answer. Nobody but the bidding organization learns of a bid before the opening."
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
+from procure import permissions
 from procure.extensions import db as _db
 from procure.organizations.models import OrgKind
 from procure.permissions import can
@@ -25,6 +26,7 @@ from procure.tenders.models import (
     TenderState,
 )
 from procure.timeutil import utcnow
+from tests.querycount import page_statements
 
 from ..conftest import login
 
@@ -177,21 +179,7 @@ def test_an_officer_sees_its_departments_calls_by_state_and_no_bid(client, world
     assert "公开招标甲" not in _section(other, "tender.department") and 'data-worklist="tender.challenges"' not in other
 
 
-def _count(app, client, url) -> int:
-    statements = []
-
-    def before(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = _db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        resp = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    assert resp.status_code == 200
-    return len(statements)
+_count = page_statements
 
 
 def _more(make, world, n):
@@ -218,3 +206,44 @@ def test_dashboard_queries_do_not_grow_with_the_data(app, client, world, make, w
     large = _count(app, client, "/dashboard")
     # the recent actions load names per kind of object (see the budgets' test): bounded
     assert large <= small, (small, large)
+
+
+_HREF = re.compile(r'href="(/[^"#]*)"')
+
+
+def test_every_work_list_link_opens_for_its_user(client, world, make):
+    """Each item leads to the page where its user acts (no portal or dashboard
+    fallback), and that page opens for them: no 403, no 404."""
+    officer, mine = world["officer"], world["users"]["mine"]
+    awarded = make.tender(officer, state=TenderState.CLOSED, title="公示中辛", opening_at=utcnow() - timedelta(days=9))
+    awarded.opened_at = utcnow() - timedelta(days=9)
+    won = make.bid(awarded, world["orgs"]["mine"], state=BidState.AWARDED)
+    awarded.state, awarded.awarded_bid_id = TenderState.AWARDED, won.id
+    awarded.challenge_ends_at, awarded.award_notice_at = utcnow() + timedelta(days=5), utcnow() - timedelta(days=1)
+    _db.session.add(Challenge(tender_id=awarded.id, organization_id=world["orgs"]["mine"].id, reason="评分不公",
+                              lodged_by_id=mine.id, answer_due_at=utcnow() + timedelta(days=6)))
+    t = world["tenders"]
+    # the draw gives each member a grant on the tender (the fixture only wrote the rows)
+    for who, tender in (("assigned", t["closed"]), ("drawn", t["open"])):
+        permissions.grant(officer, world["evaluators"][who], tender, "evaluator", permission="tender.manage")
+    permissions.declare_conflict(world["evaluators"]["assigned"], t["closed"], "evaluator", False)
+    make.commit()
+    expected = {
+        "mine": (mine, {f"/tenders/calls/{t['open'].id}/bid", f"/tenders/calls/{t['closed'].id}",
+                        f"/evaluation/tenders/{awarded.id}/outcome", f"/tenders/calls/{t['other'].id}"}),
+        "assigned": (world["evaluators"]["assigned"], {f"/evaluation/tenders/{t['closed'].id}/member"}),
+        "drawn": (world["evaluators"]["drawn"], {f"/evaluation/tenders/{t['open'].id}/member"}),
+        "officer": (officer, {f"/tenders/{t['draft'].id}", f"/tenders/{awarded.id}",
+                              f"/evaluation/tenders/{awarded.id}/challenges"}),
+    }
+    for who, (user, wanted) in expected.items():
+        html = _dashboard(client, user)
+        links = set()
+        for key in ("tender.open_calls", "tender.own_bids", "tender.assignments", "tender.challenges",
+                    "tender.department"):
+            if f'data-worklist="{key}"' in html:
+                links |= set(_HREF.findall(_section(html, key)))
+        assert wanted <= links, (who, wanted - links)
+        assert not any(u.startswith(("/portal", "/dashboard")) for u in links), (who, links)
+        for url in sorted(links):
+            assert client.get(url).status_code == 200, (who, url)
