@@ -21,7 +21,7 @@ from ..permissions import can, visible
 from ..projects.views import project_part
 from ..queues import Queue
 from ..queues import register as register_queue
-from ..tenders.models import Tender
+from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
 from . import services as cs
@@ -75,6 +75,9 @@ def new(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     require_view("contract.draft")
     require_view("tender.manage", tender)
+    if tender.state != TenderState.FINAL or tender.awarded_bid is None:
+        flash(_("A contract is drafted from a final award; this call is not final yet."), "warning")
+        return redirect(url_for("tenders.detail", tender_id=tender.id))
     form = DraftForm()
     if request.method == "GET":
         project = tender.project
