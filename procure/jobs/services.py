@@ -131,7 +131,7 @@ def fail_job(job_id: int, message: str, result: dict | None = None) -> None:
     _fail(job_id, message, result)
     # A task is its own unit of work (no view commits for it): the failure must stand
     # even though the work it reports was rolled back.
-    db.session.commit()
+    db.session.commit()  # stands apart: the failure is recorded though the work was rolled back
 
 
 def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
@@ -151,7 +151,7 @@ def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
     MACHINE.transition(job, JobState.RUNNING, None)
     # Committed apart from the work: the job's page shows "running" while the work's own
     # transaction is open, and a second delivery of the task sees it is no longer queued.
-    db.session.commit()
+    db.session.commit()  # stands apart: "running" is visible and a duplicate delivery skips
     try:
         outcome = work(job)
         db.session.refresh(job)
@@ -165,7 +165,7 @@ def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
         MACHINE.transition(job, JobState.DONE, None,
                            extra={"result_document_id": job.result_document_id})
         # The task's one commit: the work's writes and "done" stand or fall together.
-        db.session.commit()
+        db.session.commit()  # the task's one commit of the work with its "done"
         return "done"
     except Exception as exc:
         db.session.rollback()

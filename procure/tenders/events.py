@@ -84,7 +84,7 @@ def apply_event(tender_id: int, now: datetime | None = None) -> str:
         return f"waiting: no handler for {event.value}"
     try:
         handler(tender, now)
-        db.session.commit()
+        db.session.commit()  # each tender's event is its own unit of work (the beat task has no view)
         return f"applied:{event.value}"
     except DomainError as exc:
         db.session.rollback()
@@ -93,7 +93,7 @@ def apply_event(tender_id: int, now: datetime | None = None) -> str:
         if isinstance(exc, SealingKeyUnavailable):
             tender = db.session.get(Tender, tender_id)
             notices.opening_blocked(tender, message)
-            db.session.commit()
+            db.session.commit()  # stands apart: the officers are told although the event was rolled back
         return f"waiting: {message}"
 
 
