@@ -26,3 +26,12 @@ def bench_app():
     with app.app_context():
         upgrade()
     return app
+
+
+def median_p95_ms(samples: list[float]) -> str:
+    """``median … ms   p95 … ms`` of timings in seconds (the benchmarks' one summary line)."""
+    import statistics
+
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms"

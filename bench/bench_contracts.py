@@ -23,16 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from weasyprint import HTML  # noqa: E402
 
+from bench.bench_common import median_p95_ms as _ms  # noqa: E402
 from procure import create_app, pades, signing  # noqa: E402
 from procure.contracts.models import ContractVersion  # noqa: E402
 from procure.contracts.rendering import render_version  # noqa: E402
 from procure.pdf import STATIC_BASE, PdfFetcher  # noqa: E402
-
-
-def _ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms"
 
 
 def _content() -> dict:

@@ -14,7 +14,6 @@ second party makes), and the validation of the twice-signed file. Prints median 
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -26,15 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from pypdf import PdfReader  # noqa: E402
 
+from bench.bench_common import median_p95_ms as _ms  # noqa: E402
 from procure import create_app, pades, signing  # noqa: E402
 from procure.pdf import render_pdf_hashed  # noqa: E402
 from procure.qr import qr_svg  # noqa: E402
-
-
-def _ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered) * 1000:6.1f} ms   p95 {p95 * 1000:6.1f} ms"
 
 
 def main(n: int = 20, pages: int = 10) -> None:
