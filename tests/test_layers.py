@@ -31,6 +31,9 @@ LAYERS = [
     "projects",
     "tenders",
     "contracts",
+    "delivery",  # milestone reports and spending (issue 11)
+    "acceptance",  # acceptance and performance evaluation
+    "payments",  # payments follow approved reports and passed acceptances
     "portal",  # the public portal reads tenders; nothing imports it
     "reports",
     "dashboard",

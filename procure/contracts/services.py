@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit, pades, policy, signing, workflow
+from .. import audit, pades, policy, signals, signing, workflow
 from ..auth.models import User, UserStatus
 from ..budgets import ledger
 from ..budgets.models import ZERO, ContractFunding
@@ -394,6 +394,7 @@ def _activate(actor, contract: Contract, version: ContractVersion) -> None:
         return
     CONTRACT_MACHINE.transition(contract, C.ACTIVE, actor, values={"activated_at": utcnow()},
                                 extra={"committed": {str(k): str(v) for k, v in committed.items()}})
+    signals.contract_activated.send(contract, actor=actor)
     people = [u for p in Party for u in signatories(contract, p) if u.id != actor.id]
     notify(people, "contract_signed", contract, context={"contract": contract, "version": version},
            rule="contract.signed", link=app_path("contracts.detail", contract_id=contract.id))
