@@ -201,3 +201,80 @@ class Factory:
         self.db.session.add(bid)
         self.db.session.flush()
         return bid
+
+    # --- delivery (issue 11): an awarded tender and a contract in force ------------------
+
+    #: The awarded bid's budget breakdown by default (sums to the default price 60,000).
+    BREAKDOWN = (("personnel", "36000.00"), ("activities", "15000.00"), ("materials", "6000.00"),
+                 ("admin", "3000.00"))
+
+    def awarded(self, officer=None, *, price="60000.00", allocated="80000.00", org=None, breakdown=None):
+        """A project with funds whose tender is final and awarded to ``org`` (a new
+        registered organization with a staff user by default) at ``price``. Returns a
+        namespace: officer, org_user, org, project, tender, bid, appropriation."""
+        from datetime import timedelta
+        from types import SimpleNamespace
+
+        from sqlalchemy import select, update
+
+        from procure.budgets.models import Appropriation
+        from procure.projects.models import Project, ProjectState
+        from procure.tenders.models import BidState, TenderState
+        from procure.timeutil import utcnow
+
+        officer = officer or self.user(Role.OFFICER)
+        appropriation = self.db.session.scalar(select(Appropriation).where(
+            Appropriation.department_id == officer.department_id)) or self.appropriation(officer.department)
+        project = self.approved_project(officer, appropriation, allocated)
+        if org is None:
+            n = next(_seq)
+            org = self.organization(f"重庆市渝中区同心养老服务中心{n}", with_code=True, legal_representative="张三",
+                                    address="重庆市渝中区解放碑1号")
+        org_user = self.user(Role.ORG, organization=org)
+        lines = [{"category": c, "amount": a, "note": ""} for c, a in (breakdown or self.BREAKDOWN)]
+        tender = self.tender(officer, project, state=TenderState.EVALUATING)
+        bid = self.bid(tender, org, org_user, state=BidState.AWARDED,
+                       content={"price": price, "proposal": "方案", "breakdown": lines, "attachments": []})
+        tender.awarded_bid_id = bid.id
+        tender.award_notice_at = utcnow() - timedelta(days=2)
+        tender.state = TenderState.FINAL
+        self.db.session.flush()
+        self.db.session.execute(update(Project).where(Project.id == project.id).values(state=ProjectState.AWARDED))
+        self.db.session.refresh(project)
+        return SimpleNamespace(officer=officer, org_user=org_user, org=org, project=project, tender=tender,
+                               bid=bid, appropriation=appropriation)
+
+    def active_contract(self, officer=None, *, price="60000.00", shares=("30", "40", "30"), start=None, end=None,
+                        due_dates=None, org=None, breakdown=None, allocated="80000.00"):
+        """A contract in force, drafted through the contract service from a final award:
+        milestones (one per share but the last, due ``due_dates`` or every 60 days from
+        ``start``), the last installment released by acceptance, the money committed in
+        the ledger and ``signals.contract_activated`` sent — without rendering or signing
+        its PDF (the contracts tests cover those). Returns the ``awarded`` namespace plus
+        ``contract``; the caller commits."""
+        from datetime import date, timedelta
+
+        from procure import signals
+        from procure.contracts import services as cs
+        from procure.contracts.models import ContractState
+        from procure.timeutil import utcnow
+
+        aw = self.awarded(officer, price=price, allocated=allocated, org=org, breakdown=breakdown)
+        start = start or date(2026, 3, 1)
+        end = end or date(2026, 12, 31)
+        rows = []
+        for i, share in enumerate(shares):
+            final = i == len(shares) - 1
+            due = None if final else (due_dates[i] if due_dates else start + timedelta(days=60 * (i + 1)))
+            rows.append(cs.InstallmentData(share=share, releases_on="acceptance" if final else "milestone",
+                                           title="" if final else f"第{i + 1}阶段服务", due_on=due,
+                                           deliverables="" if final else "服务记录、进度报告"))
+        contract = cs.draft_contract(aw.officer, aw.tender, cs.DraftData(
+            period_start=start, period_end=end, installments=rows,
+            service_content="为辖区高龄独居老人提供助餐、探访服务。"))
+        contract.state, contract.activated_at = ContractState.ACTIVE, utcnow()
+        cs.commit_money(aw.officer, contract)
+        signals.contract_activated.send(contract, actor=aw.officer)
+        self.db.session.flush()
+        aw.contract = contract
+        return aw
