@@ -22,6 +22,7 @@ from ..queues import Queue
 from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
+from . import story
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
 from .models import Project, ProjectState, ServiceCategory
 
@@ -172,6 +173,7 @@ def _detail(project: Project, status: int = 200, **forms):
     ctx.update(forms)
     parts = [html for html in (fn(project) for fn in PROJECT_PARTS) if html]
     return render_template("projects/detail.html", project=project, totals=totals, parts=parts,
+                           timeline=story.timeline(project), money=story.money(project),
                            events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 
