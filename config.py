@@ -65,6 +65,8 @@ class Config:
 
     #: Lifetime of a password-reset link.
     PASSWORD_RESET_TTL = timedelta(hours=1)
+    #: The welcome email's set-password link (single use).
+    WELCOME_LINK_TTL = timedelta(hours=72)
 
     # Mail (Flask-Mail): every email leaves through the outbox and these settings.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")

@@ -72,7 +72,7 @@ class Factory:
             name=f"{role.value} 用户{n}", role=role, locale=locale,
             department_id=department.id if department else None,
             organization_id=organization.id if organization else None)
-        return accounts.create_user(self.admin(), data, self.PASSWORD)
+        return accounts.create_user(self.admin(), data, self.PASSWORD, welcome=False)
 
     def users_bulk(self, n: int, role: Role = Role.FINANCE, *, prefix: str = "bulk") -> list[User]:
         """``n`` users at once (one password hash shared, bulk INSERT), for tests that need
