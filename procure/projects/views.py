@@ -28,7 +28,8 @@ from .models import Project, ProjectState, ServiceCategory
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-nav.register(NavItem(_l("Projects"), "projects.index", "project.view", order=10))
+nav.register(NavItem(_l("Projects"), "projects.index", "project.view", group=nav.PROCUREMENT_GROUP,
+                     order=10))
 nav.register(NavItem(_l("Service catalogue"), "projects.catalogue", "catalogue.manage",
                      group=ADMIN_GROUP, order=905))
 
