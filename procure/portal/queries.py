@@ -223,6 +223,7 @@ def contracts(q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
             select(Contract.id, Contract.number, Contract.title, Contract.state, sv.amount, sv.period_start,
                    sv.period_end, Contract.published_at,
                    Department.name.label("department"), Organization.name.label("organization"))
+            .select_from(Contract)
             .join(sv, and_(sv.contract_id == Contract.id, sv.number == _last_signed_number()))
             .join(Department, Department.id == Contract.department_id)
             .join(Organization, Organization.id == Contract.organization_id)
@@ -235,7 +236,8 @@ def contract(contract_id: int):
     """One published contract (one statement): its number, state, dates, termination,
     the organization's registered name, the call it came from; or None."""
     return db.session.execute(
-        select(Contract.id, Contract.number, Contract.title, Contract.state, Contract.activated_at, Contract.published_at, Contract.ended_at,
+        select(Contract.id, Contract.number, Contract.title, Contract.state, Contract.activated_at,
+               Contract.published_at, Contract.ended_at,
                Contract.end_reason, Contract.settlement, Contract.tender_id,
                Department.name.label("department"), Organization.name.label("organization"))
         .join(Department, Department.id == Contract.department_id)

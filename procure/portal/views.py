@@ -5,7 +5,6 @@ signed contracts (list and page, each version linked to its public verification)
 from __future__ import annotations
 
 import logging
-
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
