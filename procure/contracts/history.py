@@ -33,6 +33,7 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                     "document_sha256": Field(_l("SHA-256 of the signed PDF")),
                     "committed": Field(_l("Funds committed"), Text()),
                     "activated_at": Field(_l("In force since"), hidden=True),
+                    "published_at": Field(_l("Published on the portal"), hidden=True),
                     "service_content": Field(_l("Service content")),
                     "settlement": Field(_l("Settlement amount"), Money()),
                     "end_reason": Field(_l("Reason"), hidden=True),
