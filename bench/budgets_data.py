@@ -34,6 +34,42 @@ def recreate_database(url: str) -> None:
     admin.dispose()
 
 
+def _contracts(s, plist, actor_id: int, rng) -> dict[int, int]:
+    """Per project, the chain a contract comes from — a tender and its awarded bid — and
+    the contract in force (rows in bulk). The tender rows stay drafts: a final one needs
+    its publication times and sealed data key, which the budget pages never read.
+    Returns project id → contract id."""
+    from datetime import datetime
+
+    from procure.contracts.models import Contract
+    from procure.organizations.models import Organization
+    from procure.tenders.models import Bid, Tender
+
+    orgs = list(s.scalars(sa.select(Organization.id).order_by(Organization.id).limit(2000)))
+    s.execute(sa.insert(Tender), [
+        {"project_id": p.id, "department_id": p.department_id, "method": "public_tender", "state": "draft",
+         "title": f"购买服务项目{p.id} 采购公告", "created_by_id": actor_id} for p in plist])
+    tender_of = dict(s.execute(sa.select(Tender.project_id, Tender.id)).all())
+    s.execute(sa.insert(Bid), [
+        {"tender_id": tender_of[p.id], "organization_id": orgs[i % len(orgs)], "state": "awarded",
+         "sealed_content": b"-", "sealed_sha256": "0" * 64, "submitted_at": datetime(p.fiscal_year, 1, 20),
+         "receipt_no": f"R-{p.id}", "opened_at": datetime(p.fiscal_year, 1, 21), "price": Decimal("300000.00"),
+         "created_by_id": actor_id} for i, p in enumerate(plist)])
+    bid_of = {t: (b, o) for b, t, o in s.execute(sa.select(Bid.id, Bid.tender_id, Bid.organization_id))}
+    rows = []
+    for p in plist:
+        bid_id, org_id = bid_of[tender_of[p.id]]
+        rows.append({"number": f"HT-{p.fiscal_year}-{p.id:06d}", "project_id": p.id, "tender_id": tender_of[p.id],
+                     "bid_id": bid_id, "department_id": p.department_id, "organization_id": org_id,
+                     "state": "active", "title": f"购买服务项目{p.id}", "service_content": "服务内容",
+                     "amount": Decimal("300000.00"), "period_start": date(p.fiscal_year, 3, 1),
+                     "period_end": date(p.fiscal_year, 12, 31), "awarded_at": datetime(p.fiscal_year, 2, 1),
+                     "sign_due_on": date(p.fiscal_year, 3, 3), "created_by_id": actor_id,
+                     "activated_at": datetime(p.fiscal_year, 2, 20)})
+    s.execute(sa.insert(Contract), rows)
+    return dict(s.execute(sa.select(Contract.project_id, Contract.id)).all())
+
+
 def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
     """Fill a fresh database at ``url``; returns what was made (for the benchmark)."""
     from flask_migrate import upgrade
@@ -93,6 +129,7 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
         s.execute(sa.insert(Project), project_rows)
         plist = s.execute(sa.select(Project.id, Project.fiscal_year, Project.department_id)
                           .order_by(Project.id)).all()
+        contract_of = _contracts(s, plist, finance.id, rng)
         s.execute(sa.insert(PerformanceTarget), [
             {"project_id": p.id, "position": 0, "indicator": "服务对象人数", "unit": "人",
              "target_value": Decimal(rng.randint(50, 3000)), "is_beneficiaries": True} for p in plist])
@@ -117,11 +154,12 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
             alloc_id = alloc_ids[(appr_id, pid)]
             base = {"appropriation_id": appr_id, "project_id": pid, "allocation_id": alloc_id,
                     "actor_id": finance.id}
-            # the project's id stands in for its contract's and payment's numbers
+            cid = contract_of[pid]
+            # the project's id stands in for its payment's number
             ledger += [dict(base, kind="allocate", amount=amount),
-                       dict(base, kind="commit", amount=committed, contract_id=pid),
-                       dict(base, kind="pay", amount=paid, contract_id=pid, payment_id=pid)]
-            fundings.append({"contract_id": pid, "allocation_id": alloc_id, "committed": committed, "paid": paid})
+                       dict(base, kind="commit", amount=committed, contract_id=cid),
+                       dict(base, kind="pay", amount=paid, contract_id=cid, payment_id=pid)]
+            fundings.append({"contract_id": cid, "allocation_id": alloc_id, "committed": committed, "paid": paid})
         s.execute(sa.insert(LedgerEntry), ledger)
         s.execute(sa.insert(ContractFunding), fundings)
         for a in apprs.values():
