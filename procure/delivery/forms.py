@@ -20,7 +20,7 @@ class SpendingForm(Form):
                            choices=[SelectChoice("", "—"),
                                     *(SelectChoice(k, v) for k, v in BREAKDOWN_CATEGORIES.items())])
     amount = StringField(_l("Amount (yuan)"), validators=[Optional(), Length(max=30)])
-    description = StringField(_l("Description"), validators=[Optional(), Length(max=200)])
+    detail = StringField(_l("Purpose of the spending"), validators=[Optional(), Length(max=200)])
 
 
 class ReportForm(FlaskForm):

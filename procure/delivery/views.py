@@ -69,7 +69,7 @@ def _fill(form: ReportForm, report: MilestoneReport | None, actuals: list) -> No
     lines = report.spending if report is not None else []
     for line in lines:
         form.spending.append_entry({"category": line.category, "amount": str(line.amount),
-                                    "description": line.description})
+                                    "detail": line.description})
     for _i in range(min(BLANK_ROWS, ds.MAX_SPENDING_LINES - len(lines))):
         form.spending.append_entry()
 
@@ -92,7 +92,7 @@ def edit(milestone_id: int):
         return _report_form_page(milestone, report, form, 400)
     data = ds.ReportData(
         narrative=form.narrative.data or "", actuals=[row.actual.data for row in form.actuals],
-        spending=[ds.SpendingData(r.category.data, r.amount.data, r.description.data) for r in form.spending],
+        spending=[ds.SpendingData(r.category.data, r.amount.data, r.detail.data) for r in form.spending],
         evidence_file=form.evidence_file.data, evidence_caption=form.evidence_caption.data or "",
         remove_evidence=request.form.getlist("remove_evidence"))
     try:

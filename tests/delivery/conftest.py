@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from werkzeug.datastructures import FileStorage
 
 from procure.delivery import services as ds
