@@ -35,7 +35,12 @@ def _signed_in():
 
 
 def _seen(form) -> int | None:
-    return parse_int(form.revision.data, max_value=10**9)
+    """The revision the form was loaded at; junk (a tampered form) never matches."""
+    raw = (form.revision.data or "").strip()
+    if not raw:
+        return None
+    seen = parse_int(raw, max_value=10**9)
+    return -1 if seen is None else seen
 
 
 @bp.route("/contracts/<int:contract_id>/milestones")

@@ -99,3 +99,18 @@ def test_review_waiting_five_working_days_to_the_officer(make, db):
     db.session.execute(Notification.__table__.delete().where(Notification.rule == "milestone_report.review"))
     db.session.commit()
     assert engine.scan(date(2026, 5, 18), only=only).get("milestone_report.review", 0) == 0
+
+
+def test_due_email_in_the_recipients_language_with_the_link(make, db):
+    from procure.notifications.models import Notification
+
+    aw = _contract(make, db)
+    english = make.user(Role.ORG, organization=aw.org, locale="en")
+    db.session.commit()
+    assert _scan(DUE - timedelta(days=3)) == {"milestone.due": 2}
+    mails = {m.recipient_id: m for m in db.session.scalars(select(Notification).where(
+        Notification.rule == "milestone.due"))}
+    link = f"/milestones/{aw.contract.milestones[0].id}/report"
+    zh, en = mails[aw.org_user.id], mails[english.id]
+    assert "3 天后到期" in zh.subject and link in zh.body_text and "2026-05-11" in zh.body_text
+    assert "Milestone due in 3 days" in en.subject and link in en.body_text

@@ -300,3 +300,13 @@ def test_overdue_is_computed_in_one_statement(make, db):
                        .values(state=ContractState.TERMINATED))
     assert count(date(2026, 7, 1)) == 0  # only contracts in force
     assert date(2026, 5, 1) - timedelta(days=1) == first.due_on
+
+
+def test_evidence_over_the_size_limit_refused(aw, db, app, en, monkeypatch):
+    monkeypatch.setitem(app.config, "EVIDENCE_MAX_BYTES", 50)
+    before = _counts(db)
+    with pytest.raises(ValidationError) as exc:
+        ds.save_report(aw.org_user, first_milestone(aw), full_data(evidence_file=upload(PNG + b"0" * 100)))
+    assert "too large" in en(exc.value.message)
+    db.session.rollback()
+    assert _counts(db) == before
