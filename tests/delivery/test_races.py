@@ -35,7 +35,7 @@ def test_approve_and_request_revision_at_once(app, db, make, en):
 
     ok, refused = race(app, [approve, revise])
     assert len(ok) == 1 and len(refused) == 1, (ok, refused)
-    assert refused[0][1] == "Conflict"
+    assert refused[0][1] == "Conflict" and "刷新页面" in refused[0][2]  # "changed by someone else — reload"
     db.session.expire_all()
     report = db.session.get(MilestoneReport, rid)
     assert report.state == (R.APPROVED if ok == [0] else R.REVISION_REQUESTED)
@@ -56,7 +56,7 @@ def test_two_submits_at_once(app, db, make, en):
 
     ok, refused = race(app, [lambda d: submit(d, users[0]), lambda d: submit(d, users[1])])
     assert len(ok) == 1 and len(refused) == 1, (ok, refused)
-    assert refused[0][1] == "Conflict"
+    assert refused[0][1] == "Conflict" and "刷新页面" in refused[0][2]
     db.session.expire_all()
     report = db.session.get(MilestoneReport, rid)
     assert report.state == R.SUBMITTED and report.submissions_count == 1
