@@ -381,6 +381,16 @@ def current_content(report: MilestoneReport) -> dict:
     }
 
 
+class _Joined:
+    """Translated parts joined when the message is read (in the reader's language)."""
+
+    def __init__(self, parts: list, sep: str = "; "):
+        self.parts, self.sep = parts, sep
+
+    def __str__(self) -> str:
+        return self.sep.join(str(p) for p in self.parts)
+
+
 def missing_for_submission(report: MilestoneReport) -> list:
     """What a report still lacks before it may be submitted (empty: complete)."""
     missing = []
@@ -411,7 +421,7 @@ def submit_report(actor, report: MilestoneReport, seen_revision: int | None = No
     _check_seen(report, seen_revision)
     missing = missing_for_submission(report)
     if missing:
-        raise ValidationError(_l("Before submitting, add %(what)s.", what="; ".join(str(m) for m in missing)))
+        raise ValidationError(_l("Before submitting, add %(what)s.", what=_Joined(missing)))
     number = report.submissions_count + 1
     now = utcnow()
     REPORT_MACHINE.transition(report, R.SUBMITTED, actor, values={"submitted_at": now, "submissions_count": number},
