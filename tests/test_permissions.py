@@ -150,6 +150,24 @@ class World:
                 period_end=date(2026, 12, 31), awarded_at=utcnow(), sign_due_on=date(2026, 2, 1),
                 created_by_id=tender.created_by_id))
         db.session.flush()
+        self._milestones(db)
+
+    def _milestones(self, db):
+        """A milestone per contract, each with a report (issue 11, delivery)."""
+        from datetime import date
+
+        from procure.contracts.models import Contract, Milestone
+        from procure.delivery.models import MilestoneReport
+
+        for contract in db.session.scalars(select(Contract).order_by(Contract.id)):
+            ms = Milestone(contract_id=contract.id, position=0, title="第一阶段", due_on=date(2026, 6, 1),
+                           deliverables="记录")
+            db.session.add(ms)
+            db.session.flush()
+            db.session.add(MilestoneReport(milestone_id=ms.id, contract_id=contract.id,
+                                           organization_id=contract.organization_id, actuals=[],
+                                           created_by_id=contract.created_by_id))
+        db.session.flush()
 
     def rows(self, model) -> list:
         return list(self.db.session.scalars(select(model)))
