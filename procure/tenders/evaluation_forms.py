@@ -42,6 +42,11 @@ class DeclareForm(FlaskForm):
     submit = SubmitField(_l("Declare"))
 
 
+class ReplaceForm(FlaskForm):
+    reason = StringField(_l("Why the member is replaced"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Replace"))
+
+
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
