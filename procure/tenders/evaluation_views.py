@@ -277,7 +277,8 @@ def answer(challenge_id: int):
     form = AnswerForm(prefix=f"a{challenge.id}")
     if form.validate_on_submit():
         try:
-            perform(aw.answer_challenge, current_user, challenge, form.answer.data, form=form)
+            perform(aw.answer_challenge, current_user, challenge, form.answer.data,
+                    upheld=form.outcome.data == "upheld", remedy=form.remedy.data or None, form=form)
         except ServiceFailed:
             pass
         else:
