@@ -73,6 +73,17 @@ DRAW_STATES = frozenset({TenderState.PUBLISHED, TenderState.CLOSED})
 ACTIVE = (MemberState.DRAWN, MemberState.DECLARED)
 
 
+def format_score(value) -> str:
+    """A score as people read it: two decimals, half up (the stored and ranked value keeps
+    three); "—" when there is none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return str(Decimal(str(value)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return str(value)
+
+
 def lock_tender(tender: Tender) -> Tender:
     """The tender's row, locked until the commit and read fresh (two officers acting on
     one tender queue here; the later one sees what the first did)."""

@@ -50,6 +50,12 @@ nav.register(NavItem(_l("My evaluations"), "evaluation.assignments", "committee.
 nav.register(NavItem(_l("Evaluator pool"), "evaluation.evaluators", "user.manage", group=ADMIN_GROUP, order=906))
 
 
+@bp.app_template_filter("score")
+def _score_filter(value) -> str:
+    """Scores on pages and PDFs: two decimals (evaluation.format_score)."""
+    return ev.format_score(value)
+
+
 @bp.before_request
 @login_required
 def _signed_in():
