@@ -25,6 +25,7 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import award as aw
 from . import evaluation as ev
+from . import followups
 from .content import open_bundle
 from .evaluation_forms import (
     AnswerForm,
@@ -197,7 +198,7 @@ def _results_page(tender: Tender, status: int = 200, **forms):
     return render_template("evaluation/results.html", tender=tender, members=members,
                            submitted={m.id: ev.submitted(m) for m in members}, ranked=ranked,
                            decisions=aw.decisions(tender), next_bid=aw.next_in_line(tender), report=report, job=job,
-                           **ctx), status
+                           next_steps=followups.next_steps(current_user, tender), **ctx), status
 
 
 @bp.route("/tenders/<int:tender_id>/results")

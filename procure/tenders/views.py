@@ -21,7 +21,7 @@ from ..parsing import parse_id
 from ..permissions import can, visible
 from ..projects.models import METHOD_LABELS, Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
-from . import bidding, evaluation, events
+from . import bidding, evaluation, events, followups
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
 from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderState
@@ -177,7 +177,8 @@ def _detail(tender: Tender, status: int = 200, **forms):
                            record=record, opening_doc=events.opening_document(tender) if record else None,
                            waiting=waiting, default_years=policy.value("eligibility.min_registered_years"),
                            open_challenges=_open_challenges(tender), seat=evaluation.member_for(current_user, tender),
-                           **ctx), status
+                           next_steps=followups.next_steps(current_user, tender)
+                           if tender.state == TenderState.FINAL else [], **ctx), status
 
 
 def _open_challenges(tender: Tender) -> int:
