@@ -398,14 +398,25 @@ def audience(tender: Tender) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_at: datetime | None = None
-            ) -> Clarification:
-    """Publish a clarification to all. One that may affect the bids and comes less than
-    the method's clarification period before the deadline pushes the deadline (and the
-    opening) out to at least that period from now; bids already submitted must then be
-    confirmed again."""
+#: Most documents attached to one clarification.
+MAX_CLARIFICATION_FILES = 5
+
+
+def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_at: datetime | None = None,
+            files=()) -> Clarification:
+    """Publish a clarification to all, with its documents (``files``: CheckedUploads of
+    PDF, Word or Excel, shown to every bidder and on the portal). One that may affect the
+    bids and comes less than the method's clarification period before the deadline pushes
+    the deadline (and the opening) out to at least that period from now; bids already
+    submitted must then be confirmed again."""
     require(actor, "tender.manage", tender)
     text = _text(text, "text", MAX_TEXT)
+    files = list(files or ())
+    if len(files) > MAX_CLARIFICATION_FILES:
+        raise ValidationError(_l("Attach at most %(n)d files.", n=MAX_CLARIFICATION_FILES), field="files")
+    for checked in files:
+        if checked.type not in CALL_DOCUMENT_TYPES:
+            raise ValidationError(_l("Call documents are PDF, Word or Excel files."), field="files")
     tender = _locked(tender)
     now = utcnow()
     if tender.state != T.PUBLISHED or tender.deadline_at <= now:
@@ -448,6 +459,8 @@ def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_a
     db.session.add(clar)
     db.session.flush()
     audit.record(actor, "tender.clarify", tender, after=clar.snapshot())
+    for checked in files:
+        add_call_document(actor, tender, checked, clarification=clar)
     notices.clarified(actor, tender, clar, audience(tender) + _bidders(tender))
     return clar
 

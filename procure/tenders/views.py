@@ -241,8 +241,14 @@ def clarify(tender_id: int):
         return _detail(tender, clarify_form=form)
     if form.validate_on_submit():
         try:
+            files = [check_upload(fs, bidding.CALL_DOCUMENT_TYPES, CALL_MAX_BYTES)
+                     for fs in (form.files.data or []) if fs and getattr(fs, "filename", "")]
+        except DomainError as exc:
+            form.files.errors = list(form.files.errors) + [str(exc.message)]
+            return _detail(tender, 400, clarify_form=form)
+        try:
             perform(bidding.clarify, current_user, tender, form.text.data, form.affects_bids.data,
-                    bidding.local_to_utc(form.new_deadline_at.data), form=form)
+                    bidding.local_to_utc(form.new_deadline_at.data), files, form=form)
         except ServiceFailed:
             db.session.refresh(tender)
             return _detail(tender, 400, clarify_form=form)
