@@ -39,7 +39,7 @@ from ..timeutil import SHANGHAI, to_local, utcnow
 from ..workflow import STALE
 from . import evaluation as ev
 from . import evaluation_notices as notices
-from . import events
+from . import events, invitations
 from .evaluation import _default_locale, clean_text, fail_tender, lock_tender
 from .models import (
     BID_MACHINE,
@@ -86,7 +86,8 @@ def working_days_after(at: datetime, n: int) -> datetime:
 def eligibility(tender: Tender, org: Organization, day: date) -> list[Reason]:
     """Why ``org`` may not win ``tender`` on ``day`` (empty: eligible): the same check as
     at submission (organizations.eligibility_for_call), on the day of the award."""
-    return eligibility_for_call(org, day, tender)
+    refused = invitations.refusal(tender, org)
+    return ([refused] if refused else []) + eligibility_for_call(org, day, tender)
 
 
 # --- the award decision ------------------------------------------------------------------

@@ -19,9 +19,9 @@ from ..extensions import db
 from ..nav import NavItem
 from ..parsing import parse_id
 from ..permissions import can, visible
-from ..projects.models import METHOD_LABELS, Project, ProjectState
+from ..projects.models import METHOD_LABELS, ProcurementMethod, Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
-from . import bidding, evaluation, events, followups
+from . import bidding, evaluation, events, followups, invitations
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
 from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderState
@@ -208,6 +208,49 @@ def _act(tender_id: int, fn, message, *args):
     return redirect(url_for("tenders.detail", tender_id=tender_id))
 
 
+def _invitations_page(tender: Tender, status: int = 200):
+    require_view("tender.manage", tender)
+    q = (request.args.get("q") or "").strip()[:100]
+    return render_template("tenders/invitations.html", tender=tender, q=q, invited=invitations.invited(tender),
+                           found=invitations.search(q, tender) if q else [], action_form=ActionForm(),
+                           editable=tender.method == ProcurementMethod.INVITED_TENDER), status
+
+
+@bp.route("/<int:tender_id>/invitations")
+def invitation_list(tender_id: int):
+    return _invitations_page(db.get_or_404(Tender, tender_id))
+
+
+@bp.route("/<int:tender_id>/invitations", methods=["POST"])
+def invite(tender_id: int):
+    tender = db.get_or_404(Tender, tender_id)
+    require_view("tender.manage", tender)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        perform(invitations.invite, current_user, tender, request.form.get("organization_id"))
+    except ServiceFailed:
+        db.session.refresh(tender)
+        return _invitations_page(tender, 400)
+    flash(_("The organization is invited."), "success")
+    return redirect(url_for("tenders.invitation_list", tender_id=tender_id))
+
+
+@bp.route("/<int:tender_id>/invitations/<int:organization_id>/remove", methods=["POST"])
+def uninvite(tender_id: int, organization_id: int):
+    tender = db.get_or_404(Tender, tender_id)
+    require_view("tender.manage", tender)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        perform(invitations.uninvite, current_user, tender, organization_id)
+    except ServiceFailed:
+        db.session.refresh(tender)
+        return _invitations_page(tender, 400)
+    flash(_("The invitation is withdrawn."), "success")
+    return redirect(url_for("tenders.invitation_list", tender_id=tender_id))
+
+
 @bp.route("/<int:tender_id>/publish", methods=["POST"])
 def publish(tender_id: int):
     return _act(tender_id, bidding.publish_tender, _("The call is published."))
@@ -287,6 +330,9 @@ def call(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     if can(current_user, "tender.view", tender):
         return redirect(url_for("tenders.detail", tender_id=tender_id))
+    refused = _not_invited(tender)
+    if refused is not None:
+        return refused
     require_view("call.view", tender)
     bid = bidding.bid_of(current_user, tender)
     record = events.opening_record(tender) if tender.opened_at else None
@@ -294,6 +340,16 @@ def call(tender_id: int):
                            opening_doc=events.opening_document(tender) if record else None,
                            open_now=tender.state == TenderState.PUBLISHED and tender.deadline_at > bidding.utcnow(),
                            action_form=ActionForm(), default_years=policy.value("eligibility.min_registered_years"))
+
+
+def _not_invited(tender: Tender):
+    """The page that tells an organization why it may not answer a call by invitation."""
+    if tender.state in (TenderState.DRAFT, TenderState.CANCELLED):
+        return None
+    refused = invitations.refusal(tender, getattr(current_user, "organization", None))
+    if refused is None:
+        return None
+    return render_template("tenders/not_invited.html", tender=tender, reason=refused.message), 403
 
 
 def _bid_form(tender: Tender, bid: Bid | None) -> BidForm:
@@ -314,6 +370,9 @@ def _bid_form(tender: Tender, bid: Bid | None) -> BidForm:
 def bid_form(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     require_view("bid.create")
+    refused = _not_invited(tender)
+    if refused is not None:
+        return refused
     require_view("call.view", tender)
     bid = bidding.bid_of(current_user, tender)
     form = _bid_form(tender, bid)
