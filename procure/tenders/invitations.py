@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, or_, select
 
 from .. import audit
+from ..auth.models import User, UserStatus
 from ..errors import InvalidTransition, ValidationError
 from ..extensions import db
 from ..organizations.models import Organization
@@ -23,6 +24,7 @@ from ..permissions import require
 from ..projects.models import ProcurementMethod
 from ..roles import Role
 from ..timeutil import utcnow
+from . import notices
 from .models import Tender, TenderInvitation, TenderState
 
 #: The methods whose call is for invited organizations only.
@@ -104,8 +106,6 @@ def _check(actor, tender: Tender) -> None:
 def invite(actor, tender: Tender, organization_id) -> TenderInvitation:
     """Add an organization of the registry to the invitation list (draft or open call);
     once the call is published, its staff are told at once."""
-    from . import notices
-
     _check(actor, tender)
     if tender.state not in (TenderState.DRAFT, TenderState.PUBLISHED) or (
             tender.state == TenderState.PUBLISHED and tender.deadline_at <= utcnow()):
@@ -141,8 +141,6 @@ def uninvite(actor, tender: Tender, organization_id) -> None:
 
 
 def staff(organization_ids) -> list:
-    from ..auth.models import User, UserStatus
-
     ids = list(organization_ids)
     if not ids:
         return []
