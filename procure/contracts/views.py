@@ -21,6 +21,7 @@ from ..permissions import can, visible
 from ..projects.views import project_part
 from ..queues import Queue
 from ..queues import register as register_queue
+from ..tenders import followups
 from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
@@ -255,4 +256,18 @@ def verify_code(code: str):
     return _verify_page(form=VerifyForm(), version=version)
 
 
-
+@followups.provider
+def _contract_step(user, tender: Tender):
+    """On a final award's pages: "draft the contract" for the officer, or the contract's link."""
+    if tender.state != TenderState.FINAL:
+        return None
+    contract = db.session.scalar(select(Contract).where(Contract.tender_id == tender.id))
+    if contract is not None:
+        if not can(user, "contract.view", contract):
+            return None
+        return followups.Step(_("Contract %(no)s", no=contract.number),
+                              url_for("contracts.detail", contract_id=contract.id), key="contract-link")
+    if can(user, "contract.draft") and can(user, "tender.manage", tender):
+        return followups.Step(_("Draft the contract"), url_for("contracts.new", tender_id=tender.id),
+                              is_action=True, key="draft-contract")
+    return None

@@ -37,8 +37,9 @@ from ..projects.models import PROJECT_MACHINE, ProcurementMethod, Project, Proje
 from ..roles import Role
 from ..timeutil import SHANGHAI, to_local, utcnow
 from ..workflow import STALE
+from . import evaluation as ev
 from . import evaluation_notices as notices
-from . import events
+from . import events, invitations
 from .evaluation import _default_locale, clean_text, fail_tender, lock_tender
 from .models import (
     BID_MACHINE,
@@ -49,7 +50,10 @@ from .models import (
     Bid,
     BidState,
     Challenge,
+    ChallengeRemedy,
     ChallengeState,
+    MemberState,
+    Score,
     Tender,
     TenderEvent,
     TenderState,
@@ -82,7 +86,8 @@ def working_days_after(at: datetime, n: int) -> datetime:
 def eligibility(tender: Tender, org: Organization, day: date) -> list[Reason]:
     """Why ``org`` may not win ``tender`` on ``day`` (empty: eligible): the same check as
     at submission (organizations.eligibility_for_call), on the day of the award."""
-    return eligibility_for_call(org, day, tender)
+    refused = invitations.refusal(tender, org)
+    return ([refused] if refused else []) + eligibility_for_call(org, day, tender)
 
 
 # --- the award decision ------------------------------------------------------------------
@@ -289,19 +294,78 @@ def lodge_challenge(actor, tender: Tender, reason, files=()) -> Challenge:
     return challenge
 
 
-def answer_challenge(actor, challenge: Challenge, answer) -> Challenge:
-    """The officer answers a challenge; when the window has closed and none is left open,
-    the award becomes final."""
+def answer_challenge(actor, challenge: Challenge, answer, *, upheld: bool = False, remedy=None) -> Challenge:
+    """The officer answers a challenge. Dismissed (open → answered): the award stands, and
+    when the window has closed and none is left open it becomes final. Upheld (open →
+    upheld) with its remedy, while the award is under publicity: ``reevaluate`` sets the
+    award aside and the call goes back to evaluation (:func:`set_award_aside`);
+    ``retender`` fails the call, the project may be tendered again (87号令 第六十四条,
+    政府采购质疑和投诉办法 第十六条)."""
     require(actor, "challenge.answer", challenge)
     answer = clean_text(answer, "answer", message=_l("Write the answer."), limit=8000)
+    if upheld:
+        try:
+            remedy = ChallengeRemedy(remedy)
+        except ValueError:
+            raise ValidationError(_l("An upheld challenge states its remedy: evaluate again, or the tender fails."),
+                                  field="remedy") from None
+    elif remedy:
+        raise ValidationError(_l("Only an upheld challenge has a remedy."), field="remedy")
     tender = lock_tender(challenge.tender)
-    CHALLENGE_MACHINE.transition(challenge, ChallengeState.ANSWERED, actor, values={
-        "answer": answer, "answered_at": utcnow(), "answered_by_id": actor.id}, extra={"answer": answer})
+    seen = challenge.state
+    db.session.refresh(challenge)
+    if challenge.state != seen:
+        raise Conflict(STALE)  # answered by someone else while this request waited for the lock
+    if upheld and tender.state != TenderState.AWARDED:
+        raise InvalidTransition(_l("A challenge is upheld while the award is under publicity; this award has "
+                                   "already been set aside or is final."))
+    now = utcnow()
+    if not upheld:
+        CHALLENGE_MACHINE.transition(challenge, ChallengeState.ANSWERED, actor, values={
+            "answer": answer, "answered_at": now, "answered_by_id": actor.id}, extra={"answer": answer})
+        notices.challenge_answered(actor, tender, challenge)
+        if (tender.state == TenderState.AWARDED and tender.next_event is None and tender.challenge_ends_at is not None
+                and tender.challenge_ends_at <= now and open_challenges(tender) == 0):
+            _finalize(actor, tender)
+        return challenge
+    CHALLENGE_MACHINE.transition(challenge, ChallengeState.UPHELD, actor, values={
+        "answer": answer, "answered_at": now, "answered_by_id": actor.id, "remedy": remedy},
+        extra={"answer": answer})
     notices.challenge_answered(actor, tender, challenge)
-    if (tender.state == TenderState.AWARDED and tender.next_event is None and tender.challenge_ends_at is not None
-            and tender.challenge_ends_at <= utcnow() and open_challenges(tender) == 0):
-        _finalize(actor, tender)
+    if remedy == ChallengeRemedy.REEVALUATE:
+        set_award_aside(actor, tender, challenge)
+    else:
+        with force_locale(_default_locale()):
+            text = _("A challenge was upheld; the tender fails and the project may be tendered again: %(answer)s",
+                     answer=answer)
+        for bid in db.session.scalars(select(Bid).where(Bid.tender_id == tender.id, Bid.state == BidState.AWARDED)):
+            BID_MACHINE.transition(bid, BidState.NOT_AWARDED, actor, reason=text)
+        fail_tender(actor, tender, text)
     return challenge
+
+
+def set_award_aside(actor, tender: Tender, challenge: Challenge) -> Tender:
+    """An upheld challenge's re-evaluation: the award decisions are withdrawn (audited
+    with what they were), the scored bids go back to qualified, the members' scores are
+    unlocked for correction, and the call returns to evaluation (awarded → evaluating);
+    the committee is asked to score again and the bidders are told."""
+    before = [{"bid_id": d.bid_id, "decision": d.decision.value, "reason": d.reason}
+              for d in decisions(tender).values()]
+    db.session.execute(AwardDecision.__table__.delete().where(AwardDecision.tender_id == tender.id))
+    audit.record(actor, "award.set_aside", tender, before={"decisions": before},
+                 after={"challenge_id": challenge.id, "remedy": ChallengeRemedy.REEVALUATE.value})
+    for bid in db.session.scalars(select(Bid).where(Bid.tender_id == tender.id,
+                                                    Bid.state.in_((BidState.AWARDED, BidState.NOT_AWARDED)))
+                                  .order_by(Bid.id)):
+        BID_MACHINE.transition(bid, BidState.QUALIFIED, actor, values={"total_score": None, "rank": None})
+    members = [m for m in ev.members_of(tender) if m.state == MemberState.DECLARED]
+    db.session.execute(update(Score).where(Score.member_id.in_([m.id for m in members]))
+                       .values(submitted_at=None).execution_options(synchronize_session=False))
+    TENDER_MACHINE.transition(tender, TenderState.EVALUATING, actor, reason=challenge.answer, values={
+        "awarded_bid_id": None, "award_notice_at": None, "publicity_ends_at": None, "challenge_ends_at": None,
+        "next_event": None, "next_event_at": None}, extra={"challenge_id": challenge.id})
+    notices.award_set_aside(actor, tender, challenge, [m.user for m in members])
+    return tender
 
 
 # --- the notice of award (中标/成交通知书) ------------------------------------------------

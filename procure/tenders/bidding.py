@@ -38,7 +38,7 @@ from ..projects.models import PROJECT_MACHINE, ProcurementMethod, Project, Proje
 from ..roles import Role
 from ..timeutil import SHANGHAI, to_local, utcnow
 from . import content as bundle
-from . import notices
+from . import invitations, notices
 from .models import (
     BID_MACHINE,
     TENDER_MACHINE,
@@ -61,13 +61,11 @@ _PUBLIC_STATES = (T.PUBLISHED, T.CLOSED, T.EVALUATING, T.AWARDED, T.FINAL, T.FAI
 def _call_check(user, tender) -> bool:
     if tender is None or tender.state not in _PUBLIC_STATES:
         return False
-    return tender.single_source_organization_id is None or tender.single_source_organization_id == user.organization_id
+    return invitations.may_answer(tender, user.organization_id)
 
 
 def _call_where(user, model):
-    return and_(model.state.in_(list(_PUBLIC_STATES)),
-                or_(model.single_source_organization_id.is_(None),
-                    model.single_source_organization_id == user.organization_id))
+    return and_(model.state.in_(list(_PUBLIC_STATES)), invitations.answer_clause(model, user.organization_id))
 
 
 CALL_READABLE = Scope(_call_check, _call_where, "[call published]")
@@ -370,6 +368,13 @@ def publish_tender(actor, tender: Tender) -> Tender:
     check_times(tender.method, now, tender.deadline_at, tender.opening_at, now=now)
     if not any(not c.is_price for c in tender.criteria) and tender.price_weight != 100:
         raise ValidationError(_l("Give at least one scoring criterion besides the price."))
+    if tender.method == ProcurementMethod.INVITED_TENDER:
+        mp = policy.method_policy(tender.method)
+        n = len(invitations.invited_ids(tender))
+        if n < mp.min_bids:
+            raise ValidationError(_l("An invited tender invites at least %(min)d organizations (%(source)s); "
+                                     "%(n)d invited so far. Add them to the invitation list first.",
+                                     min=mp.min_bids, source=mp.source("min_bids"), n=n))
     bundle.ensure_data_key(tender)
     db.session.flush()
     project = lock_project(tender.project_id)
@@ -377,18 +382,22 @@ def publish_tender(actor, tender: Tender) -> Tender:
         raise InvalidTransition(_l("The project is no longer approved: it cannot be tendered."))
     PROJECT_MACHINE.transition(project, ProjectState.TENDERING, actor)
     TENDER_MACHINE.transition(tender, T.PUBLISHED, actor, values={"published_at": now, **_set_event(tender)})
-    notices.published(actor, tender, audience(tender))
+    if invitations.by_invitation(tender):
+        notices.invited(actor, tender, audience(tender))
+    else:
+        notices.published(actor, tender, audience(tender))
     return tender
 
 
 def audience(tender: Tender) -> list[User]:
-    """Staff of the organizations the call is for: the single-source organization, or
+    """Staff of the organizations the call is for: the invited ones (invited tender,
+    single source), or
     every organization in normal standing that meets the call's kind and rating
     requirements (the full eligibility is checked at submission)."""
     stmt = select(User).join(Organization, Organization.id == User.organization_id).where(
         User.role == Role.ORG, User.status == UserStatus.ACTIVE)
-    if tender.single_source_organization_id:
-        stmt = stmt.where(Organization.id == tender.single_source_organization_id)
+    if invitations.by_invitation(tender):
+        stmt = stmt.where(Organization.id.in_(invitations.invited_ids(tender) or {-1}))
     else:
         stmt = stmt.where(Organization.status == RegStatus.NORMAL)
         if not tender.admit_filed:
@@ -398,14 +407,25 @@ def audience(tender: Tender) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.id)))
 
 
-def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_at: datetime | None = None
-            ) -> Clarification:
-    """Publish a clarification to all. One that may affect the bids and comes less than
-    the method's clarification period before the deadline pushes the deadline (and the
-    opening) out to at least that period from now; bids already submitted must then be
-    confirmed again."""
+#: Most documents attached to one clarification.
+MAX_CLARIFICATION_FILES = 5
+
+
+def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_at: datetime | None = None,
+            files=()) -> Clarification:
+    """Publish a clarification to all, with its documents (``files``: CheckedUploads of
+    PDF, Word or Excel, shown to every bidder and on the portal). One that may affect the
+    bids and comes less than the method's clarification period before the deadline pushes
+    the deadline (and the opening) out to at least that period from now; bids already
+    submitted must then be confirmed again."""
     require(actor, "tender.manage", tender)
     text = _text(text, "text", MAX_TEXT)
+    files = list(files or ())
+    if len(files) > MAX_CLARIFICATION_FILES:
+        raise ValidationError(_l("Attach at most %(n)d files.", n=MAX_CLARIFICATION_FILES), field="files")
+    for checked in files:
+        if checked.type not in CALL_DOCUMENT_TYPES:
+            raise ValidationError(_l("Call documents are PDF, Word or Excel files."), field="files")
     tender = _locked(tender)
     now = utcnow()
     if tender.state != T.PUBLISHED or tender.deadline_at <= now:
@@ -448,6 +468,8 @@ def clarify(actor, tender: Tender, text: str, affects_bids: bool, new_deadline_a
     db.session.add(clar)
     db.session.flush()
     audit.record(actor, "tender.clarify", tender, after=clar.snapshot())
+    for checked in files:
+        add_call_document(actor, tender, checked, clarification=clar)
     notices.clarified(actor, tender, clar, audience(tender) + _bidders(tender))
     return clar
 
@@ -543,6 +565,9 @@ def read_bid(actor, bid: Bid) -> dict:
 
 
 def _check_open_for(actor, tender: Tender, now: datetime) -> None:
+    refused = invitations.refusal(tender, getattr(actor, "organization", None))
+    if refused is not None:
+        raise NotPermitted(refused.message)
     if not permissions.can(actor, "call.view", tender):
         raise NotPermitted(_l("You may not bid on this call."))
     if tender.state != T.PUBLISHED or tender.deadline_at is None or now >= tender.deadline_at:
@@ -632,7 +657,8 @@ def check_complete(tender: Tender, content: dict) -> Decimal:
 
 
 def eligibility_reasons(tender: Tender, org: Organization, now: datetime | None = None) -> list:
-    return eligibility_for_call(org, to_local(now or utcnow()).date(), tender)
+    refused = invitations.refusal(tender, org)
+    return ([refused] if refused else []) + eligibility_for_call(org, to_local(now or utcnow()).date(), tender)
 
 
 class NotEligible(ValidationError):

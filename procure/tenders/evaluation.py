@@ -73,6 +73,17 @@ DRAW_STATES = frozenset({TenderState.PUBLISHED, TenderState.CLOSED})
 ACTIVE = (MemberState.DRAWN, MemberState.DECLARED)
 
 
+def format_score(value) -> str:
+    """A score as people read it: two decimals, half up (the stored and ranked value keeps
+    three); "—" when there is none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return str(Decimal(str(value)).quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return str(value)
+
+
 def lock_tender(tender: Tender) -> Tender:
     """The tender's row, locked until the commit and read fresh (two officers acting on
     one tender queue here; the later one sees what the first did)."""
@@ -196,8 +207,16 @@ def composition(tender: Tender, size=None) -> Composition:
 
 
 def current_draw(tender: Tender) -> CommitteeDraw | None:
+    """The committee's draw (the first; a re-draw adds a seat, it does not resize the
+    committee)."""
     return db.session.scalar(select(CommitteeDraw).where(CommitteeDraw.tender_id == tender.id)
-                             .order_by(CommitteeDraw.id.desc()).limit(1))
+                             .order_by(CommitteeDraw.id).limit(1))
+
+
+def redraws(tender: Tender) -> list[CommitteeDraw]:
+    """The additional draws made when the backups ran out, oldest first."""
+    return list(db.session.scalars(select(CommitteeDraw).where(CommitteeDraw.tender_id == tender.id)
+                                   .order_by(CommitteeDraw.id).offset(1)))
 
 
 def members_of(tender: Tender, *, active_only: bool = False) -> list[CommitteeMember]:
@@ -286,27 +305,55 @@ def declare(actor, tender: Tender, has_conflict: bool, note: str | None = None) 
         raise Conflict(_l("The declaration has already been made."))
     note = clean_text(note, "note", required=bool(has_conflict),
                       message=_l("Say what the conflict of interest is."), limit=2000)
-    permissions.declare_conflict(actor, tender, GRANT_KIND, bool(has_conflict))
     now = utcnow()
+    # The member's row first (compare-and-set), then the grant, then the tender (a backup
+    # is called): the order replace_member takes too, so racing requests queue, never
+    # deadlock, and the later one is told to reload.
     if not has_conflict:
-        return MEMBER_MACHINE.transition(member, MemberState.DECLARED, actor, values={"declared_at": now})
+        MEMBER_MACHINE.transition(member, MemberState.DECLARED, actor, values={"declared_at": now})
+        permissions.declare_conflict(actor, tender, GRANT_KIND, False)
+        return member
     MEMBER_MACHINE.transition(member, MemberState.CONFLICTED, actor,
                               values={"declared_at": now, "conflict_note": note}, extra={"note": note})
+    permissions.declare_conflict(actor, tender, GRANT_KIND, True)
+    call_backup(actor, tender, member)
+    return member
+
+
+def replace_member(actor, tender: Tender, member: CommitteeMember, reason) -> CommitteeMember:
+    """The officer withdraws a member who cannot serve (drawn or declared, before the
+    evaluation starts), with the reason: the member → replaced, their access revoked, the
+    next backup (or a re-draw) takes the seat."""
+    require(actor, "tender.manage", tender)
+    if member.tender_id != tender.id:
+        raise NotPermitted(_l("You are not allowed to do this."))
+    reason = clean_text(reason, "reason", message=_l("Say why the member is replaced."), limit=2000)
+    if tender.state not in DRAW_STATES:
+        raise InvalidTransition(_l("A member is replaced before the evaluation starts."))
+    if member.state not in ACTIVE:
+        raise Conflict(STALE)
+    MEMBER_MACHINE.transition(member, MemberState.REPLACED, actor, reason=reason)
+    permissions.revoke(actor, member.user, tender, GRANT_KIND, permission="tender.manage")
     call_backup(actor, tender, member)
     return member
 
 
 def call_backup(actor, tender: Tender, leaving: CommitteeMember) -> CommitteeMember | None:
     """Seat the next backup of the draw in ``leaving``'s place, keeping the expert share;
-    tell them (or tell the officers that no backup is left)."""
+    when the backups have run out, draw one more seat from the pool (:func:`redraw`); tell
+    the one seated (or tell the officers that nobody is left)."""
     tender = lock_tender(tender)
     draw = db.session.get(CommitteeDraw, leaving.draw_id) if leaving.draw_id else current_draw(tender)
     seated = {m.user_id for m in members_of(tender)}
     active = [m for m in members_of(tender, active_only=True)]
-    need_expert = sum(1 for m in active if m.is_expert) < int(draw.result.get("min_experts", 0))
-    expert = {p["user_id"]: p["is_expert"] for p in draw.pool}
+    committee = current_draw(tender)
+    need_expert = sum(1 for m in active if m.is_expert) < int(committee.result.get("min_experts", 0))
+    # The backups of the leaving member's draw, then those of the tender's other draws
+    # (a re-draw ranks the rest of its pool as backups), before drawing again.
+    draws = [draw] + [d for d in [committee, *redraws(tender)] if d.id != draw.id]
+    expert = {p["user_id"]: p["is_expert"] for d in draws for p in d.pool}
     chosen = None
-    for user_id in draw.result.get("backups", []):
+    for user_id, source in ((u, d) for d in draws for u in d.result.get("backups", [])):
         if user_id in seated:
             continue
         user = db.session.get(User, user_id)
@@ -314,11 +361,14 @@ def call_backup(actor, tender: Tender, leaving: CommitteeMember) -> CommitteeMem
             continue
         if need_expert and not expert.get(user_id):
             continue
-        chosen = user_id
+        chosen, draw = user_id, source
         break
     if chosen is None:
-        notices.committee_short(actor, tender)
-        return None
+        draw, chosen = redraw(actor, tender, leaving, committee, need_expert, seated)
+        if chosen is None:
+            notices.committee_short(actor, tender)
+            return None
+        expert = {p["user_id"]: p["is_expert"] for p in draw.pool}
     position = (db.session.scalar(select(func.max(CommitteeMember.position))
                                   .where(CommitteeMember.tender_id == tender.id)) or 0) + 1
     backup = _seat(actor, tender, draw, chosen, position, backup=True, is_expert=bool(expert.get(chosen)))
@@ -331,6 +381,27 @@ def call_backup(actor, tender: Tender, leaving: CommitteeMember) -> CommitteeMem
     audit.record(actor, "committee.backup", backup, after={"replaces": leaving.id, **backup.snapshot()})
     notices.backup_called(actor, tender, backup.user)
     return backup
+
+
+def redraw(actor, tender: Tender, leaving: CommitteeMember, original: CommitteeDraw, need_expert: bool,
+           seated: set[int]) -> tuple[CommitteeDraw, int | None]:
+    """The backups ran out: an additional draw of one seat from the pool with the same
+    rules (the category's active evaluators, nobody already on this committee, an expert
+    when the expert share needs one), its own seed, audited and replayable like the first;
+    the rest of that pool are its ranked backups. (draw, None) when the pool is empty."""
+    project = db.session.get(Project, tender.project_id)
+    pool = [p for p in evaluator_pool(project.category_id) if p["user_id"] not in seated]
+    if not pool or (need_expert and not any(p["is_expert"] for p in pool)):
+        return original, None
+    seed = secrets.token_hex(16)
+    result = compute_draw(pool, seed, 1, 1 if need_expert else 0)
+    draw = CommitteeDraw(tender_id=tender.id, algorithm=ALGORITHM, seed=seed, pool=pool, result=result, size=1,
+                         drawn_by_id=original.drawn_by_id)
+    db.session.add(draw)
+    db.session.flush()
+    audit.record(actor, "committee.redraw", tender, after={"draw_id": draw.id, "replaces": leaving.id,
+                                                           **draw.snapshot()})
+    return draw, result["members"][0]
 
 
 def committee_complete(tender: Tender) -> bool:

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import FlaskForm
 from .evaluation import DISQUALIFY_REASONS
+from .models import ChallengeRemedy
 
 
 class DrawForm(FlaskForm):
@@ -42,6 +43,11 @@ class DeclareForm(FlaskForm):
     submit = SubmitField(_l("Declare"))
 
 
+class ReplaceForm(FlaskForm):
+    reason = StringField(_l("Why the member is replaced"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Replace"))
+
+
 class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
@@ -59,6 +65,11 @@ class ChallengeForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=8000)])
+    outcome = RadioField(_l("Outcome"), validate_choice=False, default="dismissed",
+                         choices=[SelectChoice("dismissed", _l("Dismissed: the award stands")),
+                                  SelectChoice("upheld", _l("Upheld: the award is set aside"))])
+    remedy = SelectField(_l("Remedy (when upheld)"), validate_choice=False,
+                         choices=[SelectChoice("", "—")] + [SelectChoice(r.value, r.label) for r in ChallengeRemedy])
     submit = SubmitField(_l("Send the answer"))
 
 

@@ -25,7 +25,7 @@ from ..history import (
     join,
 )
 from ..jobs.history import KIND_LABELS as JOB_KINDS
-from .models import TenderEvent
+from .models import ChallengeRemedy, TenderEvent
 
 
 class RefList(Renderer):
@@ -77,6 +77,12 @@ describe_object("tenders", _l("Call for bids"), fields={
     "next_event_at": Field(_l("Next time event at"), DateTime()),
     "open_challenges": Field(_l("Open challenges"), Number()),
     "ranking": Field(_l("Ranking"), Records(RANKING_FIELDS)),
+    "replaces": Field(_l("Replaces"), Ref("committee_members")),
+    "challenge_id": Field(_l("Challenge"), Ref("challenges")),
+    "remedy": Field(_l("Remedy"), Enum(ChallengeRemedy)),
+    "decisions": Field(_l("Award decisions"), Records({
+        "bid_id": Field(_l("Bid"), Ref("bids")), "decision": Field(_l("Decision")),
+        "reason": Field(_l("Reason"))})),
 })
 describe_object("bids", _l("Bid"), fields={
     "total_score": Field(_l("Total score"), Number()), "rank": Field(_l("Rank"), Number()),
@@ -92,6 +98,7 @@ describe_object("committee_members", _l("Committee member"), fields={
 })
 describe_object("challenges", _l("Challenge"), fields={
     "answered_at": Field(_l("Answered at"), DateTime()), "answered_by_id": Field(_l("Answered by"), Ref("users")),
+    "remedy": Field(_l("Remedy"), Enum(ChallengeRemedy)),
 })
 describe_object("grants", _l("Access grant"), fields={
     "user_id": Field(_l("User"), Ref("users")),
@@ -117,4 +124,8 @@ describe_actions({
     "award.pass_over": _l("Bid passed over for the award"), "tender.publicity_end": _l("Award publicity ended"),
     "tender.challenge_window_closed": _l("Challenge window closed with challenges open"),
     "evaluator.fields": _l("Evaluator fields set"),
+    "committee.redraw": _l("Committee seat drawn again (backups ran out)"),
+    "award.set_aside": _l("Award set aside after an upheld challenge"),
+    "tender.invite": _l("Organization invited to the call"),
+    "tender.uninvite": _l("Invitation withdrawn"),
 })

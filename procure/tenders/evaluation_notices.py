@@ -104,3 +104,11 @@ def challenge_lodged(actor, tender: Tender, challenge: Challenge) -> None:
 def challenge_answered(actor, tender: Tender, challenge: Challenge) -> None:
     _tell(actor, org_staff([challenge.organization_id]), "evaluation_challenge_answered", tender, "tender.challenge",
           "evaluation.outcome", challenge=challenge)
+
+
+def award_set_aside(actor, tender: Tender, challenge: Challenge, members) -> None:
+    """An upheld challenge sent the call back to evaluation: the bidders are told, the
+    committee members are asked to review and submit their scores again."""
+    _tell(actor, org_staff([o for o in bidders(tender) if o != challenge.organization_id]),
+          "evaluation_award_set_aside", tender, "tender.result", "evaluation.outcome", challenge=challenge)
+    _tell(actor, members, "evaluation_scoring_open", tender, "tender.scoring", "evaluation.member")

@@ -25,6 +25,7 @@ from ..roles import Role
 from ..web import ServiceFailed, perform, require_view
 from . import award as aw
 from . import evaluation as ev
+from . import followups
 from .content import open_bundle
 from .evaluation_forms import (
     AnswerForm,
@@ -34,6 +35,7 @@ from .evaluation_forms import (
     DrawForm,
     EvaluatorFieldsForm,
     ReasonForm,
+    ReplaceForm,
     ReviewForm,
     score_form,
 )
@@ -47,6 +49,12 @@ nav.register(NavItem(_l("My evaluations"), "evaluation.assignments", "committee.
 
 
 nav.register(NavItem(_l("Evaluator pool"), "evaluation.evaluators", "user.manage", group=ADMIN_GROUP, order=906))
+
+
+@bp.app_template_filter("score")
+def _score_filter(value) -> str:
+    """Scores on pages and PDFs: two decimals (evaluation.format_score)."""
+    return ev.format_score(value)
 
 
 @bp.before_request
@@ -70,11 +78,18 @@ def _committee_page(tender: Tender, status: int = 200, **forms):
     require_view("tender.manage", tender)
     bids = list(db.session.scalars(select(Bid).where(Bid.tender_id == tender.id, Bid.opened_at.is_not(None))
                                    .order_by(Bid.id)))
+    members = ev.members_of(tender)
     ctx = {"draw_form": DrawForm(), "start_form": ConfirmForm(prefix="start"),
-           "review_forms": {b.id: ReviewForm(prefix=f"r{b.id}") for b in bids}}
+           "review_forms": {b.id: ReviewForm(prefix=f"r{b.id}") for b in bids},
+           "replace_forms": {m.id: ReplaceForm(prefix=f"m{m.id}") for m in members
+                             if m.state in ev.ACTIVE and tender.state in ev.DRAW_STATES}}
+    replace_form = forms.pop("replace_form", None)
+    if replace_form is not None:
+        ctx["replace_forms"][forms.pop("replace_id")] = replace_form
     ctx.update(forms)
     return render_template("evaluation/committee.html", tender=tender, draw=ev.current_draw(tender),
-                           members=ev.members_of(tender), bids=bids, complete=ev.committee_complete(tender),
+                           redraws=ev.redraws(tender),
+                           members=members, bids=bids, complete=ev.committee_complete(tender),
                            policy=ev.composition(tender), reasons=ev.DISQUALIFY_REASONS,
                            forced={b.id: ev.forced_disqualification(tender, b) for b in bids
                                    if b.state == BidState.OPENED}, **ctx), status
@@ -99,6 +114,27 @@ def draw(tender_id: int):
             flash(_("The committee was drawn; its members are asked to declare."), "success")
             return _back("evaluation.committee", tender)
     return _committee_page(tender, 400, draw_form=form)
+
+
+@bp.route("/tenders/<int:tender_id>/members/<int:member_id>/replace", methods=["POST"])
+def replace_member(tender_id: int, member_id: int):
+    tender = _tender(tender_id)
+    require_view("tender.manage", tender)
+    member = db.get_or_404(CommitteeMember, member_id)
+    if member.tender_id != tender.id:
+        abort(404)
+    form = ReplaceForm(prefix=f"m{member.id}")
+    if form.validate_on_submit():
+        try:
+            perform(ev.replace_member, current_user, tender, member, form.reason.data, form=form)
+        except ServiceFailed:
+            db.session.refresh(tender)
+        else:
+            flash(_("The member is replaced; the next backup is asked to declare."), "success")
+            return _back("evaluation.committee", tender)
+    if member.state not in ev.ACTIVE:
+        return _committee_page(tender, 400)
+    return _committee_page(tender, 400, replace_form=form, replace_id=member.id)
 
 
 @bp.route("/tenders/<int:tender_id>/bids/<int:bid_id>/review", methods=["POST"])
@@ -162,7 +198,7 @@ def _results_page(tender: Tender, status: int = 200, **forms):
     return render_template("evaluation/results.html", tender=tender, members=members,
                            submitted={m.id: ev.submitted(m) for m in members}, ranked=ranked,
                            decisions=aw.decisions(tender), next_bid=aw.next_in_line(tender), report=report, job=job,
-                           **ctx), status
+                           next_steps=followups.next_steps(current_user, tender), **ctx), status
 
 
 @bp.route("/tenders/<int:tender_id>/results")
@@ -248,7 +284,8 @@ def answer(challenge_id: int):
     form = AnswerForm(prefix=f"a{challenge.id}")
     if form.validate_on_submit():
         try:
-            perform(aw.answer_challenge, current_user, challenge, form.answer.data, form=form)
+            perform(aw.answer_challenge, current_user, challenge, form.answer.data,
+                    upheld=form.outcome.data == "upheld", remedy=form.remedy.data or None, form=form)
         except ServiceFailed:
             pass
         else:

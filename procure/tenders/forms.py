@@ -65,6 +65,7 @@ class ClarifyForm(FlaskForm):
     affects_bids = BooleanField(_l("May affect how bids are written"))
     new_deadline_at = DateTimeLocalField(_l("New bid deadline (Beijing time, optional)"), format=FMT,
                                          validators=[Optional()])
+    files = MultipleFileField(_l("Documents (PDF, Word or Excel; optional)"))
     submit = SubmitField(_l("Publish the clarification"))
 
 

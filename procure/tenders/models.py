@@ -131,7 +131,8 @@ MEMBER_STATE_LABELS = {
 
 class ChallengeState(enum.StrEnum):
     OPEN = "open"
-    ANSWERED = "answered"
+    ANSWERED = "answered"  # dismissed: the award stands
+    UPHELD = "upheld"  # the award is set aside with a remedy (ChallengeRemedy)
     WITHDRAWN = "withdrawn"
 
     @property
@@ -140,8 +141,27 @@ class ChallengeState(enum.StrEnum):
 
 
 CHALLENGE_STATE_LABELS = {
-    ChallengeState.OPEN: _l("Waiting for the answer"), ChallengeState.ANSWERED: _l("Answered"),
-    ChallengeState.WITHDRAWN: _l("Withdrawn"),
+    ChallengeState.OPEN: _l("Waiting for the answer"), ChallengeState.ANSWERED: _l("Answered: dismissed"),
+    ChallengeState.UPHELD: _l("Answered: upheld"), ChallengeState.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class ChallengeRemedy(enum.StrEnum):
+    """What follows an upheld challenge (财政部令第87号 第六十四条 and 政府采购质疑和投诉办法
+    第十六条): the committee evaluates again and the award is decided anew, or the tender
+    fails and the project is tendered again."""
+
+    REEVALUATE = "reevaluate"
+    RETENDER = "retender"
+
+    @property
+    def label(self):
+        return CHALLENGE_REMEDY_LABELS[self]
+
+
+CHALLENGE_REMEDY_LABELS = {
+    ChallengeRemedy.REEVALUATE: _l("Evaluate again: the award is set aside and decided anew"),
+    ChallengeRemedy.RETENDER: _l("The tender fails: the project is tendered again"),
 }
 
 
@@ -162,17 +182,19 @@ TENDER_ALLOWED = {
     T.PUBLISHED: frozenset({T.CLOSED, T.FAILED, T.CANCELLED}),
     T.CLOSED: frozenset({T.EVALUATING, T.FAILED}),
     T.EVALUATING: frozenset({T.AWARDED, T.FAILED}),
-    T.AWARDED: frozenset({T.FINAL}),
+    T.AWARDED: frozenset({T.FINAL, T.EVALUATING, T.FAILED}),  # back or failed: an upheld challenge
     T.FINAL: frozenset(),
     T.FAILED: frozenset(),
     T.CANCELLED: frozenset(),
 }
 TENDER_MACHINE = workflow.Machine("tender", TenderState, TENDER_ALLOWED, actions={
-    T.PUBLISHED: "publish", T.CLOSED: "open_bids", T.EVALUATING: "start_evaluation", T.AWARDED: "award",
+    T.PUBLISHED: "publish", T.CLOSED: "open_bids", T.EVALUATING: "start_evaluation",
+    (T.AWARDED, T.EVALUATING): "reevaluate", T.AWARDED: "award",
     T.FINAL: "finalize", T.FAILED: "fail", T.CANCELLED: "cancel"},
     labels={"publish": _l("Call published"), "open_bids": _l("Bids opened"),
             "start_evaluation": _l("Evaluation started"), "award": _l("Award notice published"),
-            "finalize": _l("Award final"), "fail": _l("Tender failed"), "cancel": _l("Call cancelled")})
+            "finalize": _l("Award final"), "fail": _l("Tender failed"), "cancel": _l("Call cancelled"),
+            "reevaluate": _l("Award set aside: evaluated again")})
 
 B = BidState
 BID_ALLOWED = {
@@ -183,17 +205,20 @@ BID_ALLOWED = {
     B.QUALIFIED: frozenset({B.SCORED}),
     B.DISQUALIFIED: frozenset(),
     B.SCORED: frozenset({B.AWARDED, B.NOT_AWARDED}),
-    B.AWARDED: frozenset(),
-    B.NOT_AWARDED: frozenset(),
+    B.AWARDED: frozenset({B.QUALIFIED, B.NOT_AWARDED}),  # an upheld challenge: evaluated again, or failed
+    B.NOT_AWARDED: frozenset({B.QUALIFIED}),
 }
 BID_MACHINE = workflow.Machine("bid", BidState, BID_ALLOWED, actions={
     (B.DRAFT, B.SUBMITTED): "submit", (B.WITHDRAWN, B.SUBMITTED): "resubmit", B.WITHDRAWN: "withdraw",
     B.OPENED: "open", B.QUALIFIED: "qualify", B.DISQUALIFIED: "disqualify", B.SCORED: "score",
-    B.AWARDED: "award", B.NOT_AWARDED: "not_award"},
+    B.AWARDED: "award", B.NOT_AWARDED: "not_award", (B.AWARDED, B.QUALIFIED): "reevaluate",
+    (B.AWARDED, B.NOT_AWARDED): "set_aside",
+    (B.NOT_AWARDED, B.QUALIFIED): "reevaluate"},
     labels={"submit": _l("Bid submitted (sealed)"), "resubmit": _l("Bid submitted again (sealed)"),
             "withdraw": _l("Bid withdrawn"), "open": _l("Bid opened"), "qualify": _l("Bid qualified"),
             "disqualify": _l("Bid disqualified"), "score": _l("Bid scored"), "award": _l("Bid awarded"),
-            "not_award": _l("Bid not awarded")})
+            "not_award": _l("Bid not awarded"), "reevaluate": _l("Bid evaluated again"),
+            "set_aside": _l("Award set aside")})
 
 M = MemberState
 MEMBER_ALLOWED = {
@@ -210,13 +235,15 @@ MEMBER_MACHINE = workflow.Machine("committee_member", MemberState, MEMBER_ALLOWE
 
 C = ChallengeState
 CHALLENGE_ALLOWED = {
-    C.OPEN: frozenset({C.ANSWERED, C.WITHDRAWN}),
+    C.OPEN: frozenset({C.ANSWERED, C.UPHELD, C.WITHDRAWN}),
     C.ANSWERED: frozenset(),
+    C.UPHELD: frozenset(),
     C.WITHDRAWN: frozenset(),
 }
 CHALLENGE_MACHINE = workflow.Machine("challenge", ChallengeState, CHALLENGE_ALLOWED, actions={
-    C.ANSWERED: "answer", C.WITHDRAWN: "withdraw"},
-    labels={"answer": _l("Challenge answered"), "withdraw": _l("Challenge withdrawn")})
+    C.ANSWERED: "answer", C.UPHELD: "uphold", C.WITHDRAWN: "withdraw"},
+    labels={"answer": _l("Challenge answered"), "uphold": _l("Challenge upheld"),
+            "withdraw": _l("Challenge withdrawn")})
 
 
 # --- tenders ----------------------------------------------------------------------------
@@ -368,6 +395,23 @@ class TenderDocument(db.Model):
     document = relationship("Document")
 
     __table_args__ = (UniqueConstraint("tender_id", "document_id", name="uq_tender_documents_document"),)
+
+
+class TenderInvitation(db.Model):
+    """An organization invited to an invited tender (邀请招标) or a single-source call
+    (单一来源: its one organization). Only invited organizations may bid on such a call."""
+
+    __tablename__ = "tender_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    invited_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    invited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    organization = relationship("Organization")
+
+    __table_args__ = (UniqueConstraint("tender_id", "organization_id", name="uq_tender_invitations_organization"),)
 
 
 class Clarification(db.Model):
@@ -606,13 +650,16 @@ class Challenge(db.Model):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Upheld only: what follows (evaluate again, or the tender fails).
+    remedy: Mapped[ChallengeRemedy | None] = mapped_column(str_enum(ChallengeRemedy))
 
     tender = relationship("Tender")
     organization = relationship("Organization")
 
     __table_args__ = (
-        CheckConstraint(f"state <> '{C.ANSWERED.value}' OR (answer IS NOT NULL AND answered_at IS NOT NULL)",
-                        name="challenge_answer_complete"),
+        CheckConstraint(f"state NOT IN {_in([C.ANSWERED, C.UPHELD])} OR (answer IS NOT NULL AND "
+                        "answered_at IS NOT NULL)", name="challenge_answer_complete"),
+        CheckConstraint(f"(state = '{C.UPHELD.value}') = (remedy IS NOT NULL)", name="challenge_upheld_remedy"),
     )
 
     def snapshot(self) -> dict:

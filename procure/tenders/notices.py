@@ -14,6 +14,7 @@ from ..notifications.services import app_path, notify, register_topic
 from ..roles import Role
 
 register_topic("tender.published", _l("New calls for bids"), roles={Role.ORG})
+register_topic("tender.invited", _l("Invitations to bid"), roles={Role.ORG})
 register_topic("tender.clarified", _l("Clarifications of calls"), roles={Role.ORG})
 register_topic("tender.cancelled", _l("Calls cancelled"), roles={Role.ORG})
 register_topic("tender.opened", _l("Opening records of your bids"), roles={Role.ORG, Role.OFFICER})
@@ -36,6 +37,11 @@ def _tell(actor, people, name: str, tender, **context) -> None:
 
 def published(actor, tender, people) -> None:
     _tell(actor, people, "published", tender)
+
+
+def invited(actor, tender, people) -> None:
+    """The invited organizations' staff (invited tender, single source): the call is for them."""
+    _tell(actor, people, "invited", tender)
 
 
 def clarified(actor, tender, clarification, people) -> None:

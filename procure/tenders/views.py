@@ -19,9 +19,9 @@ from ..extensions import db
 from ..nav import NavItem
 from ..parsing import parse_id
 from ..permissions import can, visible
-from ..projects.models import METHOD_LABELS, Project, ProjectState
+from ..projects.models import METHOD_LABELS, ProcurementMethod, Project, ProjectState
 from ..web import ServiceFailed, perform, require_view
-from . import bidding, evaluation, events
+from . import bidding, evaluation, events, followups, invitations
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
 from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderState
@@ -178,7 +178,8 @@ def _detail(tender: Tender, status: int = 200, **forms):
                            record=record, opening_doc=events.opening_document(tender) if record else None,
                            waiting=waiting, default_years=policy.value("eligibility.min_registered_years"),
                            open_challenges=_open_challenges(tender), seat=evaluation.member_for(current_user, tender),
-                           **ctx), status
+                           next_steps=followups.next_steps(current_user, tender)
+                           if tender.state == TenderState.FINAL else [], **ctx), status
 
 
 def _open_challenges(tender: Tender) -> int:
@@ -206,6 +207,49 @@ def _act(tender_id: int, fn, message, *args):
     else:
         flash(message, "success")
     return redirect(url_for("tenders.detail", tender_id=tender_id))
+
+
+def _invitations_page(tender: Tender, status: int = 200):
+    require_view("tender.manage", tender)
+    q = (request.args.get("q") or "").strip()[:100]
+    return render_template("tenders/invitations.html", tender=tender, q=q, invited=invitations.invited(tender),
+                           found=invitations.search(q, tender) if q else [], action_form=ActionForm(),
+                           editable=tender.method == ProcurementMethod.INVITED_TENDER), status
+
+
+@bp.route("/<int:tender_id>/invitations")
+def invitation_list(tender_id: int):
+    return _invitations_page(db.get_or_404(Tender, tender_id))
+
+
+@bp.route("/<int:tender_id>/invitations", methods=["POST"])
+def invite(tender_id: int):
+    tender = db.get_or_404(Tender, tender_id)
+    require_view("tender.manage", tender)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        perform(invitations.invite, current_user, tender, request.form.get("organization_id"))
+    except ServiceFailed:
+        db.session.refresh(tender)
+        return _invitations_page(tender, 400)
+    flash(_("The organization is invited."), "success")
+    return redirect(url_for("tenders.invitation_list", tender_id=tender_id))
+
+
+@bp.route("/<int:tender_id>/invitations/<int:organization_id>/remove", methods=["POST"])
+def uninvite(tender_id: int, organization_id: int):
+    tender = db.get_or_404(Tender, tender_id)
+    require_view("tender.manage", tender)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        perform(invitations.uninvite, current_user, tender, organization_id)
+    except ServiceFailed:
+        db.session.refresh(tender)
+        return _invitations_page(tender, 400)
+    flash(_("The invitation is withdrawn."), "success")
+    return redirect(url_for("tenders.invitation_list", tender_id=tender_id))
 
 
 @bp.route("/<int:tender_id>/publish", methods=["POST"])
@@ -241,8 +285,14 @@ def clarify(tender_id: int):
         return _detail(tender, clarify_form=form)
     if form.validate_on_submit():
         try:
+            files = [check_upload(fs, bidding.CALL_DOCUMENT_TYPES, CALL_MAX_BYTES)
+                     for fs in (form.files.data or []) if fs and getattr(fs, "filename", "")]
+        except DomainError as exc:
+            form.files.errors = list(form.files.errors) + [str(exc.message)]
+            return _detail(tender, 400, clarify_form=form)
+        try:
             perform(bidding.clarify, current_user, tender, form.text.data, form.affects_bids.data,
-                    bidding.local_to_utc(form.new_deadline_at.data), form=form)
+                    bidding.local_to_utc(form.new_deadline_at.data), files, form=form)
         except ServiceFailed:
             db.session.refresh(tender)
             return _detail(tender, 400, clarify_form=form)
@@ -281,6 +331,9 @@ def call(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     if can(current_user, "tender.view", tender):
         return redirect(url_for("tenders.detail", tender_id=tender_id))
+    refused = _not_invited(tender)
+    if refused is not None:
+        return refused
     require_view("call.view", tender)
     bid = bidding.bid_of(current_user, tender)
     record = events.opening_record(tender) if tender.opened_at else None
@@ -288,6 +341,16 @@ def call(tender_id: int):
                            opening_doc=events.opening_document(tender) if record else None,
                            open_now=tender.state == TenderState.PUBLISHED and tender.deadline_at > bidding.utcnow(),
                            action_form=ActionForm(), default_years=policy.value("eligibility.min_registered_years"))
+
+
+def _not_invited(tender: Tender):
+    """The page that tells an organization why it may not answer a call by invitation."""
+    if tender.state in (TenderState.DRAFT, TenderState.CANCELLED):
+        return None
+    refused = invitations.refusal(tender, getattr(current_user, "organization", None))
+    if refused is None:
+        return None
+    return render_template("tenders/not_invited.html", tender=tender, reason=refused.message), 403
 
 
 def _bid_form(tender: Tender, bid: Bid | None) -> BidForm:
@@ -308,6 +371,9 @@ def _bid_form(tender: Tender, bid: Bid | None) -> BidForm:
 def bid_form(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     require_view("bid.create")
+    refused = _not_invited(tender)
+    if refused is not None:
+        return refused
     require_view("call.view", tender)
     bid = bidding.bid_of(current_user, tender)
     form = _bid_form(tender, bid)

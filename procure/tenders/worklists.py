@@ -25,7 +25,10 @@ from ..queues import Queue, WorkItem, WorkList, register_list
 from ..queues import register as register_queue
 from ..roles import Role
 from ..timeutil import utcnow
-from . import services  # noqa: F401  (the module's rules: bid.view_own, tender.manage, challenge.answer)
+from . import (
+    invitations,
+    services,  # noqa: F401  (the module's rules: bid.view_own, tender.manage, challenge.answer)
+)
 from .models import Bid, BidState, Challenge, ChallengeState, CommitteeMember, MemberState, Score, Tender, TenderState
 
 T = TenderState
@@ -52,7 +55,7 @@ def _may_bid(user, tender) -> bool:
     now = utcnow()
     return (tender.state == T.PUBLISHED and tender.published_at is not None and tender.published_at <= now
             and tender.deadline_at is not None and tender.deadline_at > now
-            and tender.single_source_organization_id in (None, org.id)
+            and invitations.may_answer(tender, org.id)
             and (org.kind != OrgKind.FILED or bool(tender.admit_filed))
             and (tender.min_rating is None or (org.rating_level or 0) >= tender.min_rating))
 
@@ -64,7 +67,7 @@ def _may_bid_where(user, model):
     now = utcnow()
     return and_(model.state == T.PUBLISHED, model.published_at.is_not(None), model.published_at <= now,
                 model.deadline_at.is_not(None), model.deadline_at > now,
-                or_(model.single_source_organization_id.is_(None), model.single_source_organization_id == org.id),
+                invitations.answer_clause(model, org.id),
                 true() if org.kind != OrgKind.FILED else model.admit_filed.is_(True),
                 or_(model.min_rating.is_(None), model.min_rating <= (org.rating_level or 0)))
 
