@@ -220,7 +220,8 @@ def test_archive_pages_and_close_through_the_page(done, client, make, db):
                          permission="contract.view")
     ev_doc = store_document(done.org_user, b"\x89PNG test", "签到表.png", "image/png", "evidence")
     rep = db.session.scalars(select(MilestoneReport).where(MilestoneReport.contract_id == contract.id)).first()
-    db.session.add(ReportEvidence(report_id=rep.id, document_id=ev_doc.id, caption="签到表", added_by_id=done.org_user.id))
+    db.session.add(ReportEvidence(report_id=rep.id, document_id=ev_doc.id, caption="签到表",
+                                  added_by_id=done.org_user.id))
     make.commit()
     login(client, done.officer.username)
     page = client.get("/archive/").get_data(as_text=True)
@@ -278,8 +279,7 @@ def test_two_closes_at_once_close_once(app, make, db):
             arch.close_project(d.session.get(User, uid), d.session.get(Project, pid))
         return fn
 
-    for _round in range(1):
-        ok, refused = race(app, [closer(ids[0]), closer(ids[1])])
+    ok, refused = race(app, [closer(ids[0]), closer(ids[1])])
     assert len(ok) == 1 and len(refused) == 1, (ok, refused)
     assert refused[0][1] in ("RecordClosed", "Conflict", "InvalidTransition")
     db.session.expire_all()
