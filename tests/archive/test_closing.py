@@ -96,7 +96,7 @@ def test_close_a_terminated_and_settled_project_from_contracted(make, db):
     aw = make.active_contract()
     cs.terminate_contract(aw.officer, aw.contract, "机构无法继续履约", "18000.00")
     make.commit()
-    with pytest.raises(InvalidTransition, match="settlement is not paid"):
+    with pytest.raises(InvalidTransition, match="结算款尚有"):
         arch.close_project(aw.officer, aw.project)
     _nothing_written(db, aw, S.CONTRACTED)
     _pay_all(db, aw)
@@ -109,8 +109,7 @@ def test_close_a_terminated_and_settled_project_from_contracted(make, db):
 @pytest.mark.parametrize("case", ["active", "unpaid", "not_passed", "report_waiting"])
 def test_closing_too_early_is_refused_with_a_reason_and_nothing_written(make, db, case):
     aw = make.active_contract()
-    messages = {"active": "still in force", "unpaid": "is not paid yet", "not_passed": "acceptance has not passed",
-                "report_waiting": "waits for review"}
+    messages = {"active": "仍在履行", "unpaid": "未拨付", "not_passed": "验收尚未通过", "report_waiting": "待审核"}
     state = S.CONTRACTED
     if case != "active":
         _complete(db, aw, paid=case != "unpaid", passed=case != "not_passed")
@@ -144,7 +143,7 @@ def closed(done, db):
 
 def test_services_refuse_to_edit_a_closed_project(closed, db):
     project = db.session.get(Project, closed.project.id)
-    with pytest.raises(RecordClosed, match="closed and archived"):
+    with pytest.raises(RecordClosed, match="已结项归档"):
         ps.record_beneficiaries_served(closed.officer, project, 120)
     with pytest.raises(RecordClosed):
         ps.cancel_project(closed.officer, project, "撤销")
