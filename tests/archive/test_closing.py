@@ -235,6 +235,9 @@ def test_archive_pages_and_close_through_the_page(done, client, make, db):
     assert f"/archive/{done.project.id}" in listing and 'id="ready-to-close"' not in listing
     assert "No closed project matches" in client.get("/archive/?q=不存在的项目").get_data(as_text=True) or \
         "没有" in client.get("/archive/?q=不存在的项目").get_data(as_text=True)
+    project_page = client.get(f"/projects/{done.project.id}").get_data(as_text=True)
+    assert f'href="/archive/{done.project.id}"' in project_page
+    assert f"/projects/{done.project.id}/served" not in project_page  # no edit form on a closed project
     # a second close through the page: refused with the reason, nothing more written
     again = client.post(f"/archive/{done.project.id}/close", follow_redirects=True).get_data(as_text=True)
     assert "closed" in again or "归档" in again
