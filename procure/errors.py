@@ -33,6 +33,11 @@ class InvalidTransition(DomainError):
     status_code = 409
 
 
+class RecordClosed(InvalidTransition):
+    """The object belongs to a closed (archived) project: nothing in it may change
+    (DOMAIN.md §5, records kept at least 15 years)."""
+
+
 class Conflict(DomainError):
     """A concurrent change or a uniqueness rule refused the action."""
 

@@ -34,6 +34,7 @@ LAYERS = [
     "delivery",  # milestone reports and spending (issue 11)
     "acceptance",  # acceptance and performance evaluation
     "payments",  # payments follow approved reports and passed acceptances
+    "archive",  # closing and the archive read every delivery table (issue 11)
     "portal",  # the public portal reads tenders; nothing imports it
     "reports",
     "dashboard",

@@ -66,7 +66,7 @@ def _due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             if staff.get(org_id):
                 yield offset, Due("contract_milestones", mid, due_on, {"org": staff[org_id]}, "delivery.edit",
                                   {"milestone_id": mid}, {"title": title, "number": number,
-                                                          "due": due_on.isoformat()})
+                                                          "due": due_on})
 
 
 def _daily(offsets: tuple) -> int:
@@ -81,7 +81,7 @@ def _overdue(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
         for mid, title, due_on, _cid, number, org_id, _dep, _org in rows:
             if staff.get(org_id):
                 yield -n, Due("contract_milestones", mid, due_on, {"org": staff[org_id]}, "delivery.edit",
-                              {"milestone_id": mid}, {"title": title, "number": number, "due": due_on.isoformat()})
+                              {"milestone_id": mid}, {"title": title, "number": number, "due": due_on})
 
 
 def _escalated(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -92,7 +92,7 @@ def _escalated(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
     for mid, title, due_on, cid, number, _org_id, dep_id, org_name in rows:
         if officers.get(dep_id):
             yield -n, Due("contract_milestones", mid, due_on, {"officer": officers[dep_id]}, "delivery.milestones",
-                          {"contract_id": cid}, {"title": title, "number": number, "due": due_on.isoformat(),
+                          {"contract_id": cid}, {"title": title, "number": number, "due": due_on,
                                                  "org": org_name})
 
 

@@ -58,8 +58,11 @@ ALLOWED = {
     S.APPROVED: frozenset({S.TENDERING, S.CANCELLED}),
     S.TENDERING: frozenset({S.AWARDED, S.APPROVED, S.CANCELLED}),
     S.AWARDED: frozenset({S.CONTRACTED, S.CANCELLED}),
-    S.CONTRACTED: frozenset({S.IN_PROGRESS}),
-    S.IN_PROGRESS: frozenset({S.ACCEPTANCE}),
+    # → closed from contracted or in_progress: only when the contract was terminated and
+    # settled (procure.archive.services.close_project checks it); a completed contract
+    # closes from acceptance.
+    S.CONTRACTED: frozenset({S.IN_PROGRESS, S.CLOSED}),
+    S.IN_PROGRESS: frozenset({S.ACCEPTANCE, S.CLOSED}),
     S.ACCEPTANCE: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
     S.CANCELLED: frozenset(),

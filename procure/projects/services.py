@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from .. import audit, workflow
 from ..budgets import ledger
 from ..budgets.models import ZERO, Allocation
-from ..errors import BudgetExceeded, InvalidTransition, ValidationError
+from ..errors import BudgetExceeded, InvalidTransition, RecordClosed, ValidationError
 from ..extensions import db
 from ..money import format_money
 from ..parsing import MAX_AMOUNT, MAX_ID, check_fiscal_year, parse_amount, parse_id
@@ -74,6 +74,18 @@ def save_category(actor, category: ServiceCategory | None, code: str, name: str,
         if a:
             audit.record(actor, "catalogue.update", category, before=b, after=a)
     return category
+
+
+# --- the closed-project guard ---------------------------------------------------------
+
+def ensure_open(project: Project) -> None:
+    """Refuse any change to a closed (archived) project or anything in it: the one guard
+    every service of the project, its contract, reports, payments and acceptance calls
+    (DOMAIN.md §5: nothing in a closed project is changed or deleted). The archive's
+    flush guard (``procure.archive.guard``) is the last line behind it."""
+    if project is not None and project.state == S.CLOSED:
+        raise RecordClosed(_l("“%(title)s” is closed and archived: nothing in it can be changed or deleted.",
+                              title=project.title))
 
 
 # --- planning ---------------------------------------------------------------------
@@ -173,6 +185,7 @@ def update_project(actor, project: Project, data: ProjectData, seen_revision: in
     the project since, the edit is refused with a conflict instead of overwriting theirs.
     """
     require(actor, "project.edit", project)
+    ensure_open(project)
     if project.state != S.DRAFT:
         raise InvalidTransition(_l("Only a draft project can be edited."))
     before = project.snapshot()
@@ -192,6 +205,7 @@ def update_project(actor, project: Project, data: ProjectData, seen_revision: in
 def record_beneficiaries_served(actor, project: Project, served) -> Project:
     """Beneficiaries served so far (for the program summary), at any state but draft."""
     require(actor, "project.edit", project)
+    ensure_open(project)
     if project.state == S.DRAFT:
         raise InvalidTransition(_l("Beneficiaries served are recorded once the project is submitted."))
     try:
@@ -213,6 +227,7 @@ def record_beneficiaries_served(actor, project: Project, served) -> Project:
 def submit_project(actor, project: Project) -> Project:
     """draft → submitted (for the budget check). Needs at least one performance target."""
     require(actor, "project.edit", project)
+    ensure_open(project)
     PROJECT_MACHINE.check(project.state, S.SUBMITTED)
     if not project.targets:
         raise ValidationError(_l("Set at least one performance target before submitting."))
@@ -286,6 +301,7 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
         require(actor, "project.budget_check")
     else:
         require(actor, "project.edit", project)
+    ensure_open(project)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_l("Say why the project is cancelled."), field="reason")
@@ -309,8 +325,12 @@ def advance_project(actor, project: Project, to: ProjectState) -> Project:
         require(actor, "project.budget_check")
     else:
         require(actor, "project.edit", project)
+    ensure_open(project)
     if to == S.CANCELLED:
         raise InvalidTransition(_l("Use cancel to cancel a project."))
+    if to == S.CLOSED:
+        raise InvalidTransition(_l("A project is closed from the archive, once its contract is completed or "
+                                   "terminated and settled."))
     if to == S.APPROVED and project.state == S.SUBMITTED:
         raise InvalidTransition(_l("Approval goes through the budget check."))
     return PROJECT_MACHINE.transition(project, to, actor)

@@ -112,5 +112,5 @@ def test_due_email_in_the_recipients_language_with_the_link(make, db):
         Notification.rule == "milestone.due"))}
     link = f"/milestones/{aw.contract.milestones[0].id}/report"
     zh, en = mails[aw.org_user.id], mails[english.id]
-    assert "3 天后到期" in zh.subject and link in zh.body_text and "2026-05-11" in zh.body_text
+    assert "3 天后到期" in zh.subject and link in zh.body_text and "2026年5月11日" in zh.body_text
     assert "Milestone due in 3 days" in en.subject and link in en.body_text
