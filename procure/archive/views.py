@@ -21,7 +21,7 @@ from .models import BASIS_LABELS
 
 bp = Blueprint("archive", __name__, url_prefix="/archive")
 
-nav.register(nav.NavItem(_l("Archive"), "archive.index", "archive.view", order=26))
+nav.register(nav.NavItem(_l("Archive"), "archive.index", "archive.view", group=nav.PROCUREMENT_GROUP, order=36))
 
 
 @bp.before_request

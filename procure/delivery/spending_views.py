@@ -20,7 +20,7 @@ from .spending import spending_list
 
 bp = Blueprint("spending", __name__, url_prefix="/spending")
 
-nav.register(nav.NavItem(_l("Spending"), "spending.index", "spending.list", order=24))
+nav.register(nav.NavItem(_l("Spending"), "spending.index", "spending.list", group=nav.FUNDS_GROUP, order=24))
 
 
 @bp.route("/")
