@@ -469,8 +469,8 @@ def failed_acceptance_bar(org: Organization, at: date) -> Reason | None:
     if row is None:
         return None
     return Reason("failed_grade", _l(
-        "Failed acceptance: contract %(number)s (%(title)s) failed its acceptance in %(year)d (%(why)s); the organization "
-        "may not take part in tenders until the end of %(until)d.",
+        "Failed acceptance: contract %(number)s (%(title)s) failed its acceptance in %(year)d (%(why)s); the "
+        "organization may not take part in tenders until the end of %(until)d.",
         number=row.contract_number, title=row.project_title, year=row.year,
         why=row.failure_reason or _l("Poor"), until=row.year + years))
 

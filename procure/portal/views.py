@@ -8,8 +8,12 @@ import logging
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
+from ..acceptance.models import Acceptance
+from ..acceptance.services import published
 from ..documents.services import document_path
+from ..extensions import db
 from ..parsing import page_arg
 from ..tenders.models import TenderState
 from ..timeutil import to_local
@@ -81,3 +85,12 @@ def document(tender_id: int, doc_id: int):
                          etag=doc.sha256, conditional=True, max_age=0)
     response.headers["Cache-Control"] = "public, no-cache"
     return response
+
+
+@bp.route("/acceptances")
+def acceptances():
+    """Published acceptance results (实施条例 Art. 45: the result is published): the
+    contract, the organization, the grade, the score and the date of each decision."""
+    stmt = published().options(joinedload(Acceptance.contract), joinedload(Acceptance.organization))
+    page = db.paginate(stmt, page=page_arg(), per_page=40, error_out=False)
+    return render_template("portal/acceptances.html", page=page, sections=SECTION_LABELS)
