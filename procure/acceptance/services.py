@@ -619,7 +619,8 @@ def _terminate(actor, acc: Acceptance, reason: str) -> None:
 def lapse_rectifications(on: date | None = None) -> list[int]:
     """Failed acceptances whose rectification period ended before ``on`` (Shanghai
     today) with no resubmission: terminated, the contract terminated (settlement: what
-    was paid), the result published. A time-driven move (no user); idempotent. Returns
+    was paid), the result published. A time-driven move, recorded in the name of the
+    officer who decided the failure; idempotent. Returns
     the ids terminated; the caller commits."""
     on = on or today()
     ids = list(db.session.scalars(select(Acceptance.id).where(Acceptance.state == A.FAILED,
@@ -631,10 +632,14 @@ def lapse_rectifications(on: date | None = None) -> list[int]:
             continue
         reason = _failure_reason(acc, lapsed=True)
         now = utcnow()
-        ACCEPTANCE_MACHINE.transition(acc, A.TERMINATED, None, reason=reason,
-                                      values={"decided_at": now, "decided_by_id": None, "published_at": now})
-        _terminate(None, acc, reason)
-        _after_decision(None, acc)
+        # The move is the consequence of the officer's failure decision (the ledger names
+        # an acting user for every entry): it is recorded in their name, the reason says why.
+        actor = db.session.get(User, acc.decided_by_id) if acc.decided_by_id else None
+        actor = actor or next(iter(officers_of(acc)), None)
+        ACCEPTANCE_MACHINE.transition(acc, A.TERMINATED, actor, reason=reason,
+                                      values={"decided_at": now, "published_at": now})
+        _terminate(actor, acc, reason)
+        _after_decision(actor, acc)
         done.append(acc.id)
     return done
 
