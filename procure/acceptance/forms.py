@@ -13,6 +13,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from ..forms import FlaskForm
@@ -43,8 +44,8 @@ class AddEvaluatorForm(FlaskForm):
 
 class DeclareForm(FlaskForm):
     has_conflict = RadioField(_l("Conflict of interest"), choices=[
-        ("no", _l("I have no conflict of interest with this organization or project")),
-        ("yes", _l("I have a conflict of interest"))], validators=[DataRequired()])
+        SelectChoice("no", _l("I have no conflict of interest with this organization or project")),
+        SelectChoice("yes", _l("I have a conflict of interest"))], validators=[DataRequired()])
     note = TextAreaField(_l("What the conflict is"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Declare"))
 

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
 
 from .. import audit, history, nav
 from ..contracts.models import Contract, ContractState
@@ -131,7 +132,7 @@ def _detail(acc: Acceptance, status: int = 200, **forms):
     ready, why = svc.decision_ready(acc)
     job = db.session.scalar(select(Job).where(Job.kind == svc.CERT_JOB).where(
         Job.params["acceptance_id"].as_integer() == acc.id).order_by(Job.id.desc()).limit(1))
-    choices = [(str(u.id), u.name) for u in svc.eligible_evaluators()]
+    choices = [SelectChoice(str(u.id), u.name) for u in svc.eligible_evaluators()]
     ev = AcceptanceState.EVALUATING
     if manage and acc.state == AcceptanceState.SUBMITTED:
         forms.setdefault("organize_form", OrganizeForm(prefix="org"))
@@ -139,7 +140,7 @@ def _detail(acc: Acceptance, status: int = 200, **forms):
     if manage and acc.state == ev and acc.evaluated_by == "committee":
         forms.setdefault("add_form", AddEvaluatorForm(prefix="add"))
         taken = {e.user_id for e in evaluators if e.round == acc.round}
-        forms["add_form"].evaluator.choices = [c for c in choices if int(c[0]) not in taken]
+        forms["add_form"].evaluator.choices = [c for c in choices if int(c.value) not in taken]
     if manage and acc.state == ev and acc.evaluated_by == "third_party":
         forms.setdefault("third_form", ScoreForm(prefix="tp"))
     if manage and acc.state == ev:
@@ -169,7 +170,7 @@ def _post(acceptance_id: int, action: str, form_cls, key: str, prefix: str, call
     require_view(action, acc)
     form = form_cls(prefix=prefix)
     if key == "organize_form":
-        form.evaluators.choices = [(str(u.id), u.name) for u in svc.eligible_evaluators()]
+        form.evaluators.choices = [SelectChoice(str(u.id), u.name) for u in svc.eligible_evaluators()]
     if form.validate_on_submit():
         try:
             perform(call, acc, form, form=form)

@@ -16,7 +16,6 @@ from procure.acceptance.models import (
     Acceptance,
     AcceptanceEvaluator,
     AcceptanceState,
-    EvaluatorState,
     Grade,
 )
 from procure.errors import InvalidTransition
