@@ -560,8 +560,9 @@ def _record(acc: Acceptance, *, passed: bool, is_final: bool, reason: str | None
         passed=passed, is_final=is_final, failure_reason=reason, decided_at=decided)
 
 
-def _after_decision(actor, acc: Acceptance) -> None:
-    notify([u for u in org_staff(acc) + officers_of(acc) if u.id != getattr(actor, "id", None)],
+def _after_decision(actor, acc: Acceptance, *, tell_actor: bool = False) -> None:
+    skip = None if tell_actor else getattr(actor, "id", None)
+    notify([u for u in org_staff(acc) + officers_of(acc) if u.id != skip],
            "acceptance_decided", acc, context={"acc": acc, "contract": acc.contract}, rule="acceptance.decided",
            link=_link(acc))
     create_job(actor, CERT_JOB, {"acceptance_id": acc.id, "round": acc.round})
@@ -639,7 +640,7 @@ def lapse_rectifications(on: date | None = None) -> list[int]:
         ACCEPTANCE_MACHINE.transition(acc, A.TERMINATED, actor, reason=reason,
                                       values={"decided_at": now, "published_at": now})
         _terminate(actor, acc, reason)
-        _after_decision(actor, acc)
+        _after_decision(actor, acc, tell_actor=True)  # nobody acted: the officer is told too
         done.append(acc.id)
     return done
 
