@@ -65,6 +65,8 @@ class Config:
 
     #: Lifetime of a password-reset link.
     PASSWORD_RESET_TTL = timedelta(hours=1)
+    #: The welcome email's set-password link (single use).
+    WELCOME_LINK_TTL = timedelta(hours=72)
 
     # Mail (Flask-Mail): every email leaves through the outbox and these settings.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
@@ -74,6 +76,8 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Procure <noreply@example.org>")
+    #: Who signs emails that no department sends (welcome, password reset …).
+    ISSUER_NAME = os.environ.get("ISSUER_NAME", "Procure 政府购买服务管理系统")
     MAIL_TIMEOUT = 10
     #: Outbox retries: attempt n waits MAIL_RETRY_BASE_SECONDS * 2**(n-1), capped.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))

@@ -132,6 +132,12 @@ def _configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
     app.jinja_env.filters["dt"] = local_dt
+    from .timeutil import long_day
+
+    app.jinja_env.filters["day"] = long_day
+    from .badges import state_badge
+
+    app.jinja_env.globals["state_badge"] = state_badge
     from .web import id_url
 
     app.jinja_env.globals["id_url"] = id_url

@@ -10,7 +10,6 @@ from .auth import services as accounts
 from .auth.models import User
 from .extensions import db
 from .modules import submodules
-from .notifications.services import external_url, notify
 from .organizations.models import Organization, OrgKind
 from .roles import Role
 
@@ -97,8 +96,7 @@ def load_demo(force: bool = False) -> dict | None:
         where = user.organization.name if user.organization_id else (user.department.name if user.department_id else "")
         rows.append({"role": user.role.value, "username": user.username, "name": user.name, "where": where})
 
-    # A welcome email to every user: the running demo delivers them to its SMTP sink.
-    for user in db.session.scalars(select(User).order_by(User.id)):
-        notify([user], "welcome", user, dedupe_key="welcome", context={"link": external_url("auth.login")})
+    # Every user created above got a welcome email with its set-password link
+    # (accounts.create_user); the running demo delivers them to its SMTP sink.
     db.session.commit()
     return {"password": DEMO_PASSWORD, "users": rows}

@@ -3,8 +3,10 @@ Asia/Shanghai (Flask-Babel's default timezone)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
+
+from flask_babel import format_date
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -17,3 +19,19 @@ def utcnow() -> datetime:
 def to_local(dt: datetime) -> datetime:
     """A stored naive-UTC datetime as an aware Asia/Shanghai one."""
     return dt.replace(tzinfo=UTC).astimezone(SHANGHAI)
+
+
+def long_day(value) -> str:
+    """A day as people write it in the current language: 2026年12月3日, December 3, 2026.
+    Takes a date, a stored (naive UTC) datetime — shown as its Beijing day — or an ISO
+    date string; anything else is shown as it is."""
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    elif isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, date):
+        return "" if value is None else str(value)
+    return format_date(value, "long")

@@ -72,7 +72,7 @@ class Factory:
             name=f"{role.value} 用户{n}", role=role, locale=locale,
             department_id=department.id if department else None,
             organization_id=organization.id if organization else None)
-        return accounts.create_user(self.admin(), data, self.PASSWORD)
+        return accounts.create_user(self.admin(), data, self.PASSWORD, welcome=False)
 
     def users_bulk(self, n: int, role: Role = Role.FINANCE, *, prefix: str = "bulk") -> list[User]:
         """``n`` users at once (one password hash shared, bulk INSERT), for tests that need
@@ -278,3 +278,39 @@ class Factory:
         self.db.session.flush()
         aw.contract = contract
         return aw
+
+    # --- contracts ------------------------------------------------------------------
+
+    def contract(self, project=None, *, officer=None, amount="80000.00", state=None):
+        """A contract row of ``project`` (a new one by default) with the chain it comes
+        from: a final tender and its awarded bid. Rows directly, no PDF and no money:
+        for tests that need a real contract id (the ledger's foreign key); tests of the
+        contracts themselves draft them through the services."""
+        from datetime import date, timedelta
+        from decimal import Decimal
+
+        from procure.contracts.models import Contract, ContractState
+        from procure.tenders.models import BidState, TenderState
+        from procure.timeutil import utcnow
+
+        if project is None:
+            officer = officer or self.user(Role.OFFICER)
+            project = self.project(officer)
+        officer = officer or self.db.session.get(User, project.created_by_id)
+        tender = self.tender(officer, project, state=TenderState.EVALUATING)
+        org = self.organization()
+        bid = self.bid(tender, org, state=BidState.AWARDED,
+                       content={"price": amount, "proposal": "方案", "breakdown": [], "attachments": []})
+        tender.awarded_bid_id = bid.id
+        tender.award_notice_at = utcnow() - timedelta(days=3)
+        tender.state = TenderState.FINAL
+        self.db.session.flush()
+        n = next(_seq)
+        c = Contract(number=f"HT-T-{n:06d}", project_id=project.id, tender_id=tender.id, bid_id=bid.id,
+                     department_id=project.department_id, organization_id=org.id,
+                     state=state or ContractState.ACTIVE, title=project.title[:200], service_content="服务内容",
+                     amount=Decimal(amount), period_start=date(2026, 3, 1), period_end=date(2026, 12, 31),
+                     awarded_at=tender.award_notice_at, sign_due_on=date(2026, 12, 31), created_by_id=officer.id)
+        self.db.session.add(c)
+        self.db.session.flush()
+        return c

@@ -34,7 +34,8 @@ SKIP_ENDPOINTS = {"static", "bootstrap.static", "documents.download", "jobs.stat
 #: English words allowed in Chinese pages: names of the product, formats, the
 #: language switch, standard abbreviations.
 ALLOWED_WORDS = {"procure", "pdf", "xlsx", "csv", "excel", "utf", "bom", "english", "gb", "sha", "id",
-                 "cny", "rmb", "url", "http", "https", "www", "smtp", "gbk", "json", "mb", "kb", "word", "png", "jpeg"}
+                 "cny", "rmb", "url", "http", "https", "www", "smtp", "gbk", "json", "mb", "kb", "word", "png", "jpeg",
+                 "ht"}  # HT-: the contract numbers (合同), data shown since the demo signs contracts
 #: Elements whose text is shown as code on purpose (policy keys, commands): not words.
 CODE_TAGS = ("code", "kbd", "samp")
 

@@ -43,7 +43,7 @@ def _rectification(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             "acceptances", a.id, a.rectify_by,
             {"org": orgs.get(a.organization_id, []), "officer": officers.get(a.contract.department_id, [])},
             "acceptance.detail", {"acceptance_id": a.id},
-            {"number": a.contract.number, "title": a.contract.title, "due": a.rectify_by.isoformat()})
+            {"number": a.contract.number, "title": a.contract.title, "due": a.rectify_by})
 
 
 register(ReminderRule("acceptance.rectification", _l("Rectification period ending"),

@@ -79,16 +79,15 @@ def user_new():
     require_view("user.manage")
     form = _user_form()
     if form.validate_on_submit():
-        if not form.password.data:
-            form.password.errors = [_("Give the new user an initial password.")]
+        try:
+            user = perform(accounts.create_user, current_user, _user_data(form), form.password.data or None,
+                           form=form)
+        except ServiceFailed:
+            pass
         else:
-            try:
-                user = perform(accounts.create_user, current_user, _user_data(form), form.password.data, form=form)
-            except ServiceFailed:
-                pass
-            else:
-                flash(_("User %(u)s created.", u=user.username), "success")
-                return redirect(url_for("admin.users"))
+            flash(_("User %(u)s created. A welcome email with a link to set the password was sent to %(e)s.",
+                    u=user.username, e=user.email), "success")
+            return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 
 

@@ -31,5 +31,6 @@ describe_actions({
     "user.disable": _l("Account disabled"), "user.enable": _l("Account enabled"),
     "user.password_change": _l("Password changed"), "user.password_reset": _l("Password reset by link"),
     "user.password_reset_requested": _l("Password reset requested"),
+    "user.welcome_link_issued": _l("Welcome email with a set-password link sent"),
     "department.create": _l("Department created"), "department.update": _l("Department changed"),
 })

@@ -104,20 +104,28 @@ def _check_unique(data: UserData, user_id: int | None) -> None:
         raise ValidationError(_l("Another user has this email address."), field="email")
 
 
-def create_user(actor, data: UserData, password: str) -> User:
-    """Create an active user (admin only)."""
+def create_user(actor, data: UserData, password: str | None = None, *, welcome: bool = True) -> User:
+    """Create an active user (admin only) and send the welcome email, whose link lets
+    the user set a password (single use, expiring: ``WELCOME_LINK_TTL``). Without an
+    initial ``password`` the account can be entered only through that link.
+    ``welcome=False`` (test data only) sends nothing and needs a password."""
     require(actor, "user.manage")
     data.username, data.email = data.username.strip(), data.email.strip().lower()
     _validate_links(data)
     _check_unique(data, None)
-    check_password_strength(password)
+    if password:
+        check_password_strength(password)
     user = User(username=data.username, email=data.email, name=data.name.strip(), role=data.role,
                 locale=data.locale, department_id=data.department_id,
                 organization_id=data.organization_id, status=UserStatus.ACTIVE)
-    user.set_password(password)
+    user.set_password(password or secrets.token_urlsafe(32))  # unknown to anyone: set through the link
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "user.create", user, after=user.snapshot())
+    if welcome:
+        send_welcome(user)
+    elif not password:
+        raise ValidationError(_l("Give the new user an initial password."), field="password")
     return user
 
 
@@ -179,6 +187,37 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def welcome_link_hours() -> int:
+    """How long the welcome email's set-password link stays valid, in whole hours."""
+    return int(current_app.config["WELCOME_LINK_TTL"].total_seconds() // 3600)
+
+
+def _issue_link(user: User, ttl) -> tuple[str, PasswordResetToken]:
+    """A new single-use link token of ``user`` valid for ``ttl``; earlier unused links
+    of the user are revoked. Returns the raw token (only its SHA-256 is stored)."""
+    now = utcnow()
+    for old in db.session.scalars(select(PasswordResetToken).where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None),
+            PasswordResetToken.is_revoked.is_(False))):
+        old.is_revoked = True
+    token = secrets.token_urlsafe(32)
+    row = PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), created_at=now, expires_at=now + ttl)
+    db.session.add(row)
+    db.session.flush()
+    return token, row
+
+
+def send_welcome(user: User) -> str:
+    """The welcome email: user name, role, and a link to set a password (single use,
+    expiring after ``WELCOME_LINK_TTL``). Returns the raw token (tests only)."""
+    token, row = _issue_link(user, current_app.config["WELCOME_LINK_TTL"])
+    audit.record(None, "user.welcome_link_issued", user, after={"token_id": row.id})
+    notify([user], "welcome", user, critical=True,
+           context={"link": external_url("auth.reset_password", token=token), "hours": welcome_link_hours(),
+                    "login": external_url("auth.login")})
+    return token
+
+
 def request_password_reset(email: str) -> str | None:
     """Queue a reset email for the active user with this address, if any.
 
@@ -189,16 +228,7 @@ def request_password_reset(email: str) -> str | None:
     user = db.session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
     if user is None or not user.is_active:
         return None
-    now = utcnow()
-    for old in db.session.scalars(select(PasswordResetToken).where(
-            PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None),
-            PasswordResetToken.is_revoked.is_(False))):
-        old.is_revoked = True
-    token = secrets.token_urlsafe(32)
-    row = PasswordResetToken(user_id=user.id, token_hash=_token_hash(token), created_at=now,
-                             expires_at=now + current_app.config["PASSWORD_RESET_TTL"])
-    db.session.add(row)
-    db.session.flush()
+    token, row = _issue_link(user, current_app.config["PASSWORD_RESET_TTL"])
     audit.record(None, "user.password_reset_requested", user, after={"token_id": row.id})
     # The notice has no link: the email's link carries the token, which stays out of the app.
     notify([user], "password_reset", user, critical=True,

@@ -162,14 +162,14 @@ class ContractFunding(db.Model):
     """How much of one allocation one contract commits and has paid (running totals,
     kept by ``ledger.commit``/``decommit``/``pay``/``reverse``).
 
-    ``contract_id`` is a plain integer until the contracts issue adds its table (then it
-    becomes a foreign key to ``contracts``).
+    ``contract_id`` names a real contract (a foreign key to ``contracts``, by table name:
+    the contracts module sits above budgets and is not imported here).
     """
 
     __tablename__ = "contract_fundings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contract_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), nullable=False, index=True)
     allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), nullable=False, index=True)
     committed: Mapped[Decimal] = _money()
     paid: Mapped[Decimal] = _money()
@@ -208,10 +208,11 @@ class LedgerEntry(db.Model):
 
     ``amount`` is signed for ``adjust`` (the change of the appropriated amount) and
     positive for the others; ``release`` undoes an allocation, ``decommit`` a commitment,
-    ``reverse`` a payment. Contract and payment ids are plain integers until the
-    contracts and payments issues add their tables. A payment is recorded at most once
-    per allocation, and reversed at most once: (kind, payment_id, allocation_id) is
-    unique (rows without a payment never collide: NULLs are distinct).
+    ``reverse`` a payment. ``contract_id`` names a real contract (foreign key, by table
+    name); the payment id is a plain integer until the payments issue adds its table. A
+    payment is recorded at most once per allocation, and reversed at most once: (kind,
+    payment_id, allocation_id) is unique (rows without a payment never collide: NULLs
+    are distinct).
     """
 
     __tablename__ = "ledger_entries"
@@ -222,7 +223,7 @@ class LedgerEntry(db.Model):
     appropriation_id: Mapped[int] = mapped_column(ForeignKey("appropriations.id"), nullable=False, index=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), index=True)
-    contract_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(Integer, index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -51,8 +51,9 @@ def figures_row(line, cls: str = "", label=None) -> Markup:
                        money(line.committed), money(line.paid), money(line.remaining),
                        "—" if rate is None else f"{rate}%")
 
-nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", order=20))
-nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", order=21))
+nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", group=nav.FUNDS_GROUP, order=20))
+nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", group=nav.FUNDS_GROUP,
+                     order=21))
 
 #: What modules above budgets add to the finance dashboard: each part is called with the
 #: fiscal year and returns template context (projects adds ``waiting``, the projects

@@ -24,7 +24,7 @@ def _holiday_calendar_missing(today: date, offsets: tuple) -> Iterable[tuple[int
         if (day.month, day.day) != (1, 1) or year_ready(day.year):
             continue
         yield offset, Due("holiday_years", day.year, day, {"officer": officers(), "admin": admins()},
-                          "calendar.index", {"year": day.year}, {"year": day.year, "due": day.isoformat()})
+                          "calendar.index", {"year": day.year}, {"year": day.year, "due": day})
 
 
 register(ReminderRule(

@@ -4,14 +4,36 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..history import Date, Enum, Field, Money, Number, Records, Ref, Text, describe_actions, describe_object
+from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
+from ..history import (
+    Choice,
+    Date,
+    DateTime,
+    Enum,
+    Field,
+    Money,
+    Number,
+    Records,
+    Ref,
+    Text,
+    describe_actions,
+    describe_object,
+)
+from ..jobs.history import KIND_LABELS as JOB_KINDS
+from ..signing import SigningCredential
 from .models import Contract, ContractState, ContractVersion, Party, Release, VersionState
 
+MILESTONE_FIELDS = {
+    "title": Field(_l("Milestone")), "due_on": Field(_l("Due on"), Date()),
+    "deliverables": Field(_l("Deliverables")),
+}
 SCHEDULE_FIELDS = {
     "position": Field(_l("Installment"), Number()), "share": Field(_l("Share (%)"), Number()),
     "amount": Field(_l("Amount"), Money()), "releases_on": Field(_l("Released when"), Enum(Release)),
-    "milestone": Field(_l("Milestone"), Text()),
+    "milestone": Field(_l("Milestone"), Records(MILESTONE_FIELDS)),
 }
+JOB_KINDS.update({"contract_pdf": _l("Contract PDF")})
+DOCUMENT_KINDS.update({"contract_pdf": _l("Contract PDF"), "contract_signed": _l("Signed contract PDF")})
 
 describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.number,
                 endpoint=("contracts.detail", "contract_id"), permission="contract.view",
@@ -33,6 +55,7 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                     "document_sha256": Field(_l("SHA-256 of the signed PDF")),
                     "committed": Field(_l("Funds committed"), Text()),
                     "activated_at": Field(_l("In force since"), hidden=True),
+                    "published_at": Field(_l("Published on the portal"), hidden=True),
                     "service_content": Field(_l("Service content")),
                     "settlement": Field(_l("Settlement amount"), Money()),
                     "end_reason": Field(_l("Reason"), hidden=True),
@@ -52,6 +75,17 @@ describe_object("contract_versions", _l("Contract version"), model=ContractVersi
                         "content_sha256": Field(_l("SHA-256 of the content")),
                         "rendered_at": Field(_l("Rendered at"), hidden=True),
                         "signed_at": Field(_l("Signed at"), hidden=True)})
+
+describe_object("signing_credentials", _l("Signing credential"), model=SigningCredential,
+                name=lambda c: c.person_name or c.organization or c.serial, permission=None,
+                fields={"user_id": Field(_l("User"), Ref("users")),
+                        "person_name": Field(_l("Holder")), "organization": Field(_l("Organization")),
+                        "serial": Field(_l("Certificate serial number")),
+                        "source": Field(_l("Source"), Choice({
+                            "issued": _l("Issued by this system's certificate authority"),
+                            "imported": _l("Imported")})),
+                        "revoked": Field(_l("Revoked")),
+                        "not_after": Field(_l("Valid until"), DateTime())})
 
 describe_actions({
     "contract.create": _l("Contract drafted"), "contract.sign": _l("Contract signed by one party"),

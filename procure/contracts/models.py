@@ -142,6 +142,10 @@ class Contract(db.Model):
     awarded_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     sign_due_on: Mapped[date] = mapped_column(Date, nullable=False)
     activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: When the contract appeared on the public portal: set in the transaction that puts
+    #: it in force (publication is automatic on signing, well within the policy's
+    #: contract.publish_within_working_days), never cleared.
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Termination: when, why, and the settlement amount (what stays committed to be paid).
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     end_reason: Mapped[str | None] = mapped_column(Text)

@@ -42,7 +42,7 @@ def _contracts_due(today: date, offsets: tuple, column, states) -> Iterable[tupl
         yield days[day], Due("contracts", c.id, day,
                              {"org": orgs.get(c.organization_id, []), "officer": officers.get(c.department_id, [])},
                              "contracts.detail", {"contract_id": c.id},
-                             {"number": c.number, "title": c.title, "due": day.isoformat()})
+                             {"number": c.number, "title": c.title, "due": day})
 
 
 def _unsigned(today: date, offsets: tuple):

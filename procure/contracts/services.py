@@ -392,7 +392,11 @@ def _activate(actor, contract: Contract, version: ContractVersion) -> None:
             "version": version.number, "amount": contract.amount,
             "committed": {str(k): str(v) for k, v in committed.items()}})
         return
-    CONTRACT_MACHINE.transition(contract, C.ACTIVE, actor, values={"activated_at": utcnow()},
+    # In force and on the public portal in the same commit: publication is automatic, so
+    # it can never fall behind the policy period (contract.publish_within_working_days)
+    # and no "publication due" reminder is needed. ``published_at`` records it.
+    now = utcnow()
+    CONTRACT_MACHINE.transition(contract, C.ACTIVE, actor, values={"activated_at": now, "published_at": now},
                                 extra={"committed": {str(k): str(v) for k, v in committed.items()}})
     signals.contract_activated.send(contract, actor=actor)
     people = [u for p in Party for u in signatories(contract, p) if u.id != actor.id]

@@ -31,7 +31,8 @@ from .models import Contract, ContractState, ContractVersion, Party
 
 bp = Blueprint("contracts", __name__)
 
-nav.register(NavItem(_l("Contracts"), "contracts.index", "contract.view", order=30))
+nav.register(NavItem(_l("Contracts"), "contracts.index", "contract.view", group=nav.PROCUREMENT_GROUP,
+                     order=30))
 
 register_queue(Queue(
     "contract.sign", "contract.sign", _l("Contracts waiting for signatures"), Contract,

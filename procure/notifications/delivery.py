@@ -25,7 +25,7 @@ import threading
 import time
 from datetime import timedelta
 from email.header import Header
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from functools import lru_cache
 
 from flask import current_app
@@ -234,9 +234,17 @@ class OutboxMessage(Message):
         return self.as_bytes().decode("ascii")
 
 
+@lru_cache(maxsize=8)
+def _no_reply_address(default_sender: str) -> str:
+    return parseaddr(default_sender)[1] or default_sender
+
+
 def _message(note: Notification) -> Message:
-    msg = OutboxMessage(subject=note.subject, recipients=[note.to_email], body=note.body_text,
-                  html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
+    sender = None  # Flask-Mail's MAIL_DEFAULT_SENDER
+    if note.sender_name:
+        sender = (note.sender_name, _no_reply_address(current_app.config["MAIL_DEFAULT_SENDER"]))
+    msg = OutboxMessage(subject=note.subject, recipients=[note.to_email], body=note.body_text, sender=sender,
+                        html=note.body_html, extra_headers={"X-Procure-Rule": note.rule})
     msg.msgId = note.message_id
     return msg
 

@@ -52,6 +52,9 @@ class Notification(db.Model):
     due_date: Mapped[date | None] = mapped_column(Date)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     to_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    #: The display name of the sender: the department the email is sent for (the
+    #: address stays the deployment's no-reply address). None: the default sender.
+    sender_name: Mapped[str | None] = mapped_column(String(120))
     locale: Mapped[str] = mapped_column(String(10), nullable=False)
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body_text: Mapped[str] = mapped_column(Text, nullable=False)

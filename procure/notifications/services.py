@@ -126,10 +126,28 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def default_issuer() -> str:
+    """Who signs an email that no department sends (``ISSUER_NAME``)."""
+    return current_app.config.get("ISSUER_NAME") or "Procure"
+
+
+def issuer_of(obj) -> str | None:
+    """The department in whose name an email about ``obj`` goes out: the object's own
+    department (a project, tender, contract …), else its project's or its contract's."""
+    for holder in (obj, getattr(obj, "project", None), getattr(obj, "contract", None)):
+        dept = getattr(holder, "department", None) if holder is not None else None
+        name = getattr(dept, "name", None)
+        if name:
+            return name
+    return None
+
+
 def _compose(user, template: str, context: dict, link: str | None) -> tuple[str, str, str, str]:
-    """(subject, notice text, text body, HTML body) in the recipient's language."""
+    """(subject, notice text, text body, HTML body) in the recipient's language. The
+    layout signs with ``issuer`` (the sending department) and a do-not-reply line."""
     with force_locale(_locale(user)):
         ctx = dict(context, user=user, recipient=user)
+        ctx.setdefault("issuer", default_issuer())
         if link is not None:
             ctx.setdefault("link", absolute_url(link))
         subject = _block(f"email/{template}.txt", "subject", ctx)
@@ -194,11 +212,13 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
     keys = {u.id: recipient_key(dedupe_key, u.id) for u in people} if dedupe_key else {}
     object_type = getattr(obj, "__tablename__", None)
     object_id = str(obj.id) if obj is not None else None
+    context = dict(context or {})
+    context.setdefault("issuer", issuer_of(obj) or default_issuer())
     written: list[Written] = []
     for user in people:
         if user.id in skip:
             continue
-        subject, text, body_text, body_html = _compose(user, template, context or {}, link)
+        subject, text, body_text, body_html = _compose(user, template, context, link)
         key = keys.get(user.id)
         notice = Notice(dedupe_key=key, user_id=user.id, rule=rule, object_type=object_type, object_id=object_id,
                         link=link, text=_shorten(text, 500), due_date=due_date, is_critical=critical)
@@ -208,7 +228,8 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
                 dedupe_key=key, rule=rule, to_email=user.email,
                 locale=_locale(user),
                 subject=_shorten(subject, 300), body_text=body_text, body_html=body_html, recipient_id=user.id,
-                object_type=object_type, object_id=object_id, due_date=due_date,
+                sender_name=_shorten(context["issuer"], 120), object_type=object_type, object_id=object_id,
+                due_date=due_date,
                 state=NotificationState.QUEUED, next_attempt_at=utcnow())
         rows = [notice] if email is None else [notice, email]
         if key is None:
@@ -363,7 +384,9 @@ def notify_bulk(items: Sequence[Outgoing], template: str, *, rule: str, critical
     db.session.flush()
     now = utcnow()
     notices, emails = [], {}
+    issuer = default_issuer()
     for item in todo:
+        item.context.setdefault("issuer", issuer)
         subject, text, body_text, body_html = _texts(stencils, template, item)
         common = {"dedupe_key": item.dedupe_key, "rule": rule, "object_type": item.object_type,
                   "object_id": item.object_id, "due_date": item.due_date, "created_at": now}
@@ -373,7 +396,8 @@ def notify_bulk(items: Sequence[Outgoing], template: str, *, rule: str, critical
             emails[item.dedupe_key] = dict(
                 common, to_email=item.user.email, locale=_locale(item.user), subject=_shorten(subject, 300),
                 body_text=body_text, body_html=body_html, recipient_id=item.user.id,
-                state=NotificationState.QUEUED, attempts=0, last_error=None, next_attempt_at=now, sent_at=None)
+                sender_name=_shorten(str(item.context["issuer"]), 120), state=NotificationState.QUEUED,
+                attempts=0, last_error=None, next_attempt_at=now, sent_at=None)
     won = [key for (key,) in _insert_new(Notice.__table__, notices, [Notice.__table__.c.dedupe_key])]
     rows = [emails[k] for k in sorted(won) if k in emails]
     ids = sorted(i for (i,) in _insert_new(Notification.__table__, rows, [Notification.__table__.c.id])) \

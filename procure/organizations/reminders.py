@@ -33,7 +33,7 @@ def _annual_report_due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]
             if org.id in users:
                 yield offset, Due("organizations", org.id, day, {"org": users[org.id]}, "organizations.detail",
                                   {"org_id": org.id}, {"org_name": org.name, "year": year,
-                                                       "due": day.isoformat()})
+                                                       "due": day})
 
 
 def _annual_report_overdue(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -48,7 +48,7 @@ def _annual_report_overdue(today: date, offsets: tuple) -> Iterable[tuple[int, D
         count = db.session.scalar(select(func.count()).select_from(missing_report_orgs(year).subquery()))
         if count:
             yield -abs(offset), Due("annual_report_year", year, day, {"officer": officers()}, "organizations.index",
-                                    {"missing_report": year}, {"count": count, "year": year, "due": day.isoformat()})
+                                    {"missing_report": year}, {"count": count, "year": year, "due": day})
 
 
 def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -64,7 +64,7 @@ def _rating_expiring(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             if oid in users:
                 yield offset, Due("org_ratings", rid, day, {"org": users[oid], "officer": staff},
                                   "organizations.detail", {"org_id": oid},
-                                  {"org_name": name, "rating": f"{level}A", "due": day.isoformat()})
+                                  {"org_name": name, "rating": f"{level}A", "due": day})
 
 
 def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -84,7 +84,7 @@ def _serious_soon(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             yield offset, Due("org_credit_entries", e.id, day,
                               {"org": users.get(e.organization_id, []), "officer": staff},
                               "organizations.detail", {"org_id": e.organization_id},
-                              {"org_name": e.organization.name, "due": day.isoformat()})
+                              {"org_name": e.organization.name, "due": day})
 
 
 register(ReminderRule(

@@ -58,7 +58,8 @@ register_queue(Queue(
     "org.users", "organization.own_accounts", _l("Accounts of my organization"), User,
     lambda u: url_for("organizations.users", org_id=u.organization_id)))
 
-nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list", order=40))
+nav.register(NavItem(_l("Organizations"), "organizations.index", "organization.list",
+                     group=nav.REGISTRY_GROUP, order=40))
 nav.register(NavItem(
     _l("My organization"), "organizations.detail", "organization.view", order=50,
     values=lambda u: {"org_id": u.organization_id, "_obj": u.organization}
@@ -416,7 +417,8 @@ from . import bases as _bases  # noqa: E402
 from .models import IncubationBase, Residency  # noqa: E402
 
 base_views.register(bp)
-nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", order=41))
+nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", group=nav.REGISTRY_GROUP,
+                     order=41))
 
 
 def _base_filter(stmt, f):

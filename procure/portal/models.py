@@ -2,12 +2,13 @@
 portal reads it in its own orders). Each section of the portal is one state range read
 in the section's order, its count an index-only scan: the publication time is carried
 in the index (``INCLUDE``, PostgreSQL) so no row is read to decide whether a call is
-public yet. Migration 0006_portal."""
+public yet. Migration 0006_portal (and 0008_contract_fk for the contracts' index)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Index, func
 
+from ..contracts.models import Contract
 from ..tenders.models import Tender
 
 _t = Tender.__table__
@@ -31,3 +32,10 @@ PORTAL_TITLE_TRGM = Index("ix_tenders_title_trgm", _t.c.title, postgresql_using=
                           postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql")
 PORTAL_TITLE_GRAMS = Index("ix_tenders_title_grams", func.org_name_grams(_t.c.title),
                            postgresql_using="gin").ddl_if(dialect="postgresql")
+
+# Signed contracts on the portal, latest publication first (``Contract.published_at`` is
+# set when a contract comes into force; unsigned contracts have none and never show).
+# The contracts table is the contracts module's; migration 0008_contract_fk.
+
+PORTAL_CONTRACTS = Index("ix_contracts_portal_published", Contract.__table__.c.published_at,
+                         Contract.__table__.c.id)

@@ -4,7 +4,11 @@ public is decided here, in SQL, once:
 
 - a call is public once published (``published_at`` set and come) and not a draft;
 - a bid is public only in an opening record: its tender opened (``opened_at`` set) and
-  past the closed state, the bid itself opened (``Bid.opened_at`` set)."""
+  past the closed state, the bid itself opened (``Bid.opened_at`` set);
+- a contract is public once published (``Contract.published_at`` set, which happens when
+  both parties have signed); of its terms the portal shows the version signed last,
+  through a list of public keys (``public_terms``): no contact person or phone, nothing
+  of the bid behind it (proposal, budget breakdown, attachments)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Text, and_, cast, func, select, union_all
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import aliased
 
 from ..auth.models import Department
+from ..contracts.models import Contract, ContractState, ContractVersion, VersionState
 from ..documents.models import Document
 from ..extensions import db
 from ..organizations.models import Organization
@@ -184,3 +190,104 @@ def document(tender_id: int, tender_document_id: int):
         .join(Tender, Tender.id == TenderDocument.tender_id)
         .where(TenderDocument.id == tender_document_id, TenderDocument.tender_id == tender_id,
                public_clause())).scalar_one_or_none()
+
+
+# --- signed contracts -------------------------------------------------------------------
+
+#: The states a published contract can be in (it never leaves them once signed).
+CONTRACT_STATES = (ContractState.ACTIVE, ContractState.COMPLETED, ContractState.TERMINATED)
+
+
+def contract_public_clause():
+    return and_(Contract.published_at.is_not(None), Contract.state.in_(CONTRACT_STATES))
+
+
+def _last_signed_number():
+    return (select(func.max(ContractVersion.number))
+            .where(ContractVersion.contract_id == Contract.id, ContractVersion.state == VersionState.SIGNED)
+            .correlate(Contract).scalar_subquery())
+
+
+def contracts(q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of the published contracts, latest publication first: two statements
+    (the count, the rows with their department and organization names)."""
+    where = [contract_public_clause()]
+    if q:
+        where.append(Contract.title.ilike(f"%{like_escape(q)}%", escape="\\"))
+    total = db.session.scalar(select(func.count()).select_from(Contract).where(*where)) or 0
+    rows = []
+    if total and (page - 1) * per_page < total:
+        # Amount and period as last signed (an amendment waiting for signatures is not public).
+        sv = aliased(ContractVersion)
+        rows = db.session.execute(
+            select(Contract.id, Contract.number, Contract.title, Contract.state, sv.amount, sv.period_start,
+                   sv.period_end, Contract.published_at,
+                   Department.name.label("department"), Organization.name.label("organization"))
+            .select_from(Contract)
+            .join(sv, and_(sv.contract_id == Contract.id, sv.number == _last_signed_number()))
+            .join(Department, Department.id == Contract.department_id)
+            .join(Organization, Organization.id == Contract.organization_id)
+            .where(*where).order_by(Contract.published_at.desc(), Contract.id.desc())
+            .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(rows, page, per_page, total)
+
+
+def contract(contract_id: int):
+    """One published contract (one statement): its number, state, dates, termination,
+    the organization's registered name, the call it came from; or None."""
+    return db.session.execute(
+        select(Contract.id, Contract.number, Contract.title, Contract.state, Contract.activated_at,
+               Contract.published_at, Contract.ended_at,
+               Contract.end_reason, Contract.settlement, Contract.tender_id,
+               Department.name.label("department"), Organization.name.label("organization"))
+        .join(Department, Department.id == Contract.department_id)
+        .join(Organization, Organization.id == Contract.organization_id)
+        .where(Contract.id == contract_id, contract_public_clause())).first()
+
+
+def signed_versions(contract_id: int) -> list:
+    """The contract's signed versions, latest first (one statement): number, reason, when
+    signed, the hashes and the verification code; and the terms as signed."""
+    return db.session.execute(
+        select(ContractVersion.id, ContractVersion.number, ContractVersion.reason, ContractVersion.signed_at,
+               ContractVersion.content_sha256, ContractVersion.signed_sha256, ContractVersion.verify_code,
+               ContractVersion.content)
+        .where(ContractVersion.contract_id == contract_id, ContractVersion.state == VersionState.SIGNED)
+        .order_by(ContractVersion.number.desc())).all()
+
+
+def contract_of_call(tender_id: int):
+    """The published contract of a call (id, number), or None (one statement)."""
+    return db.session.execute(select(Contract.id, Contract.number).where(
+        Contract.tender_id == tender_id, contract_public_clause())).first()
+
+
+#: What of a version's frozen terms (``ContractVersion.content``) is public: the parties'
+#: registered data (the legal representative is registered, public data; the contact
+#: person and phone are personal and left out), the project, the services, targets,
+#: amount, period and payment schedule.
+_PUBLIC_PARTY = {"department": ("name", "code"),
+                 "organization": ("name", "credit_code", "legal_representative", "address")}
+_PUBLIC_PROJECT = ("title", "service_area", "target_group", "category", "fiscal_year")
+_PUBLIC_TOP = ("number", "title", "service_content", "amount", "period_start", "period_end", "is_continuous")
+
+
+def public_terms(content: dict | None) -> dict:
+    """The public part of a version's terms, by a list of keys (anything not listed,
+    now or added later, stays out)."""
+    content = content or {}
+    parties = content.get("parties") or {}
+    out = {key: content.get(key) for key in _PUBLIC_TOP}
+    out["parties"] = {side: {k: (parties.get(side) or {}).get(k) for k in keys}
+                      for side, keys in _PUBLIC_PARTY.items()}
+    out["project"] = {k: (content.get("project") or {}).get(k) for k in _PUBLIC_PROJECT}
+    out["targets"] = [{k: t.get(k) for k in ("indicator", "unit", "target_value")}
+                      for t in content.get("targets") or []]
+    out["schedule"] = []
+    for row in content.get("schedule") or []:
+        m = row.get("milestone")
+        out["schedule"].append({
+            "position": row.get("position"), "share": row.get("share"), "amount": row.get("amount"),
+            "releases_on": row.get("releases_on"),
+            "milestone": None if not m else {k: m.get(k) for k in ("title", "due_on", "deliverables")}})
+    return out

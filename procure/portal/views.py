@@ -1,9 +1,11 @@
 """The public portal's pages (no sign-in): the lists of calls by section with a search
-by title and paging, each call's page, and the download of a call's documents."""
+by title and paging, each call's page, the download of a call's documents, and the
+signed contracts (list and page, each version linked to its public verification)."""
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import get_locale
@@ -12,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from ..acceptance.models import Acceptance
 from ..acceptance.services import published
+from ..contracts.models import ContractState, Release
 from ..documents.services import document_path
 from ..extensions import db
 from ..parsing import page_arg
@@ -65,8 +68,10 @@ def call(tender_id: int):
         abort(404)
     record = queries.opening_record(tender)
     awarded = next((b for b in record if b.id == tender.awarded_bid_id), None)
+    contract = queries.contract_of_call(tender_id) if tender.state == TenderState.FINAL else None
     return render_template("portal/call.html", tender=tender, documents=queries.documents(tender_id),
                            clarifications=queries.clarifications(tender_id), record=record, awarded=awarded,
+                           contract=contract,
                            record_public=queries.record_public(tender.state, tender.opened_at),
                            T=TenderState, sections=SECTION_LABELS)
 
@@ -85,6 +90,33 @@ def document(tender_id: int, doc_id: int):
                          etag=doc.sha256, conditional=True, max_age=0)
     response.headers["Cache-Control"] = "public, no-cache"
     return response
+
+
+@bp.route("/contracts/")
+def contracts():
+    """The signed contracts, latest publication first, with a search by title."""
+    q = queries.clean_query(request.args.get("q"))
+    page = queries.contracts(q, page_arg())
+    return render_template("portal/contracts.html", q=q, page=page, sections=SECTION_LABELS, S=ContractState)
+
+
+@bp.route("/contracts/<int:contract_id>")
+def contract(contract_id: int):
+    """A signed contract: the terms as last signed (personal data and the bid left out),
+    every signed version with its hashes and its public verification link."""
+    row = queries.contract(contract_id)
+    if row is None:
+        abort(404)
+    versions = queries.signed_versions(contract_id)
+    if not versions:  # published implies signed; a row without a signed version is not shown
+        abort(404)
+    terms = queries.public_terms(versions[0].content)
+    schedule = [{**r, "amount": Decimal(r["amount"]) if r["amount"] is not None else None,
+                 "release_label": Release(r["releases_on"]).label if r["releases_on"] else ""}
+                for r in terms["schedule"]]
+    return render_template("portal/contract.html", contract=row, terms=terms, schedule=schedule,
+                           amount=Decimal(terms["amount"]), versions=versions, sections=SECTION_LABELS,
+                           S=ContractState)
 
 
 @bp.route("/acceptances")

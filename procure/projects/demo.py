@@ -1,13 +1,12 @@
 """Demo projects: the guiding catalogue and projects in every state this issue drives
-(draft, returned, submitted, approved with commitments and payments, cancelled), on the
-appropriations the budgets demo made."""
+(draft, returned, submitted, approved, cancelled), on the appropriations the budgets
+demo made. Their commitments come from real contracts (procure/contracts/demo.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from ..budgets import services as bs
 from . import services as ps
 
 ORDER = 45
@@ -67,12 +66,5 @@ def load(ctx) -> None:
             if state == "cancelled":
                 ps.cancel_project(officer, project, "选址调整，项目撤销")
                 continue
-            # Contracts and payments come with later issues; until then the project's id
-            # stands in for its contract's and its payment's numbers.
-            alloc = project.allocations[0]
-            bs.commit_funds(finance, alloc.id, alloc.allocated, contract_id=project.id, reason="合同签订")
-            share = "0.6" if year == this_year else "1"
-
-            bs.pay(finance, alloc.id, (alloc.allocated * Decimal(share)).quantize(Decimal("0.01")),
-                   contract_id=project.id, payment_id=project.id, reason="按履约节点拨付")
-
+            # Committed (and later paid) money comes from real contracts only: the contracts
+            # demo drafts and signs them (procure/contracts/demo.py).

@@ -29,6 +29,7 @@ TARGET_FIELDS = {
 describe_object("projects", _l("Project"), model=Project, name=lambda p: p.title,
                 endpoint=("projects.detail", "project_id"), permission="project.view",
                 fields={
+                    "contract": Field(_l("Contract")),
                     "title": Field(_l("Title")), "department_id": Field(_l("Department"), Ref("departments")),
                     "category_id": Field(_l("Service category"), Ref("service_categories")),
                     "fiscal_year": Field(_l("Fiscal year"), Text()),

@@ -22,12 +22,14 @@ from ..queues import Queue
 from ..queues import register as register_queue
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
+from . import story
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
 from .models import Project, ProjectState, ServiceCategory
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-nav.register(NavItem(_l("Projects"), "projects.index", "project.view", order=10))
+nav.register(NavItem(_l("Projects"), "projects.index", "project.view", group=nav.PROCUREMENT_GROUP,
+                     order=10))
 nav.register(NavItem(_l("Service catalogue"), "projects.catalogue", "catalogue.manage",
                      group=ADMIN_GROUP, order=905))
 
@@ -172,6 +174,7 @@ def _detail(project: Project, status: int = 200, **forms):
     ctx.update(forms)
     parts = [html for html in (fn(project) for fn in PROJECT_PARTS) if html]
     return render_template("projects/detail.html", project=project, totals=totals, parts=parts,
+                           timeline=story.timeline(project), money=story.money(project),
                            events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 

@@ -27,8 +27,10 @@ from .xlsx import budget_execution_xlsx, program_summary_xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
-nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view", order=22))
-nav.register(nav.NavItem(_l("Program summary"), "reports.program_summary_page", "report.view", order=23))
+nav.register(nav.NavItem(_l("Budget execution"), "reports.budget_execution", "report.view",
+                         group=nav.FUNDS_GROUP, order=22))
+nav.register(nav.NavItem(_l("Program summary"), "reports.program_summary_page", "report.view",
+                         group=nav.FUNDS_GROUP, order=23))
 
 
 @bp.before_request

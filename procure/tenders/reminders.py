@@ -84,7 +84,7 @@ def _bid_deadline(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             if org_id in users:
                 yield offset, Due("bids", bid_id, day, {"org": users[org_id]}, "tenders.bid_form",
                                   {"tender_id": tender_id},
-                                  {"title": title, "deadline": shown(deadline), "due": day.isoformat()})
+                                  {"title": title, "deadline": shown(deadline), "due": day})
 
 
 def _scores_waiting(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -109,7 +109,7 @@ def _scores_waiting(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
                 continue
             yield -days, Due("committee_members", member_id, day, {"evaluator": [user]}, "evaluation.member",
                                    {"tender_id": tender_id},
-                             {"title": title, "since": shown(since), "due": day.isoformat()})
+                             {"title": title, "since": shown(since), "due": day})
 
 
 def _challenge_answer(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -129,7 +129,7 @@ def _challenge_answer(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
             if staff.get(dep_id):
                 yield offset, Due("challenges", challenge_id, day, {"officer": staff[dep_id]}, "evaluation.challenges",
                                   {"tender_id": tender_id},
-                                  {"title": title, "answer_due": shown(due_at), "due": day.isoformat()})
+                                  {"title": title, "answer_due": shown(due_at), "due": day})
 
 
 def _award_final(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
@@ -147,7 +147,7 @@ def _award_final(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
         for tender_id, title, dep_id, ends in rows:
             if staff.get(dep_id):
                 yield offset, Due("tenders", tender_id, local_date(ends), {"officer": staff[dep_id]}, "tenders.detail",
-                                  {"tender_id": tender_id}, {"title": title, "due": local_date(ends).isoformat()})
+                                  {"tender_id": tender_id}, {"title": title, "due": local_date(ends)})
 
 
 register(ReminderRule(

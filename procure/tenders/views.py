@@ -28,7 +28,8 @@ from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderStat
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
 
-nav.register(NavItem(_l("Calls for bids"), "tenders.index", "tender.view", order=15))
+nav.register(NavItem(_l("Calls for bids"), "tenders.index", "tender.view", group=nav.PROCUREMENT_GROUP,
+                     order=15))
 nav.register(NavItem(_l("Open calls"), "tenders.calls", "bid.create", order=15))
 nav.register(NavItem(_l("My bids"), "tenders.my_bids", "bid.create", order=16))
 

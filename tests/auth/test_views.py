@@ -212,7 +212,6 @@ def test_admin_creates_user_through_the_form(admin_client, make, db):
     ({"email": "bad", "role": "evaluator"}, "邮件"),
     ({"role": "org"}, "必须隶属于某一社会组织"),
     ({"role": "officer"}, "必须隶属于某一部门"),
-    ({"role": "evaluator", "password": ""}, "初始密码"),
     ({"role": "evaluator", "password": "short"}, "不得少于"),
     ({"role": "nonsense"}, "不是有效的选择"),
 ])
@@ -271,3 +270,26 @@ def test_admin_edit_user_errors_keep_input(admin_client, make, db):
     assert resp.status_code == 200 and "新名字" in page and "is-invalid" in page
     db.session.expire_all()
     assert db.session.get(User, a.id).name != "新名字"  # nothing half-written
+
+
+def test_welcome_link_sets_a_password_once(client, make, db):
+    """An admin creates a user without a password; the welcome email's link lets the new
+    user set one and sign in; the link works once."""
+    admin = make.admin()
+    dep = make.department()
+    make.commit()
+    assert login(client, admin.username).status_code == 302
+    resp = client.post("/admin/users/new", data={
+        "username": "newcomer", "email": "newcomer@example.org", "name": "新同事", "role": "officer",
+        "locale": "zh_CN", "department_id": str(dep.id), "organization_id": "", "password": ""})
+    assert resp.status_code == 302, _text(resp)
+    client.post("/logout")
+    user = db.session.scalar(sa.select(User).where(User.username == "newcomer"))
+    body = db.session.scalar(sa.select(Notification.body_text).where(Notification.recipient_id == user.id))
+    assert "newcomer" in body and "72" in body
+    path = re.search(r"http://testserver\.local(/password/reset/\S+)", body).group(1)
+    assert login(client, "newcomer", "anything123").status_code == 200  # no password works before
+    assert client.get(path).status_code == 200
+    assert client.post(path, data={"password": "welcome2026x", "confirm": "welcome2026x"}).status_code == 302
+    assert "已使用" in _text(client.get(path, follow_redirects=True))
+    assert login(client, "newcomer", "welcome2026x").status_code == 302

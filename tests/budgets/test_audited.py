@@ -29,8 +29,9 @@ CHANGES = {
     "catalogue.update": lambda m, o, a: ps.save_category(m.admin(), (c := m.category()), c.code, "改名"),
     "project.create": lambda m, o, a: m.project(o),
     "project.update": lambda m, o, a: ps.record_beneficiaries_served(o, ps.submit_project(o, m.project(o)), 12),
-    "ledger.commit": lambda m, o, a: bs.commit_funds(m.finance(), m.approved_project(o, a, "10.00")
-                                                     .allocations[0].id, "5.00", contract_id=1),
+    "ledger.commit": lambda m, o, a: (lambda p: bs.commit_funds(m.finance(), p.allocations[0].id, "5.00",
+                                                                contract_id=m.contract(p).id))(
+        m.approved_project(o, a, "10.00")),
 }
 
 
@@ -53,8 +54,9 @@ def test_payment_and_transitions_are_audited(db, make):
     assert (_count(db, "project.submit"), _count(db, "project.approve")) == (before[0] + 1, before[1] + 1)
     ev = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert ev.after["allocations"] == {str(appr.id): "10.00"}
-    bs.commit_funds(make.finance(), p.allocations[0].id, "10.00", contract_id=1)
-    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=1, payment_id=1)
+    c = make.contract(p).id
+    bs.commit_funds(make.finance(), p.allocations[0].id, "10.00", contract_id=c)
+    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=1)
     assert _count(db, "ledger.pay") == 1
-    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=1, payment_id=1)  # a retry
+    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=1)  # a retry
     assert _count(db, "ledger.pay") == 1

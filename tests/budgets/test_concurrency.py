@@ -33,7 +33,8 @@ def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
     appr = make.appropriation(officer.department, "1000.00")
     # one funded project whose commitment many payments race for
     funded = make.approved_project(officer, appr, "300.00", ceiling="300.00")
-    bs.commit_funds(fin, funded.allocations[0].id, "250.00", contract_id=1)
+    c1 = make.contract(funded).id
+    bs.commit_funds(fin, funded.allocations[0].id, "250.00", contract_id=c1)
     projects = [make.project(officer, ceiling="100.00") for _ in range(THREADS)]
     for p in projects:
         ps.submit_project(officer, p)
@@ -50,7 +51,7 @@ def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
     def pay(i):
         from procure.extensions import db as d
 
-        bs.pay(d.session.get(User, fin_id), alloc_id, "30.00", contract_id=1, payment_id=i + 1)
+        bs.pay(d.session.get(User, fin_id), alloc_id, "30.00", contract_id=c1, payment_id=i + 1)
 
     ok, refused = _race(app, approve, THREADS)
     # 700.00 were free: exactly seven approvals of 100.00 fit

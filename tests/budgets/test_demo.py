@@ -29,6 +29,16 @@ def test_demo_budgets(app, db, tmp_path):
         Project.state == ProjectState.DRAFT, Project.state_reason.is_not(None))) == 1  # returned by finance
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AppropriationAdjustment)) == 2
     assert reconcile() == []
+    # committed money comes from real signed contracts only (paid money waits for payments)
+    from procure.contracts.models import Contract, ContractState
+
+    committed = db.session.scalar(sa.select(sa.func.sum(Appropriation.committed)))
+    signed = db.session.scalars(sa.select(Contract).where(Contract.state == ContractState.ACTIVE)).all()
+    assert len(signed) == 3 and committed == sum(c.amount for c in signed)
+    assert all(c.published_at is not None for c in signed)
+    assert db.session.scalar(sa.select(sa.func.sum(Appropriation.paid))) == 0
+    portal = app.test_client().get("/portal/contracts/").get_data(as_text=True)
+    assert all(c.number in portal for c in signed)
     from procure.reports.services import EXECUTION_PDF
 
     job = db.session.scalars(sa.select(Job).where(Job.kind == EXECUTION_PDF)).one()

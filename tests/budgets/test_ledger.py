@@ -103,15 +103,16 @@ def test_commit_and_pay_hard_stops(make, db, officer):
     project = make.approved_project(officer, appr, "500.00", ceiling="600.00")
     alloc = project.allocations[0]
     fin = make.finance()
+    c7 = make.contract(project).id
     with pytest.raises(BudgetExceeded, match="500.00"):
-        bs.commit_funds(fin, alloc.id, "500.01", contract_id=7)
-    bs.commit_funds(fin, alloc.id, "400.00", contract_id=7)
+        bs.commit_funds(fin, alloc.id, "500.01", contract_id=c7)
+    bs.commit_funds(fin, alloc.id, "400.00", contract_id=c7)
     with pytest.raises(BudgetExceeded, match="400.00"):
-        bs.pay(fin, alloc.id, "400.01", contract_id=7, payment_id=1)
-    bs.pay(fin, alloc.id, "399.99", contract_id=7, payment_id=3)
-    bs.pay(fin, alloc.id, "0.01", contract_id=7, payment_id=4)
+        bs.pay(fin, alloc.id, "400.01", contract_id=c7, payment_id=1)
+    bs.pay(fin, alloc.id, "399.99", contract_id=c7, payment_id=3)
+    bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=4)
     with pytest.raises(BudgetExceeded):
-        bs.pay(fin, alloc.id, "0.01", contract_id=7, payment_id=5)
+        bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=5)
     assert (appr.allocated, appr.committed, appr.paid) == (Decimal("500.00"), Decimal("400.00"), Decimal("400.00"))
     assert bs.reconcile() == []
     # cancelling an approved project releases only the uncommitted part
@@ -169,7 +170,21 @@ def funded(make, db, officer):
     (ceiling 600.00)."""
     appr = make.appropriation(officer.department, "1000.00")
     project = make.approved_project(officer, appr, "500.00", ceiling="600.00")
-    return SimpleNamespace(appr=appr, project=project, alloc=project.allocations[0], actor=make.finance())
+    return SimpleNamespace(appr=appr, project=project, alloc=project.allocations[0], actor=make.finance(),
+                           c=Contracts(make, project))
+
+
+class Contracts(dict):
+    """Real contracts of the project (the ledger's contract ids are foreign keys), made
+    on first use: ``c[7]`` is the test's "contract 7"."""
+
+    def __init__(self, make, project):
+        super().__init__()
+        self.make, self.project = make, project
+
+    def __missing__(self, key):
+        self[key] = self.make.contract(self.project).id
+        return self[key]
 
 
 def _locked(w, contract_id=None):
@@ -182,7 +197,7 @@ def _totals(*rows):
 
 def test_lock_for_money_takes_the_closure_in_one_order(make, db, funded):
     w = funded
-    ledger.commit(_locked(w, 9), w.alloc.id, 9, D("10.00"), actor=w.actor)
+    ledger.commit(_locked(w, w.c[9]), w.alloc.id, w.c[9], D("10.00"), actor=w.actor)
     db.session.commit()
     statements = []
 
@@ -192,12 +207,12 @@ def test_lock_for_money_takes_the_closure_in_one_order(make, db, funded):
 
     event.listen(db.engine, "before_cursor_execute", before)
     try:
-        locked = ledger.lock_for_money(contract_id=9)
+        locked = ledger.lock_for_money(contract_id=w.c[9])
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
     assert statements == ["appropriations", "projects", "allocations", "contract_fundings"]
     assert set(locked.appropriations) == {w.appr.id} and locked.project.id == w.project.id
-    assert set(locked.allocations) == {w.alloc.id} and set(locked.fundings) == {(9, w.alloc.id)}
+    assert set(locked.allocations) == {w.alloc.id} and set(locked.fundings) == {(w.c[9], w.alloc.id)}
     with pytest.raises(ledger.LockNotHeld):
         ledger.release(ledger.Locked(), w.alloc.id, actor=w.actor)
 
@@ -237,34 +252,34 @@ def test_allocate_and_release(make, db, officer, funded):
 
 def test_commit_decommit_pay_reverse(make, db, funded):
     w = funded
-    locked = _locked(w, 7)
-    ledger.commit(locked, w.alloc.id, 7, D("400.00"), actor=w.actor)
+    locked = _locked(w, w.c[7])
+    ledger.commit(locked, w.alloc.id, w.c[7], D("400.00"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="100.00"):  # 500.00 allocated, 400.00 committed
-        ledger.commit(locked, w.alloc.id, 7, D("100.01"), actor=w.actor)
-    ledger.pay(locked, w.alloc.id, 7, D("150.00"), payment_id=1, actor=w.actor)
+        ledger.commit(locked, w.alloc.id, w.c[7], D("100.01"), actor=w.actor)
+    ledger.pay(locked, w.alloc.id, w.c[7], D("150.00"), payment_id=1, actor=w.actor)
     with pytest.raises(BudgetExceeded, match="250.00"):  # 400.00 committed, 150.00 paid
-        ledger.pay(locked, w.alloc.id, 7, D("250.01"), payment_id=2, actor=w.actor)
+        ledger.pay(locked, w.alloc.id, w.c[7], D("250.01"), payment_id=2, actor=w.actor)
     with pytest.raises(BudgetExceeded, match="250.00"):  # de-commit only the unpaid part
-        ledger.decommit(locked, w.alloc.id, 7, D("250.01"), actor=w.actor)
-    ledger.decommit(locked, w.alloc.id, 7, D("50.00"), actor=w.actor, reason="合同变更")
-    funding = locked.funding(7, w.alloc.id)
+        ledger.decommit(locked, w.alloc.id, w.c[7], D("250.01"), actor=w.actor)
+    ledger.decommit(locked, w.alloc.id, w.c[7], D("50.00"), actor=w.actor, reason="合同变更")
+    funding = locked.funding(w.c[7], w.alloc.id)
     assert (funding.committed, funding.paid) == (D("350.00"), D("150.00"))
     assert (w.alloc.committed, w.alloc.paid) == (D("350.00"), D("150.00"))
     assert (w.appr.committed, w.appr.paid) == (D("350.00"), D("150.00"))
     # reverse: at most what that payment paid; an unknown payment has nothing to reverse
     with pytest.raises(BudgetExceeded, match="150.00"):
-        ledger.reverse(locked, w.alloc.id, 7, payment_id=1, amount=D("150.01"), actor=w.actor)
+        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=1, amount=D("150.01"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="无可冲销"):
-        ledger.reverse(locked, w.alloc.id, 7, payment_id=99, actor=w.actor)
-    entry = ledger.reverse(locked, w.alloc.id, 7, payment_id=1, actor=w.actor, reason="退票")
+        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=99, actor=w.actor)
+    entry = ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=1, actor=w.actor, reason="退票")
     assert entry.kind == EntryKind.REVERSE and entry.amount == D("150.00")
     assert (funding.committed, funding.paid) == (D("350.00"), D("0.00"))
     assert w.alloc.paid == w.appr.paid == D("0.00")
     # a second contract on the same allocation gets its own funding row
-    locked8 = _locked(w, 8)
-    ledger.commit(locked8, w.alloc.id, 8, D("150.00"), actor=w.actor)
+    locked8 = _locked(w, w.c[8])
+    ledger.commit(locked8, w.alloc.id, w.c[8], D("150.00"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="0.00"):
-        ledger.pay(locked8, w.alloc.id, 8, D("150.01"), payment_id=3, actor=w.actor)
+        ledger.pay(locked8, w.alloc.id, w.c[8], D("150.01"), payment_id=3, actor=w.actor)
     assert w.alloc.committed == D("500.00")
     assert db.session.scalar(select(func.count()).select_from(ContractFunding)) == 2
     kinds = [e.kind.value for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.contract_id.is_not(None))
@@ -275,20 +290,20 @@ def test_commit_decommit_pay_reverse(make, db, funded):
 
 def test_a_payment_recorded_twice_answers_once(make, db, funded):
     w = funded
-    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=5)
-    first = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=5, payment_id=42)
+    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
+    first = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=42)
     db.session.commit()
-    again = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=5, payment_id=42)
+    again = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=42)
     assert again.id == first.id
     assert w.alloc.paid == w.appr.paid == D("120.00")
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "pay")) == 1
     # the same payment asked differently is a conflict, not a second payment
     with pytest.raises(Conflict, match="120.00"):
-        bs.pay(w.actor, w.alloc.id, "99.00", contract_id=5, payment_id=42)
+        bs.pay(w.actor, w.alloc.id, "99.00", contract_id=w.c[5], payment_id=42)
     # a reversal is recorded once too
-    locked = _locked(w, 5)
-    r1 = ledger.reverse(locked, w.alloc.id, 5, payment_id=42, actor=w.actor)
-    r2 = ledger.reverse(locked, w.alloc.id, 5, payment_id=42, actor=w.actor)
+    locked = _locked(w, w.c[5])
+    r1 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=42, actor=w.actor)
+    r2 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=42, actor=w.actor)
     assert r1.id == r2.id and w.alloc.paid == D("0.00")
     assert bs.reconcile() == []
 
@@ -296,10 +311,10 @@ def test_a_payment_recorded_twice_answers_once(make, db, funded):
 def test_primitives_check_no_role_and_keep_the_session(make, db, funded):
     w = funded
     org_user = make.user(Role.ORG)  # a contract signed by an organization is not refused here
-    locked = _locked(w, 3)
-    kept = ledger.commit(locked, w.alloc.id, 3, D("100.00"), actor=org_user)
+    locked = _locked(w, w.c[3])
+    kept = ledger.commit(locked, w.alloc.id, w.c[3], D("100.00"), actor=org_user)
     with pytest.raises(BudgetExceeded):
-        ledger.commit(locked, w.alloc.id, 3, D("400.01"), actor=org_user)
+        ledger.commit(locked, w.alloc.id, w.c[3], D("400.01"), actor=org_user)
     # the refusal rolled nothing back: the first commitment is still in the transaction
     assert kept in db.session and w.alloc.committed == D("100.00")
     db.session.commit()
@@ -308,11 +323,11 @@ def test_primitives_check_no_role_and_keep_the_session(make, db, funded):
 
 def test_a_check_constraint_is_the_last_line_and_leaves_the_session_usable(make, db, funded):
     w = funded
-    locked = _locked(w, 4)
+    locked = _locked(w, w.c[4])
     w.alloc.allocated = D("9000.00")  # a total the appropriation does not back
     db.session.flush()
     with pytest.raises(BudgetExceeded) as exc:
-        ledger.commit(locked, w.alloc.id, 4, D("600.00"), actor=w.actor)
+        ledger.commit(locked, w.alloc.id, w.c[4], D("600.00"), actor=w.actor)
     assert isinstance(exc.value.__cause__, IntegrityError)
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry)
                              .where(LedgerEntry.kind == "commit")) == 0
@@ -323,7 +338,7 @@ def test_other_database_errors_propagate(make, db, funded):
     w = funded
     ghost = SimpleNamespace(id=987654)  # no such user: a foreign key error, not "budget exceeded"
     with pytest.raises(IntegrityError):
-        ledger.commit(_locked(w, 4), w.alloc.id, 4, D("1.00"), actor=ghost)
+        ledger.commit(_locked(w, w.c[4]), w.alloc.id, w.c[4], D("1.00"), actor=ghost)
 
 
 def test_ceiling_counts_existing_allocations(make, db, officer):
@@ -340,14 +355,14 @@ def test_ceiling_counts_existing_allocations(make, db, officer):
 
 def test_reconcile_covers_contract_fundings(app, make, db, funded):
     w = funded
-    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=5)
-    bs.pay(w.actor, w.alloc.id, "100.00", contract_id=5, payment_id=1)
+    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
+    bs.pay(w.actor, w.alloc.id, "100.00", contract_id=w.c[5], payment_id=1)
     db.session.commit()
     assert bs.reconcile() == []
     db.session.execute(text("UPDATE contract_fundings SET paid = 100.01"))
     db.session.commit()
     problems = bs.reconcile()
-    assert any(p.startswith(f"contract 5 on allocation {w.alloc.id}: paid 100.01") for p in problems), problems
+    assert any(p.startswith(f"contract {w.c[5]} on allocation {w.alloc.id}: paid 100.01") for p in problems), problems
     assert any(p.startswith(f"allocation {w.alloc.id}: paid 100.00 but its contract fundings") for p in problems)
 
 
@@ -375,14 +390,15 @@ def test_primitives_on_sqlite(tmp_path, services_ready):
         appr = make.appropriation(officer.department, "1000.00")
         alloc = make.approved_project(officer, appr, "500.00", ceiling="600.00").allocations[0]
         fin = make.finance()
-        bs.commit_funds(fin, alloc.id, "300.00", contract_id=1)
-        first = bs.pay(fin, alloc.id, "100.00", contract_id=1, payment_id=1)
-        assert bs.pay(fin, alloc.id, "100.00", contract_id=1, payment_id=1).id == first.id
-        locked = ledger.lock_for_money(allocation_ids=[alloc.id], contract_id=1)
+        c1 = make.contract(alloc.project).id
+        bs.commit_funds(fin, alloc.id, "300.00", contract_id=c1)
+        first = bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=1)
+        assert bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=1).id == first.id
+        locked = ledger.lock_for_money(allocation_ids=[alloc.id], contract_id=c1)
         alloc.allocated = D("9000.00")
         sdb.session.flush()
         with pytest.raises(BudgetExceeded) as exc:
-            ledger.commit(locked, alloc.id, 1, D("8000.00"), actor=fin)
+            ledger.commit(locked, alloc.id, c1, D("8000.00"), actor=fin)
         assert isinstance(exc.value.__cause__, IntegrityError)
         alloc.allocated = D("500.00")
         sdb.session.commit()  # the work before the refusal is kept

@@ -80,12 +80,14 @@ def test_mixed_concurrent_run_reconciles(app, make, db):
         p = ps.submit_project(officer, make.project(officer, ceiling="2500.00"))
         ps.approve_project(fin, p, [(apprs[0].id, "500.00"), (apprs[1].id, "500.00")])
         projects.append(p)
+    # six contracts (real rows: the ledger's contract ids are foreign keys), each funded
+    # by one or both allocations of a project
+    real = {c: make.contract(projects[c % 4], officer=officer).id for c in range(1, 7)}
     make.commit()
     appr_ids = [a.id for a in apprs]
     project_ids = [p.id for p in projects]
     allocs = {p.id: sorted(a.id for a in p.allocations) for p in projects}
-    # six contracts: each funded by one or both allocations of a project
-    contracts = {c: (project_ids[c % 4], allocs[project_ids[c % 4]][: 1 + c % 2]) for c in range(1, 7)}
+    contracts = {real[c]: (project_ids[c % 4], allocs[project_ids[c % 4]][: 1 + c % 2]) for c in range(1, 7)}
     fin_id = fin.id
     payment_ids = itertools.count(1)
     paid_log: list[tuple[int, int, int, Decimal, int]] = []  # payment, allocation, contract, amount, entry
@@ -113,7 +115,7 @@ def test_mixed_concurrent_run_reconciles(app, make, db):
             locked = ledger.lock_for_money(appropriation_ids=[appr_id])
             ledger.adjust(locked, appr_id, amount(rng) * rng.choice((1, -1)), actor=actor, reason="调整")
         elif kind in ("commit", "decommit", "pay"):
-            c = rng.randint(1, 6)
+            c = real[rng.randint(1, 6)]
             alloc_ids = contracts[c][1]
             locked = ledger.lock_for_money(allocation_ids=alloc_ids, contract_id=c)
             for alloc_id in rng.sample(alloc_ids, len(alloc_ids)):
@@ -197,16 +199,17 @@ def contract_world(make, db):
     fin = make.finance()
     appr = make.appropriation(officer.department, "1000.00")
     p = make.approved_project(officer, appr, "500.00", ceiling="500.00")
-    bs.commit_funds(fin, p.allocations[0].id, "400.00", contract_id=11)
+    c = make.contract(p, officer=officer).id
+    bs.commit_funds(fin, p.allocations[0].id, "400.00", contract_id=c)
     make.commit()
-    return fin.id, p.allocations[0].id, appr.id
+    return fin.id, p.allocations[0].id, appr.id, c
 
 
 def test_a_payment_sent_many_times_at_once_is_recorded_once(app, db, contract_world):
-    fin_id, alloc_id, appr_id = contract_world
+    fin_id, alloc_id, appr_id, c = contract_world
 
     def pay(i):
-        return bs.pay(_user(fin_id), alloc_id, "150.00", contract_id=11, payment_id=77).id
+        return bs.pay(_user(fin_id), alloc_id, "150.00", contract_id=c, payment_id=77).id
 
     results = _run(app, pay, THREADS)
     assert {r[0] for r in results} == {"ok"}, results
@@ -224,14 +227,14 @@ def test_a_payment_sent_many_times_at_once_is_recorded_once(app, db, contract_wo
 def test_the_payment_key_holds_even_for_a_caller_without_locks(app, db, contract_world):
     """The unique key is the last line: callers that read the rows without locking them
     (a bug) still record the payment once and each get the first entry."""
-    fin_id, alloc_id, appr_id = contract_world
+    fin_id, alloc_id, appr_id, c = contract_world
 
     def pay_unlocked(i):
         alloc = _db.session.get(Allocation, alloc_id)
-        funding = _db.session.scalar(select(ContractFunding).where(ContractFunding.contract_id == 11))
+        funding = _db.session.scalar(select(ContractFunding).where(ContractFunding.contract_id == c))
         locked = ledger.Locked(appropriations={appr_id: _db.session.get(Appropriation, appr_id)},
-                               allocations={alloc_id: alloc}, fundings={(11, alloc_id): funding})
-        return ledger.pay(locked, alloc_id, 11, D("150.00"), payment_id=78, actor=_user(fin_id)).id
+                               allocations={alloc_id: alloc}, fundings={(c, alloc_id): funding})
+        return ledger.pay(locked, alloc_id, c, D("150.00"), payment_id=78, actor=_user(fin_id)).id
 
     results = _run(app, pay_unlocked, THREADS)
     assert {r[0] for r in results} == {"ok"}, results

@@ -26,8 +26,9 @@ def test_worker_renders_the_budget_report(db, make, tmp_path):
     fin.locale = "en"
     appr = make.appropriation(officer.department, "123456.78", year=2026, source="lottery")
     project = make.approved_project(officer, appr, "23456.01", ceiling="30000.00")
-    bs.commit_funds(fin, project.allocations[0].id, "20000.00", contract_id=project.id)
-    bs.pay(fin, project.allocations[0].id, "12345.67", contract_id=project.id, payment_id=1)
+    contract = make.contract(project, officer=officer, amount="20000.00")
+    bs.commit_funds(fin, project.allocations[0].id, "20000.00", contract_id=contract.id)
+    bs.pay(fin, project.allocations[0].id, "12345.67", contract_id=contract.id, payment_id=1)
     make.commit()
     app = live_app(mail_port=1)
     app.config["DOCUMENTS_DIR"] = str(tmp_path / "documents")

@@ -135,7 +135,7 @@ def test_notices_page_read_and_open(app, db, world, client, make):
     scan(app, date(2026, 5, 24))
     login(client, world["en"].username)
     page = client.get("/notices/?show=unread").get_data(as_text=True)
-    assert "The annual report for 2025 of 未报组织 is due by 2026-05-31." in page and "1 unread" in page
+    assert "The annual report for 2025 of 未报组织 is due by May 31, 2026." in page and "1 unread" in page
     notice = db.session.scalar(sa.select(Notice).where(Notice.user_id == world["en"].id))
     other = db.session.scalar(sa.select(Notice).where(Notice.user_id == world["zh"].id))
     assert client.post(f"/notices/{other.id}/open").status_code == 403

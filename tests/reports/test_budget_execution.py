@@ -47,9 +47,10 @@ def dataset(make, db):
                 project = make.approved_project(officer, appr, str(alloc_amt), ceiling="100000.00", year=YEAR)
                 exp["allocated"] += alloc_amt
                 committed = (alloc_amt * Decimal("0.7")).quantize(Decimal("0.01"))
-                bs.commit_funds(fin, project.allocations[0].id, committed, contract_id=project.id)
+                contract = make.contract(project, officer=officer, amount=str(committed))
+                bs.commit_funds(fin, project.allocations[0].id, committed, contract_id=contract.id)
                 paid = (committed / 3).quantize(Decimal("0.01"))
-                bs.pay(fin, project.allocations[0].id, paid, contract_id=project.id, payment_id=project.id)
+                bs.pay(fin, project.allocations[0].id, paid, contract_id=contract.id, payment_id=project.id)
                 exp["committed"] += committed
                 exp["paid"] += paid
         # a cancelled project: its money is released and appears nowhere
