@@ -1,7 +1,7 @@
 """acceptance: the organization's performance record
 
 Revision ID: 0009_acceptance
-Revises: 0008_delivery
+Revises: 0008_contract_fk
 Create Date: 2026-11-27 21:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_acceptance'
-down_revision = '0008_delivery'
+down_revision = '0008_contract_fk'
 branch_labels = None
 depends_on = None
 
