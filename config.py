@@ -147,6 +147,9 @@ class Config:
             # Tender time events (bid deadline, opening of the bids, later the ends of the
             # publicity and challenge windows): due ones applied once, whatever the workers.
             "tender-events": {"task": "workers.tenders.apply_due_events", "schedule": 60.0},
+            # Acceptances whose rectification period ended without a resubmission: terminated.
+            "acceptance-lapse": {"task": "workers.acceptance.lapse_rectifications",
+                                 "schedule": crontab(hour=1, minute=30)},
         },
     }
 

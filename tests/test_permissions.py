@@ -132,6 +132,7 @@ class World:
                       answer_due_at=now + timedelta(days=9))])
         db.session.flush()
         self._contracts(db, [(opened, bids[1]), (sealed, bids[4])])
+        self._acceptances(db, ev1, ev2)
         return {"opened": opened, "sealed": sealed, "draft": draft, "bids": bids}
 
     def _contracts(self, db, pairs):
@@ -167,6 +168,20 @@ class World:
             db.session.add(MilestoneReport(milestone_id=ms.id, contract_id=contract.id,
                                            organization_id=contract.organization_id, actuals=[],
                                            created_by_id=contract.created_by_id))
+        db.session.flush()
+
+    def _acceptances(self, db, ev1, ev2):
+        """An acceptance per contract (issue 11), each with an evaluator of its own."""
+        from procure.acceptance.models import Acceptance, AcceptanceEvaluator
+        from procure.contracts.models import Contract
+
+        for contract, ev in zip(db.session.scalars(select(Contract).order_by(Contract.id)), (ev1, ev2), strict=False):
+            acc = Acceptance(contract_id=contract.id, organization_id=contract.organization_id,
+                             created_by_id=contract.created_by_id)
+            db.session.add(acc)
+            db.session.flush()
+            db.session.add(AcceptanceEvaluator(acceptance_id=acc.id, user_id=ev.id,
+                                               assigned_by_id=contract.created_by_id))
         db.session.flush()
 
     def rows(self, model) -> list:

@@ -529,13 +529,20 @@ def terminate_contract(actor, contract: Contract, reason: str, settlement) -> Co
     paid nor settled is de-committed and returns to the allocations. An amendment still
     waiting for signatures is superseded."""
     require(actor, "contract.manage", contract)
+    return end_contract(actor, contract, reason, settlement)
+
+
+def end_contract(actor, contract: Contract, reason: str, settlement=None) -> Contract:
+    """:func:`terminate_contract` without the permission check, for the callers that
+    have checked theirs (acceptance failed for good, also when its rectification period
+    ran out, a time-driven move with no user). ``settlement`` None: what was paid."""
     contract = _lock(contract)
     CONTRACT_MACHINE.check(contract.state, C.TERMINATED)
     reason = _text(reason, "reason", _l("Say why the contract is terminated."), max_len=2000)
-    settlement = parse_amount(settlement, "settlement", allow_zero=True)
     locked = ledger.lock_for_money(project_id=contract.project_id, contract_id=contract.id)
     held = sum((f.committed for f in locked.fundings.values()), ZERO)
     paid = sum((f.paid for f in locked.fundings.values()), ZERO)
+    settlement = paid if settlement is None else parse_amount(settlement, "settlement", allow_zero=True)
     if settlement < paid:
         raise ValidationError(_l("%(paid)s was already paid; the settlement cannot be lower.",
                                  paid=format_money(paid)), field="settlement")
@@ -555,7 +562,7 @@ def terminate_contract(actor, contract: Contract, reason: str, settlement) -> Co
     CONTRACT_MACHINE.transition(contract, C.TERMINATED, actor, reason=reason, values={
         "ended_at": utcnow(), "end_reason": reason, "settlement": settlement},
         extra={"released": {str(k): str(v) for k, v in released.items()}})
-    people = [u for p in Party for u in signatories(contract, p) if u.id != actor.id]
+    people = [u for p in Party for u in signatories(contract, p) if u.id != getattr(actor, "id", None)]
     notify(people, "contract_terminated", contract, context={"contract": contract, "reason": reason,
                                                              "settlement": settlement},
            rule="contract.signed", link=app_path("contracts.detail", contract_id=contract.id))

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -324,3 +327,42 @@ class Residency(db.Model):
 
     __table_args__ = (CheckConstraint("graduated_on IS NULL OR graduated_on >= moved_in_on",
                                       name="residency_dates_ordered"),)
+
+
+class PerformanceRecord(db.Model):
+    """The organization's record (issue 11 item 5): one row per acceptance decision
+    (written by procure/acceptance/services.py), shown on the organization's page and
+    read by eligibility. ``is_final`` marks the decision that ended the acceptance
+    (passed, or failed for good); a first failure with rectification running is kept
+    too, but only a final failure bars the organization (policy
+    ``performance.fail_bars_next_year``)."""
+
+    __tablename__ = "performance_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    #: The acceptance decided (no foreign key: the organizations layer sits below it).
+    acceptance_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    contract_number: Mapped[str] = mapped_column(String(40), nullable=False)
+    project_title: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: The (Shanghai) year of the decision.
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    #: Grade value (excellent/good/fair/poor); None when the rectification period ran out.
+    grade: Mapped[str | None] = mapped_column(String(20))
+    passed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    is_final: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("acceptance_id", "round", "is_final", name="uq_performance_record_decision"),
+        Index("ix_performance_records_org_year", "organization_id", "year"),
+    )
+
+
+#: How the organization's page names a recorded grade (the grades are the acceptance's;
+#: the registry sits below it and keeps their values only).
+PERFORMANCE_GRADE_LABELS = {"excellent": _l("Excellent"), "good": _l("Good"), "fair": _l("Fair"),
+                            "poor": _l("Poor")}

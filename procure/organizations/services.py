@@ -32,6 +32,7 @@ from .models import (
     EntryState,
     Organization,
     OrgKind,
+    PerformanceRecord,
     Rating,
     RatingState,
     RegStatus,
@@ -433,6 +434,48 @@ class Reason:
 #: evaluations: "no failed grade last year"): ``fn(org, at) -> Reason | None``, asked
 #: when a call bars failed grades. Until such data exists there is nothing to fail.
 FAILED_GRADE_CHECKS: list = []
+
+
+def record_performance(org_id: int, acceptance_id: int, *, contract_number: str, project_title: str, year: int,
+                       round_: int, score, grade: str | None, passed: bool, is_final: bool,
+                       failure_reason: str | None, decided_at) -> PerformanceRecord:
+    """Write one acceptance decision into the organization's record (the acceptance
+    service calls this at each decision; it has checked the permission). Flushes."""
+    row = PerformanceRecord(organization_id=org_id, acceptance_id=acceptance_id, contract_number=contract_number,
+                            project_title=project_title[:200], year=year, round=round_, score=score, grade=grade,
+                            passed=passed, is_final=is_final, failure_reason=failure_reason, decided_at=decided_at)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def performance_records(org: Organization) -> list[PerformanceRecord]:
+    """The organization's record, latest decision first."""
+    return list(db.session.scalars(select(PerformanceRecord).where(PerformanceRecord.organization_id == org.id)
+                                   .order_by(PerformanceRecord.decided_at.desc(), PerformanceRecord.id.desc())))
+
+
+def failed_acceptance_bar(org: Organization, at: date) -> Reason | None:
+    """A final acceptance failure in one of the ``performance.fail_bar_years`` years
+    before ``at``'s year bars the organization (policy ``performance.fail_bars_next_year``,
+    财政部令第102号 第二十条), the reason naming the contract, the grade and the year."""
+    if not policy.value("performance.fail_bars_next_year"):
+        return None
+    years = max(1, int(policy.value("performance.fail_bar_years")))
+    row = db.session.scalar(select(PerformanceRecord).where(
+        PerformanceRecord.organization_id == org.id, PerformanceRecord.passed.is_(False),
+        PerformanceRecord.is_final.is_(True), PerformanceRecord.year >= at.year - years,
+        PerformanceRecord.year < at.year).order_by(PerformanceRecord.decided_at.desc()).limit(1))
+    if row is None:
+        return None
+    return Reason("failed_grade", _l(
+        "Failed acceptance: contract %(number)s (%(title)s) failed its acceptance in %(year)d (%(why)s); the "
+        "organization may not take part in tenders until the end of %(until)d.",
+        number=row.contract_number, title=row.project_title, year=row.year,
+        why=row.failure_reason or _l("Poor"), until=row.year + years))
+
+
+FAILED_GRADE_CHECKS.append(failed_acceptance_bar)
 
 
 def eligibility_for_call(org: Organization, at: date, call) -> list[Reason]:

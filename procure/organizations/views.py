@@ -437,3 +437,14 @@ LIST_FILTER_HOOKS.append(_base_filter)
 LIST_CONTEXT["bases"] = lambda: db.session.execute(
     select(IncubationBase.id, IncubationBase.name).order_by(IncubationBase.name)).all()
 DETAIL_SECTIONS.append(_residency_section)
+
+
+def _performance_section(org):
+    """The organization's record: each acceptance grade and any failure (issue 11 item 5)."""
+    from .models import PERFORMANCE_GRADE_LABELS
+
+    return "organizations/_performance.html", {"records": services.performance_records(org),
+                                               "grades": PERFORMANCE_GRADE_LABELS}
+
+
+DETAIL_SECTIONS.append(_performance_section)

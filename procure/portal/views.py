@@ -10,9 +10,13 @@ from decimal import Decimal
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
+from ..acceptance.models import Acceptance
+from ..acceptance.services import published
 from ..contracts.models import ContractState, Release
 from ..documents.services import document_path
+from ..extensions import db
 from ..parsing import page_arg
 from ..tenders.models import TenderState
 from ..timeutil import to_local
@@ -113,3 +117,12 @@ def contract(contract_id: int):
     return render_template("portal/contract.html", contract=row, terms=terms, schedule=schedule,
                            amount=Decimal(terms["amount"]), versions=versions, sections=SECTION_LABELS,
                            S=ContractState)
+
+
+@bp.route("/acceptances")
+def acceptances():
+    """Published acceptance results (实施条例 Art. 45: the result is published): the
+    contract, the organization, the grade, the score and the date of each decision."""
+    stmt = published().options(joinedload(Acceptance.contract), joinedload(Acceptance.organization))
+    page = db.paginate(stmt, page=page_arg(), per_page=40, error_out=False)
+    return render_template("portal/acceptances.html", page=page, sections=SECTION_LABELS)
