@@ -30,7 +30,8 @@ from .models import Acceptance, AcceptanceEvaluator, AcceptanceState, EvaluatorS
 
 bp = Blueprint("acceptance", __name__)
 
-nav.register(NavItem(_l("Acceptance"), "acceptance.index", "acceptance.view", order=32))
+nav.register(NavItem(_l("Acceptance"), "acceptance.index", "acceptance.view", group=nav.PROCUREMENT_GROUP,
+                     order=32))
 
 
 @bp.before_request
