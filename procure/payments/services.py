@@ -208,8 +208,9 @@ def _tell_next(actor, payment: Payment) -> None:
     link = app_path("payments.detail", payment_id=payment.id)
     ctx = {"payment": payment, "contract": payment.contract, "amount": format_money(payment.amount)}
     if waiting == Waiting.OFFICER:
+        # The actor too: the officer whose report approval raised it is the one to confirm.
         done = {a.user_id for a in payment.approvals}
-        people = [u for u in department_officers(payment) if u.id != actor.id and u.id not in done]
+        people = [u for u in department_officers(payment) if u.id not in done]
         notify(people, "payment_to_confirm", payment, context=ctx, rule="payment.to_confirm", link=link)
     elif waiting == Waiting.FINANCE:
         out = excluded_from_finance(payment) | {actor.id}
