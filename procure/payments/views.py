@@ -15,7 +15,7 @@ from .. import audit, history, nav
 from ..contracts.models import Contract, Installment
 from ..extensions import db
 from ..nav import NavItem
-from ..permissions import visible
+from ..permissions import can, visible
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
 from .forms import ApproveForm, RecordForm, RejectForm, RequestForm
@@ -124,11 +124,14 @@ def _revision(form) -> int | None:
     return int(raw) if raw.isdecimal() and len(raw) < 10 else None
 
 
-def _act(payment_id: int, form_name: str, form, fn, done: str, args):
+def _act(payment_id: int, form_name: str, form, fn, done: str, args, actions: tuple[str, ...]):
     """Run one action's service with the form's values (``args(form)``); on a refusal
-    show the page again with the form and the reason."""
+    show the page again with the form and the reason. 403 unless the user holds one of
+    ``actions`` on the payment (the service checks the step and the duties)."""
     payment = db.get_or_404(Payment, payment_id)
     require_view("payment.view", payment)
+    if not any(can(current_user, a, payment) for a in actions):
+        abort(403)
     if form.validate_on_submit():
         try:
             perform(fn, current_user, payment, form=form, **args(form))
@@ -144,21 +147,22 @@ def _act(payment_id: int, form_name: str, form, fn, done: str, args):
 def confirm(payment_id: int):
     form = ApproveForm()
     return _act(payment_id, "approve_form", form, ps.confirm_payment, _("Payment confirmed."),
-                lambda f: {"comment": f.comment.data, "seen": _revision(f)})
+                lambda f: {"comment": f.comment.data, "seen": _revision(f)}, ("payment.confirm",))
 
 
 @bp.route("/payments/<int:payment_id>/approve", methods=["POST"])
 def approve(payment_id: int):
     form = ApproveForm()
     return _act(payment_id, "approve_form", form, ps.approve_payment, _("Payment approved."),
-                lambda f: {"comment": f.comment.data, "seen": _revision(f)})
+                lambda f: {"comment": f.comment.data, "seen": _revision(f)}, ("payment.approve",))
 
 
 @bp.route("/payments/<int:payment_id>/reject", methods=["POST"])
 def reject(payment_id: int):
     form = RejectForm(prefix="reject")
     return _act(payment_id, "reject_form", form, ps.reject_payment, _("Payment rejected."),
-                lambda f: {"reason": f.reason.data, "seen": _revision(f)})
+                lambda f: {"reason": f.reason.data, "seen": _revision(f)},
+                ("payment.confirm", "payment.approve", "payment.record"))
 
 
 @bp.route("/payments/<int:payment_id>/record", methods=["POST"])
@@ -167,4 +171,4 @@ def record(payment_id: int):
     return _act(payment_id, "record_form", form, ps.record_paid, _("Payment recorded as paid; the notice is being "
                                                                       "rendered."),
                 lambda f: {"voucher_number": f.voucher_number.data, "paid_on": f.paid_on.data,
-                                  "seen": _revision(f)})
+                                  "seen": _revision(f)}, ("payment.record",))
