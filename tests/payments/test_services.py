@@ -117,7 +117,7 @@ def test_second_finance_approval_above_the_policy_amount(app, make, db, monkeypa
     p = _payment(db, p.installment_id)
     assert p.state == P.REQUESTED and p.waiting_for == Waiting.FINANCE
     # nobody approves twice
-    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin1.id), p, text="already approved")
+    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin1.id), p, text="已审批过")
     p = _payment(db, p.installment_id)
     ps.approve_payment(_user(db, ns.fin2.id), p)
     db.session.commit()
@@ -136,22 +136,22 @@ def test_policy_chain_is_configurable(app, db, monkeypatch):
 def test_refused_installment_whose_milestone_report_is_not_approved(make, db):
     ns = world(make, db, approved=())
     second = ns.contract.installments[1]
-    _refused(db, InvalidTransition, ps.request_payment, ns.officer, second, text="not approved")
+    _refused(db, InvalidTransition, ps.request_payment, ns.officer, second, text="尚未审核通过")
     report(db, ns.contract, ns.contract.milestones[1], ns.officer, state=ReportState.SUBMITTED)
     db.session.commit()
     _refused(db, InvalidTransition, ps.request_payment, _user(db, ns.officer.id),
-             db.session.get(Installment, second.id), text="not approved")
+             db.session.get(Installment, second.id), text="尚未审核通过")
 
 
 def test_refused_final_installment_before_acceptance_passed(make, db):
     ns = world(make, db, approved=())
     final_id = ns.contract.installments[-1].id
     _refused(db, InvalidTransition, ps.request_payment, ns.fin1, db.session.get(Installment, final_id),
-             text="acceptance passed")
+             text="验收通过后")
     acceptance(db, ns.contract, ns.officer, state=AcceptanceState.EVALUATING)
     db.session.commit()
     _refused(db, InvalidTransition, ps.request_payment, _user(db, ns.fin1.id), db.session.get(Installment, final_id),
-             text="acceptance passed")
+             text="验收通过后")
 
 
 def _pay_outside(db, ns, amount: str, payment_id: int = 990001):
@@ -194,7 +194,7 @@ def test_raise_refused_quietly_keeps_the_report_approval(make, db):
 def test_requester_cannot_approve_and_rejection_needs_a_reason(make, db):
     ns = world(make, db)
     p = _payment(db, ns.contract.installments[0].id)
-    _refused(db, ValidationError, ps.reject_payment, _user(db, ns.officer.id), p, "  ", text="reason")
+    _refused(db, ValidationError, ps.reject_payment, _user(db, ns.officer.id), p, "  ", text="理由")
     p = _payment(db, p.installment_id)
     ps.reject_payment(_user(db, ns.officer.id), p, "进度报告附件不全")
     db.session.commit()
@@ -208,7 +208,7 @@ def test_requester_cannot_approve_and_rejection_needs_a_reason(make, db):
     ps.confirm_payment(_user(db, ns.officer2.id), p)
     db.session.commit()
     p = _payment(db, p.installment_id)
-    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin1.id), p, text="separation of duties")
+    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin1.id), p, text="不相容岗位分离")
     # the officer cannot act as finance, nor finance as the officer
     p = _payment(db, p.installment_id)
     _refused(db, NotPermitted, ps.approve_payment, _user(db, ns.officer.id), p)
@@ -228,13 +228,13 @@ def test_reviewer_cannot_approve_as_finance(make, db):
     ps.confirm_payment(_user(db, ns.officer.id), p)
     db.session.commit()
     p = _payment(db, p.installment_id)
-    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin3.id), p, text="separation of duties")
+    _refused(db, ps.DutiesSeparated, ps.approve_payment, _user(db, ns.fin3.id), p, text="不相容岗位分离")
 
 
 def test_installment_raised_once(make, db):
     ns = world(make, db)
     inst = db.session.get(Installment, ns.contract.installments[0].id)
-    _refused(db, Conflict, ps.request_payment, _user(db, ns.officer.id), inst, text="already has a payment")
+    _refused(db, Conflict, ps.request_payment, _user(db, ns.officer.id), inst, text="已有拨付")
 
 
 def _approved(db, ns, index=0) -> Payment:
@@ -255,7 +255,7 @@ def test_recorded_twice_answers_once(make, db):
     db.session.commit()
     assert again.id == p.id and _counts(db) == before
     _refused(db, Conflict, ps.record_paid, _user(db, ns.fin2.id), _payment(db, p.installment_id), "PZ-8", TODAY,
-             text="already recorded paid")
+             text="已登记付款")
     assert bs.reconcile() == []
 
 
@@ -263,14 +263,14 @@ def test_record_refusals(make, db):
     ns = world(make, db, approved=(0, 1))
     p = _approved(db, ns)
     fin = _user(db, ns.fin2.id)
-    _refused(db, ValidationError, ps.record_paid, fin, p, "", TODAY, text="voucher")
-    _refused(db, ValidationError, ps.record_paid, fin, p, "PZ-1", TODAY + timedelta(days=2), text="future")
+    _refused(db, ValidationError, ps.record_paid, fin, p, "", TODAY, text="凭证号")
+    _refused(db, ValidationError, ps.record_paid, fin, p, "PZ-1", TODAY + timedelta(days=2), text="不能晚于今天")
     # a payment still requested cannot be recorded
     q = _payment(db, ns.contract.installments[1].id)
     _refused(db, InvalidTransition, ps.record_paid, fin, q, "PZ-2", TODAY)
     ps.record_paid(fin, _payment(db, p.installment_id), "PZ-1", TODAY)
     db.session.commit()
     q = _approved(db, ns, 1)
-    _refused(db, ValidationError, ps.record_paid, _user(db, ns.fin2.id), q, "PZ-1", TODAY, text="voucher number")
+    _refused(db, ValidationError, ps.record_paid, _user(db, ns.fin2.id), q, "PZ-1", TODAY, text="凭证号已登记")
     # stale page: the revision the form was loaded at
     _refused(db, Conflict, ps.record_paid, _user(db, ns.fin2.id), q, "PZ-3", TODAY, seen=q.revision - 1)

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from procure.money import rmb_upper
-from procure.payments.models import Payment, PaymentState
+from procure.payments.models import Payment
 from procure.roles import Role
 from procure.timeutil import to_local, utcnow
 
@@ -144,50 +144,15 @@ def test_list_totals_and_notice_text(web, site):
     assert "壹万捌仟元整" in text and site["number"] in text and "PZ-VIEW-1" in text
 
 
-def test_the_chain_through_the_pages(client, make, db):
-    ns = world(make, db)
-    pid = db.session.scalar(select(Payment.id).where(Payment.contract_id == ns.contract.id))
-    login(client, ns.officer.username)
-    page = client.get(f"/payments/{pid}").get_data(as_text=True)
-    assert f'action="/payments/{pid}/confirm"' in page and 'id="record"' not in page
-    rev = db.session.get(Payment, pid).revision
-    assert client.post(f"/payments/{pid}/confirm", data={"revision": rev}).status_code == 302
-    # finance: a stale page is refused with a message, nothing written
-    client.post("/logout")
-    login(client, ns.fin1.username)
-    resp = client.post(f"/payments/{pid}/approve", data={"revision": rev})
-    assert resp.status_code == 400 and "alert" in resp.get_data(as_text=True)
-    db.session.expire_all()
-    p = db.session.get(Payment, pid)
-    assert p.steps_done == 1
-    assert client.post(f"/payments/{pid}/approve", data={"revision": p.revision}).status_code == 302
-    db.session.expire_all()
-    p = db.session.get(Payment, pid)
-    assert p.state == PaymentState.APPROVED
-    # recording needs the confirmation box
-    day = to_local(utcnow()).date().isoformat()
-    resp = client.post(f"/payments/{pid}/record", data={"record-voucher_number": "PZ-P1", "record-paid_on": day,
-                                                        "record-revision": p.revision})
-    assert resp.status_code == 400
-    resp = client.post(f"/payments/{pid}/record", data={"record-voucher_number": "PZ-P1", "record-paid_on": day,
-                                                        "record-confirm": "y", "record-revision": p.revision})
-    assert resp.status_code == 302
-    db.session.expire_all()
-    assert db.session.get(Payment, pid).state == PaymentState.PAID
-    # the contract page links its payments
-    page = client.get(f"/contracts/{ns.contract.id}").get_data(as_text=True)
-    assert f"/contracts/{ns.contract.id}/payments" in page
-
-
-def test_rejection_needs_a_reason_on_the_page(client, make, db):
-    ns = world(make, db)
-    pid = db.session.scalar(select(Payment.id).where(Payment.contract_id == ns.contract.id))
-    login(client, ns.officer.username)
-    resp = client.post(f"/payments/{pid}/reject", data={"reject-reason": "", "reject-confirm": "y"})
-    assert resp.status_code == 400
-    db.session.expire_all()
-    assert db.session.get(Payment, pid).state == PaymentState.REQUESTED
-    resp = client.post(f"/payments/{pid}/reject", data={"reject-reason": "附件不全", "reject-confirm": "y"})
-    assert resp.status_code == 302
-    db.session.expire_all()
-    assert db.session.get(Payment, pid).state == PaymentState.REJECTED
+def test_dashboard_work_lists(web, site):
+    login(web, site["users"][OFFICER])
+    page = web.get("/dashboard").get_data(as_text=True)
+    assert "待确认的拨付" in page and f"/payments/{site['ids']['payment']}" in page
+    web.post("/logout")
+    login(web, site["users"][OTHER_OFFICER])
+    page = web.get("/dashboard").get_data(as_text=True)
+    assert f"/payments/{site['ids']['payment']}" not in page
+    web.post("/logout")
+    login(web, site["users"][FINANCE])
+    page = web.get("/dashboard").get_data(as_text=True)
+    assert "目前没有待您审批的拨付" in page
