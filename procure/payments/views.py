@@ -4,10 +4,13 @@ the payment page with its chain and the actions this user may take now."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +19,7 @@ from ..contracts.models import Contract, Installment
 from ..extensions import db
 from ..nav import NavItem
 from ..permissions import can, visible
+from ..projects.views import project_part
 from ..web import ServiceFailed, perform, require_view
 from . import services as ps
 from .forms import ApproveForm, RecordForm, RejectForm, RequestForm
@@ -172,3 +176,19 @@ def record(payment_id: int):
                                                                       "rendered."),
                 lambda f: {"voucher_number": f.voucher_number.data, "paid_on": f.paid_on.data,
                                   "seen": _revision(f)}, ("payment.record",))
+
+
+@project_part
+def _project_payments(project) -> Markup | None:
+    """The project page's part: the payments of its contracts, with what is paid."""
+    if not can(current_user, "payment.view"):
+        return None
+    rows = db.session.scalars(visible(current_user, "payment.view", Payment)
+                              .join(Contract, Contract.id == Payment.contract_id)
+                              .where(Contract.project_id == project.id)
+                              .options(selectinload(Payment.installment), selectinload(Payment.contract))
+                              .order_by(Payment.id)).all()
+    if not rows:
+        return None
+    paid = sum((p.amount for p in rows if p.state == P.PAID), Decimal("0.00"))
+    return Markup(render_template("payments/_project_part.html", payments=rows, paid=paid))

@@ -95,3 +95,33 @@ def test_two_finance_officers_approve_the_same_step_at_once(app, db, make, monke
     db.session.expire_all()
     p = db.session.get(Payment, pid)
     assert p.steps_done == 2 and p.state == P.REQUESTED and len(p.approvals) == 2
+
+
+def test_approvals_and_recordings_at_once_never_go_beyond(app, db, make):
+    """Two approved payments recorded (one of them twice) while a third is approved, with
+    room for only the two: the recordings pass once each, the approval is refused."""
+    ns = world(make, db, shares=("25", "25", "25", "25"), approved=(0, 1, 2))  # 15,000.00 each
+    p0, p1 = _all_approved(db, ns, ns.contract.installments[:2])
+    p2 = db.session.scalar(select(Payment).where(Payment.installment_id == ns.contract.installments[2].id))
+    ps.confirm_payment(db.session.get(User, ns.officer.id), p2)
+    db.session.commit()
+    p2 = p2.id
+    locked = ledger.lock_for_money(contract_id=ns.contract.id)
+    (_cid, alloc_id), = locked.fundings
+    ledger.pay(locked, alloc_id, ns.contract.id, Decimal("20000.00"), payment_id=990001, actor=ns.fin3)
+    db.session.commit()  # 40,000.00 unpaid; 30,000.00 approved; the third needs 15,000.00 more
+    fin, approver = ns.fin2.id, ns.fin3.id
+
+    def approve(d):
+        ps.approve_payment(d.session.get(User, approver), d.session.get(Payment, p2))
+
+    ok, refused = race(app, [lambda d: _record(d, p0, fin, "PZ-A"), lambda d: _record(d, p1, fin, "PZ-B"),
+                             lambda d: _record(d, p0, fin, "PZ-A"), approve])
+    assert sorted(ok) == [0, 1, 2] and [(i, kind) for i, kind, _m in refused] == [(3, "BudgetExceeded")], refused
+    db.session.expire_all()
+    assert db.session.get(Payment, p2).state == P.REQUESTED
+    funding = db.session.scalar(select(ContractFunding).where(ContractFunding.contract_id == ns.contract.id))
+    assert funding.paid == Decimal("50000.00") <= funding.committed
+    assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(
+        LedgerEntry.payment_id.in_([p0, p1]))) == 2
+    assert bs.reconcile() == []

@@ -68,7 +68,8 @@ def site(app):
         make.commit()
         data = {"users": {k: u.username for k, u in users.items()},
                 "ids": {"payment": p1.id, "paid": p0.id, "contract": ns.contract.id,
-                        "installment": ns.contract.installments[2].id, "notice": p0.notice_document_id},
+                        "installment": ns.contract.installments[2].id, "notice": p0.notice_document_id,
+                        "project": ns.contract.project_id},
                 "number": ns.contract.number, "amount": p0.amount}
         _db.session.remove()
     yield data
@@ -156,3 +157,10 @@ def test_dashboard_work_lists(web, site):
     login(web, site["users"][FINANCE])
     page = web.get("/dashboard").get_data(as_text=True)
     assert "目前没有待您审批的拨付" in page
+
+
+def test_project_page_lists_the_payments(web, site):
+    login(web, site["users"][OFFICER])
+    page = web.get(f"/projects/{site['ids']['project']}").get_data(as_text=True)
+    part = page[page.index('id="project-payments"'):]
+    assert f"/payments/{site['ids']['paid']}" in part and "18,000.00" in part
