@@ -16,7 +16,6 @@ from ..jobs import services as jobs
 from ..jobs.models import Job
 from ..money import format_money, rmb_upper
 from ..pdf import render_pdf
-from ..timeutil import to_local
 from . import services
 from .models import Payment
 
@@ -39,8 +38,7 @@ def render_notice(payment: Payment, locale: str = "zh_CN") -> bytes:
                           installment=inst, milestone=inst.milestone,
                           amount_figures=format_money(payment.amount, locale), amount_upper=rmb_upper(payment.amount),
                           contract_amount=format_money(contract.amount, locale), sources=sources,
-                          approvals=payment.approvals,
-                          paid_at=to_local(payment.paid_at).strftime("%Y-%m-%d %H:%M") if payment.paid_at else "")
+                          approvals=payment.approvals)
 
 
 def build_notice_pdf(job: Job) -> Document:
