@@ -150,6 +150,24 @@ class World:
                 period_end=date(2026, 12, 31), awarded_at=utcnow(), sign_due_on=date(2026, 2, 1),
                 created_by_id=tender.created_by_id))
         db.session.flush()
+        self._payments(db)
+
+    def _payments(self, db):
+        """A payment (requested) on each contract's one installment."""
+        from decimal import Decimal
+
+        from procure.contracts.models import Contract, Installment
+        from procure.payments.models import Payment
+
+        for c in self.rows(Contract):
+            inst = Installment(contract_id=c.id, position=0, share=Decimal("100"), amount=c.amount,
+                               releases_on="acceptance")
+            db.session.add(inst)
+            db.session.flush()
+            db.session.add(Payment(contract_id=c.id, installment_id=inst.id, organization_id=c.organization_id,
+                                   department_id=c.department_id, amount=c.amount, steps=["officer", "finance"],
+                                   requested_by_id=c.created_by_id))
+        db.session.flush()
 
     def rows(self, model) -> list:
         return list(self.db.session.scalars(select(model)))
