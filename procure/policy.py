@@ -27,6 +27,7 @@ PERF = "财预〔2020〕10号《项目支出绩效评价管理办法》"
 SME_PAY = "《保障中小企业款项支付条例》"
 ARCHIVE = "《会计档案管理办法》"
 DOMAIN6 = "Procure 提醒规则（业务规则第6节）"
+INTERNAL_CONTROL = "财会〔2012〕21号《行政事业单位内部控制规范（试行）》"
 
 
 LAW_74 = "财政部令第74号《政府采购非招标采购方式管理办法》"
@@ -154,6 +155,12 @@ RULES: tuple[Rule, ...] = (
          _l("A challenge is answered within this many working days")),
     Rule("payment.after_acceptance_days", 30, _l("calendar days"), f"{SME_PAY} 第九条",
          _l("Payment follows acceptance within this many days")),
+    Rule("payment.officer_confirms", True, _l("yes/no"), f"{INTERNAL_CONTROL} 第二十九条、第四十条",
+         _l("Payment approval chain: the department's officer confirms a requested payment first")),
+    Rule("payment.finance_approvals", 1, _l("approvals"), f"{INTERNAL_CONTROL} 第二十九条、第四十条",
+         _l("Payment approval chain: finance approvals every payment needs (each by another person)")),
+    Rule("payment.second_approval_above", Decimal("100000.00"), _l("yuan"), f"{INTERNAL_CONTROL} 第四十条",
+         _l("Payment approval chain: a payment above this amount needs one more finance approval")),
     Rule("eligibility.min_registered_years", 1, _l("years"), f"{GUIDE_54}; {CQ_GUIDE}",
          _l("An organization must have been registered at least this long")),
     Rule("standing.abnormal_to_serious_years", 2, _l("years"), f"{MCA_60} 第十九条",
@@ -197,6 +204,8 @@ RULES: tuple[Rule, ...] = (
          _l("Milestone report waiting for the officer's review")),
     Rule("reminder.payment_unpaid_days", 10, _l("days"), DOMAIN6,
          _l("Approved payment still unpaid, reminder to finance")),
+    Rule("reminder.payment_due_days", (7, 1), _l("days before"), f"{DOMAIN6}; {SME_PAY} 第九条",
+         _l("Final payment due after acceptance: reminders to finance before the last day")),
     Rule("reminder.contract_ending_days", 30, _l("days before"), DOMAIN6,
          _l("Contract ending soon")),
     Rule("reminder.contract_unsigned_days", (7, 3, 1), _l("days before"), f"{DOMAIN6}; {PROC_LAW} 第四十六条",

@@ -152,6 +152,7 @@ class World:
                 created_by_id=tender.created_by_id))
         db.session.flush()
         self._milestones(db)
+        self._payments(db)
 
     def _milestones(self, db):
         """A milestone per contract, each with a report (issue 11, delivery)."""
@@ -182,6 +183,23 @@ class World:
             db.session.flush()
             db.session.add(AcceptanceEvaluator(acceptance_id=acc.id, user_id=ev.id,
                                                assigned_by_id=contract.created_by_id))
+        db.session.flush()
+
+    def _payments(self, db):
+        """A payment (requested) on each contract's one installment."""
+        from decimal import Decimal
+
+        from procure.contracts.models import Contract, Installment
+        from procure.payments.models import Payment
+
+        for c in self.rows(Contract):
+            inst = Installment(contract_id=c.id, position=0, share=Decimal("100"), amount=c.amount,
+                               releases_on="acceptance")
+            db.session.add(inst)
+            db.session.flush()
+            db.session.add(Payment(contract_id=c.id, installment_id=inst.id, organization_id=c.organization_id,
+                                   department_id=c.department_id, amount=c.amount, steps=["officer", "finance"],
+                                   requested_by_id=c.created_by_id))
         db.session.flush()
 
     def rows(self, model) -> list:

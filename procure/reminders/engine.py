@@ -69,7 +69,8 @@ class ReminderRule:
 
 RULES: dict[str, ReminderRule] = {}
 #: The role of each kind of recipient a rule names.
-RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER, "admin": Role.ADMIN, "evaluator": Role.EVALUATOR}
+RECIPIENT_ROLES = {"org": Role.ORG, "officer": Role.OFFICER, "admin": Role.ADMIN, "evaluator": Role.EVALUATOR,
+                   "finance": Role.FINANCE}
 
 
 def register(rule: ReminderRule) -> None:
