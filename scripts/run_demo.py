@@ -70,6 +70,7 @@ class Supervisor:
         self.smtp = None
         self.children: dict[str, subprocess.Popen] = {}
         self.stopping = False
+        self.loaded = False
 
     # -- services inside this process --------------------------------------------------
     def start_redis(self) -> None:
@@ -151,6 +152,7 @@ class Supervisor:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self.on_signal)
         try:
+            self.reset_database()
             self.start_redis()
             self.start_smtp()
             say("migrating the database")
@@ -196,12 +198,36 @@ class Supervisor:
         say(f"stopped in {time.monotonic() - started:.1f} s (web, worker, beat: {children:.1f} s)")
         return code
 
+    def database(self) -> str:
+        """Where the data lives, as the banner names it."""
+        url = self.env.get("DATABASE_URL")
+        if url:  # never print a password
+            scheme, _, rest = url.partition("://")
+            return f"{scheme}://{rest.rpartition('@')[2]}"
+        return str(self.instance / "procure.sqlite")
+
+    def reset_database(self) -> None:
+        """DEMO_RESET=1: start from an empty embedded database (only the embedded SQLite
+        one; a configured DATABASE_URL is never dropped from here)."""
+        if self.env.get("DEMO_RESET", "").strip().lower() not in {"1", "true", "yes"}:
+            return
+        if self.env.get("DATABASE_URL"):
+            say("DEMO_RESET ignored: DATABASE_URL is set; drop that database yourself to start over")
+            return
+        removed = [p for p in self.instance.glob("procure.sqlite*") if p.is_file()]
+        for path in removed:
+            path.unlink()
+        (self.instance / "demo-logins.txt").unlink(missing_ok=True)
+        say(f"DEMO_RESET: removed {', '.join(p.name for p in removed) or 'nothing (no database yet)'}")
+
     def demo_logins(self) -> str:
         saved = self.instance / "demo-logins.txt"
         out = self.run("flask", "--app", "procure", "demo")
         if "Logins" in out:
             saved.write_text(out, encoding="utf-8")
+            self.loaded = True
             return out
+        self.loaded = False
         if saved.exists():
             return saved.read_text(encoding="utf-8")
         return "Demo logins: see README.md (password for all: procure2026)\n"
@@ -221,7 +247,13 @@ class Supervisor:
     def banner(self, port: int, logins: str) -> None:
         mail = self.instance / "mail" if self.smtp else f"{self.env['MAIL_SERVER']}:{self.env['MAIL_PORT']}"
         line = "=" * 72
-        print(f"\n{line}\n  Procure is running: http://127.0.0.1:{port}/\n\n{logins.rstrip()}\n\n"
+        if self.loaded:
+            data = f"  Data: demo data loaded into a new database ({self.database()})."
+        else:
+            data = (f"  Data: the existing database was KEPT ({self.database()}); the demo was not reloaded,\n"
+                    f"  so it holds whatever was done in it before. To start over from fresh demo data:\n"
+                    f"      DEMO_RESET=1 ./scripts/demo.sh")
+        print(f"\n{line}\n  Procure is running: http://127.0.0.1:{port}/\n{data}\n\n{logins.rstrip()}\n\n"
               f"  Emails sent by the app: {mail}\n  Stop with Ctrl-C.\n{line}\n", flush=True)
 
 
