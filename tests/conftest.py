@@ -18,6 +18,7 @@ import os
 import socket
 import tempfile
 from contextlib import closing
+from dataclasses import dataclass
 
 import pytest
 import redis as redis_lib
@@ -84,7 +85,7 @@ def reset_schema(engine) -> None:
 
 #: Above this many rows in a table, the clean-up truncates every table instead (as
 #: ``TRUNCATE`` gives the space back at once; a ``DELETE`` would leave it to the vacuum).
-DELETE_AT_MOST = 1000
+DELETE_AT_MOST = 5000
 
 
 def truncate_all(engine) -> None:
@@ -179,6 +180,82 @@ def db(app):
         yield _db
         _db.session.remove()
         truncate_all(_db.engine)
+
+
+# --- the demo, loaded once per session ------------------------------------------------
+
+#: Where the rows of the session's one demo load are kept (in the session database).
+DEMO_SCHEMA = "demo_snapshot"
+
+
+@dataclass
+class DemoSnapshot:
+    """What ``flask demo`` did once in this session: its exit code and output, the
+    folder of the documents (PDFs) it stored, and the rows it wrote (tables of
+    :data:`DEMO_SCHEMA`) with the sequences' values."""
+
+    exit_code: int
+    output: str
+    documents_dir: str
+    tables: list[str]
+    sequences: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(app, tmp_path_factory) -> DemoSnapshot:
+    """``flask demo`` run once for the session, as a test of its own would run it (every
+    PDF rendered, every email sent by the eager tasks), its rows then copied aside.
+
+    A demo load takes several seconds; tests that need the demo in a clean database
+    (``demo_loaded``, or :func:`restore_demo` for a module) get these rows copied back
+    in a fraction of a second. Tests of the loading itself (a second run, the order
+    of the modules' loaders) still run ``flask demo`` themselves."""
+    documents = str(tmp_path_factory.mktemp("demo-documents"))
+    with app.app_context():
+        _db.session.remove()
+        truncate_all(_db.engine)
+        kept = app.config["DOCUMENTS_DIR"]
+        app.config["DOCUMENTS_DIR"] = documents
+        try:
+            result = app.test_cli_runner().invoke(args=["demo"])
+        finally:
+            app.config["DOCUMENTS_DIR"] = kept
+        assert result.exit_code == 0, result.output
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE"))
+            conn.execute(sa.text(f"CREATE SCHEMA {DEMO_SCHEMA}"))
+            tables = []
+            for table in _db.metadata.sorted_tables:
+                if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+                    conn.execute(sa.text(f"CREATE TABLE {DEMO_SCHEMA}.{table.name} AS TABLE public.{table.name}"))
+                    tables.append(table.name)
+            sequences = dict(conn.execute(sa.text(
+                "SELECT sequencename, last_value FROM pg_sequences"
+                " WHERE schemaname = 'public' AND last_value IS NOT NULL")).all())
+        truncate_all(_db.engine)
+    return DemoSnapshot(result.exit_code, result.output, documents, tables, sequences)
+
+
+def restore_demo(engine, snapshot: DemoSnapshot) -> None:
+    """Copy the session's demo rows into the (empty) tables, the sequences set past them."""
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))  # rows of all tables at once
+        conn.execute(sa.text("; ".join(f"INSERT INTO public.{name} SELECT * FROM {DEMO_SCHEMA}.{name}"
+                                       for name in snapshot.tables)))
+        for name, value in snapshot.sequences.items():
+            conn.execute(sa.text("SELECT setval(format('public.%I', CAST(:name AS text)), :value)"),
+                         {"name": name, "value": value})
+
+
+@pytest.fixture()
+def demo_loaded(app, db, demo_snapshot, monkeypatch) -> DemoSnapshot:
+    """The demo in this test's clean database (emptied afterwards like any test's rows),
+    its stored documents readable."""
+    monkeypatch.setitem(app.config, "DOCUMENTS_DIR", demo_snapshot.documents_dir)
+    db.session.remove()
+    restore_demo(db.engine, demo_snapshot)
+    return demo_snapshot
 
 
 class IsolatedClient(FlaskClient):
