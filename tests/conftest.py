@@ -99,8 +99,9 @@ def truncate_all(engine) -> None:
     tables are emptied together) and the sequences that were used are restarted (also
     the sequence of a table whose insert was rolled back). A ``VACUUM`` of those tables
     then gives their pages back, so that the next test's rows are stored in the order
-    they are written, as in a truncated table (a query without ORDER BY sees them in
-    that order). A test that wrote more than ``DELETE_AT_MOST`` rows into a table gets
+    they are written, as in a truncated table, and their statistics are set as a
+    ``TRUNCATE`` sets them (a query without ORDER BY sees rows in the same order as
+    before: same storage, same plan). A test that wrote more than ``DELETE_AT_MOST`` rows into a table gets
     the full ``TRUNCATE``."""
     tables = [t.name for t in _db.metadata.sorted_tables]
     with engine.begin() as conn:
@@ -127,6 +128,13 @@ def truncate_all(engine) -> None:
     if stored:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM (SKIP_LOCKED) " + ", ".join(stored)))
+            # The planner's statistics as a TRUNCATE leaves them (size unknown, not "empty"),
+            # so that the next test's queries are planned, and their rows come, as before.
+            conn.execute(sa.text(
+                "WITH t AS (SELECT CAST(name AS regclass) AS oid FROM unnest(CAST(:tables AS text[])) AS name)"
+                " UPDATE pg_class SET relpages = 0, reltuples = -1, relallvisible = 0"
+                " WHERE oid IN (SELECT oid FROM t) OR oid IN (SELECT indexrelid FROM pg_index"
+                " WHERE indrelid IN (SELECT oid FROM t))"), {"tables": stored})
 
 
 _OWNED: dict[str, list[str]] = {}
