@@ -91,6 +91,9 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
 
     BOOTSTRAP_SERVE_LOCAL = True
+    #: How often a job's progress bar asks for its state (ms); a failed poll waits twice
+    #: as long each time, up to 15 times this (templates/macros/jobs.html).
+    JOB_POLL_MS = 1000
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
     #: The reminder scan also looks at this many earlier days, so a day the beat missed
@@ -167,6 +170,8 @@ class TestingConfig(Config):
     MAIL_RETRY_MAX_SECONDS = 2.0
     #: Cheap hashing in tests only; production keeps Werkzeug's scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    #: Browser tests wait for progress bars: poll five times as often as in production.
+    JOB_POLL_MS = 200
     BASE_URL = "http://testserver.local"
     CHECK_SCHEMA = False
 

@@ -11,8 +11,8 @@ from procure.roles import Role
 from .conftest import login
 
 
-def test_demo_command(app, db):
-    result = app.test_cli_runner().invoke(args=["demo"])
+def test_demo_command(app, db, demo_loaded):
+    result = demo_loaded  # `flask demo` as run once for the session, its rows in this test's database
     assert result.exit_code == 0, result.output
     assert "admin" in result.output and DEMO_PASSWORD in result.output
     users = db.session.scalars(sa.select(User)).all()
@@ -25,10 +25,9 @@ def test_demo_command(app, db):
     assert verify.exit_code == 0
 
 
-def test_every_demo_login_sees_a_chinese_dashboard(app, db, client):
+def test_every_demo_login_sees_a_chinese_dashboard(app, db, client, demo_loaded):
     from procure.extensions import limiter
 
-    app.test_cli_runner().invoke(args=["demo"])
     for user in db.session.scalars(sa.select(User)).all():
         limiter.reset()  # one client address signs in as every demo user: not what throttling is for
         c = app.test_client()

@@ -46,9 +46,8 @@ class FormValues(HTMLParser):
 
 
 @pytest.fixture()
-def demo(app, db):
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+def demo(db, demo_loaded):
+    assert demo_loaded.exit_code == 0, demo_loaded.output
     return db.session.scalars(sa.select(User).order_by(User.id)).all()
 
 

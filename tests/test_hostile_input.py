@@ -33,7 +33,7 @@ from procure.demo import DEMO_PASSWORD, load_demo
 from procure.extensions import db as _db
 from procure.extensions import limiter
 
-from .conftest import IsolatedClient, app_config, truncate_all
+from .conftest import IsolatedClient, app_config, restore_demo, truncate_all
 
 #: One demo account per role; None is the visitor who is not signed in.
 ROLES = [None, "admin", "officer", "finance", "expert", "tongxin"]
@@ -71,8 +71,10 @@ PER_ENDPOINT = 2
 @pytest.fixture(scope="module", params=["postgresql", "sqlite"])
 def demo_app(request, tmp_path_factory):
     """The demo data, loaded once per database for all the crawls of this module."""
+    snapshot = None
     if request.param == "postgresql":
         app = request.getfixturevalue("app")
+        snapshot = request.getfixturevalue("demo_snapshot")  # the session's one load, copied back
         with app.app_context():
             _db.session.remove()
             truncate_all(_db.engine)
@@ -83,14 +85,18 @@ def demo_app(request, tmp_path_factory):
         with app.app_context():
             upgrade()
     app.test_client_class = IsolatedClient
-    old_limit = app.config["LOGIN_RATE_LIMIT"]
+    old_limit, old_documents = app.config["LOGIN_RATE_LIMIT"], app.config["DOCUMENTS_DIR"]
     app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
     with app.app_context():
-        load_demo()
-        _db.session.commit()
+        if snapshot is not None:
+            app.config["DOCUMENTS_DIR"] = snapshot.documents_dir
+            restore_demo(_db.engine, snapshot)
+        else:
+            load_demo()
+            _db.session.commit()
         _db.session.remove()
     yield app
-    app.config["LOGIN_RATE_LIMIT"] = old_limit
+    app.config["LOGIN_RATE_LIMIT"], app.config["DOCUMENTS_DIR"] = old_limit, old_documents
     with app.app_context():
         _db.session.remove()
         if request.param == "postgresql":

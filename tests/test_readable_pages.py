@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from procure.demo import DEMO_PASSWORD
 
-from .conftest import IsolatedClient, login, truncate_all
+from .conftest import IsolatedClient, login, restore_demo, truncate_all
 
 ROLES = ["anon", "admin", "officer", "finance", "expert", "tongxin"]
 #: Pages per role, and per endpoint (query-string variants of one list).
@@ -77,17 +77,20 @@ class _Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def demo(app):
-    """The demo, loaded once for every role of this module."""
+def demo(app, demo_snapshot):
+    """The demo (the session's one load, copied back), once for every role of this module."""
     from procure.extensions import db
 
+    assert demo_snapshot.exit_code == 0, demo_snapshot.output
+    kept = app.config["DOCUMENTS_DIR"]
+    app.config["DOCUMENTS_DIR"] = demo_snapshot.documents_dir
     with app.app_context():
         db.session.remove()
         truncate_all(db.engine)
-        result = app.test_cli_runner().invoke(args=["demo"])
-        assert result.exit_code == 0, result.output
+        restore_demo(db.engine, demo_snapshot)
         data = _demo_facts(db)
     yield data
+    app.config["DOCUMENTS_DIR"] = kept
     with app.app_context():
         db.session.remove()
         truncate_all(db.engine)

@@ -17,18 +17,22 @@ from .conftest import IsolatedClient, app_config
 pytestmark = pytest.mark.sqlite
 
 
-@pytest.fixture()
-def sqlite_app(tmp_path, services_ready):
-    app = create_app("testing", **app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'trial.sqlite'}"))
+@pytest.fixture(scope="module")
+def sqlite_demo(tmp_path_factory, services_ready):
+    """A SQLite database with the demo, loaded once for this module's tests: (app, what
+    ``load_demo`` returned)."""
+    path = tmp_path_factory.mktemp("sqlite") / "trial.sqlite"
+    app = create_app("testing", **app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{path}"))
     app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()
-        yield app
+        logins = load_demo()
+        yield app, logins
         db.session.remove()
 
 
-def test_demo_and_audit_chain_on_sqlite(sqlite_app):
-    logins = load_demo()
+def test_demo_and_audit_chain_on_sqlite(sqlite_demo):
+    _app, logins = sqlite_demo
     assert {row["role"] for row in logins["users"]} == {"admin", "officer", "finance", "evaluator", "org"}
     assert verify_chain().ok
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
@@ -36,8 +40,8 @@ def test_demo_and_audit_chain_on_sqlite(sqlite_app):
     assert load_demo() is None  # a second run leaves the data alone
 
 
-def test_pages_on_sqlite(sqlite_app):
-    load_demo()
+def test_pages_on_sqlite(sqlite_demo):
+    sqlite_app, _logins = sqlite_demo
     client = sqlite_app.test_client()
     assert client.post("/login", data={"username": "admin", "password": "procure2026"}).status_code == 302
     for path in ["/dashboard", "/admin/users", "/admin/outbox", "/admin/audit", "/admin/policy"]:

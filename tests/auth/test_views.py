@@ -88,6 +88,9 @@ def test_production_cookies_are_secure():
     from config import ProductionConfig
 
     assert ProductionConfig.SESSION_COOKIE_SECURE and ProductionConfig.REMEMBER_COOKIE_SECURE
+    # The tests' cheaper settings stay in TestingConfig: production hashes with scrypt and
+    # polls a job's progress every second.
+    assert not hasattr(ProductionConfig, "PASSWORD_HASH_METHOD") and ProductionConfig.JOB_POLL_MS == 1000
 
 
 def test_csrf_is_enforced(services_ready):

@@ -133,7 +133,7 @@ def test_200_emails_of_one_transaction_arrive_within_seconds_each_once(db, make,
 def test_a_worker_restarted_in_the_middle_still_delivers_each_once(db, make, rig, early_sends):
     inbox, worker, live = rig
     inbox.messages.clear()
-    inbox.delay = 0.05  # a slow server, so the restart falls in the middle
+    inbox.delay = 0.02  # a slow server, so the restart falls in the middle
     try:
         ids, _committed = _write_emails(db, live, make)
         wait_for(lambda: len(inbox.messages) >= 20, timeout=WITHIN_SECONDS)
