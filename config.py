@@ -76,8 +76,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Procure <noreply@example.org>")
-    #: Who signs emails that no department sends (welcome, password reset …).
-    ISSUER_NAME = os.environ.get("ISSUER_NAME", "Procure 政府购买服务管理系统")
+    #: Who signs emails that no department sends (welcome, password reset …); unset: the
+    #: system, named in the recipient's language.
+    ISSUER_NAME = os.environ.get("ISSUER_NAME") or None
     MAIL_TIMEOUT = 10
     #: Outbox retries: attempt n waits MAIL_RETRY_BASE_SECONDS * 2**(n-1), capped.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))

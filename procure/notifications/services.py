@@ -126,9 +126,15 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def default_issuer() -> str:
-    """Who signs an email that no department sends (``ISSUER_NAME``)."""
-    return current_app.config.get("ISSUER_NAME") or "Procure"
+def default_issuer():
+    """Who signs an email that no department sends: ``ISSUER_NAME`` when configured, else
+    the system, named in the recipient's language."""
+    return current_app.config.get("ISSUER_NAME") or _l("Procure, the purchase-of-services system")
+
+
+def _sender_name(issuer) -> str | None:
+    """The From name: the sending department; None (the default sender) for the system."""
+    return _shorten(issuer, 120) if isinstance(issuer, str) else None
 
 
 def issuer_of(obj) -> str | None:
@@ -228,7 +234,7 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
                 dedupe_key=key, rule=rule, to_email=user.email,
                 locale=_locale(user),
                 subject=_shorten(subject, 300), body_text=body_text, body_html=body_html, recipient_id=user.id,
-                sender_name=_shorten(context["issuer"], 120), object_type=object_type, object_id=object_id,
+                sender_name=_sender_name(context["issuer"]), object_type=object_type, object_id=object_id,
                 due_date=due_date,
                 state=NotificationState.QUEUED, next_attempt_at=utcnow())
         rows = [notice] if email is None else [notice, email]
@@ -396,7 +402,7 @@ def notify_bulk(items: Sequence[Outgoing], template: str, *, rule: str, critical
             emails[item.dedupe_key] = dict(
                 common, to_email=item.user.email, locale=_locale(item.user), subject=_shorten(subject, 300),
                 body_text=body_text, body_html=body_html, recipient_id=item.user.id,
-                sender_name=_shorten(str(item.context["issuer"]), 120), state=NotificationState.QUEUED,
+                sender_name=_sender_name(item.context["issuer"]), state=NotificationState.QUEUED,
                 attempts=0, last_error=None, next_attempt_at=now, sent_at=None)
     won = [key for (key,) in _insert_new(Notice.__table__, notices, [Notice.__table__.c.dedupe_key])]
     rows = [emails[k] for k in sorted(won) if k in emails]

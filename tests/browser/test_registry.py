@@ -81,7 +81,7 @@ def test_org_user_sees_its_reminder(page: Page, live_server, make, db, app, arti
     expect(page.get_by_text("Unread notices")).to_be_visible()
     page.get_by_role("link", name="Notices", exact=True).click()
     notice = page.locator("#notices tbody tr").first
-    expect(notice).to_contain_text("The annual report for 2025 of 提醒测试协会 is due by 2026-05-31.")
+    expect(notice).to_contain_text("The annual report for 2025 of 提醒测试协会 is due by May 31, 2026.")
     page.screenshot(path=str(artifacts / "registry-notice.png"), full_page=True)
     notice.get_by_role("button", name="Open").click()
     page.wait_for_url(f"{live_server}/organizations/{org.id}")
