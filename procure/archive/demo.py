@@ -37,7 +37,6 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from ..acceptance import services as acs
-from ..archive import services as archive
 from ..auth import services as accounts
 from ..auth.models import User
 from ..calendar import local_today
@@ -45,6 +44,7 @@ from ..contracts import demo as contracts_demo
 from ..contracts import services as cs
 from ..contracts.models import Contract, ContractState, Milestone
 from ..contracts.rendering import build_version_pdf
+from ..delivery import services as ds
 from ..demo import DEMO_PASSWORD, demo_email
 from ..extensions import db
 from ..jobs.services import run_job
@@ -54,7 +54,7 @@ from ..projects import services as ps
 from ..projects.models import Project, ProjectState, ServiceCategory
 from ..roles import Role
 from ..timeutil import utcnow
-from . import services as ds
+from . import services as archive
 
 ORDER = 90
 
