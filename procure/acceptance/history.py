@@ -71,3 +71,9 @@ describe_actions({
 JOB_KINDS.update({CERT_JOB: _l("Acceptance certificate (PDF)")})
 DOCUMENT_KINDS.update({"acceptance_opinion": _l("Beneficiaries' opinion (scan)"),
                        "acceptance_certificate": _l("Acceptance certificate")})
+
+# The contract completed by a passed acceptance records it and its grade.
+describe_object("contracts", _l("Contract"), fields={
+    "acceptance": Field(_l("Acceptance record"), Ref("acceptances")),
+    "grade": Field(_l("Grade"), Enum(Grade)),
+})

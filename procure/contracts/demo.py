@@ -7,7 +7,7 @@ the money and publishes the contract on the portal).
   final (rows, as the evaluation demo records opened calls) and then contracted like any
   other.
 
-Paid money needs payments (a later issue): the demo shows none until then."""
+Their delivery (reports, payments, acceptance, closing) is in procure/delivery/demo.py."""
 
 from __future__ import annotations
 
@@ -69,11 +69,22 @@ def _contract(ctx, officer: User, tender: Tender, year: int) -> Contract:
     return contract
 
 
-def _past_award(officer: User, project: Project, org_id: int) -> Tender:
-    """A call of an earlier year recorded as final: published, opened, awarded to
-    ``org_id`` at 95% of the allocation, the windows long over."""
+def breakdown(price: Decimal, admin_share: str = "0.08") -> list[dict]:
+    """A bid's budget breakdown (personnel, activities, admin) summing to ``price``: the
+    contract's approved breakdown (delivery's budget lines) is copied from it."""
+    admin = (price * Decimal(admin_share)).quantize(Decimal("0.01"))
+    activities = (price * Decimal("0.30")).quantize(Decimal("0.01"))
+    return [{"category": "personnel", "amount": str(price - admin - activities), "note": "社工及护理员"},
+            {"category": "activities", "amount": str(activities), "note": "服务活动"},
+            {"category": "admin", "amount": str(admin), "note": "项目管理"}]
+
+
+def _past_award(officer: User, project: Project, org_id: int, opening=None) -> Tender:
+    """A call recorded as final: published, opened (by default on 1 February of the
+    project's year), awarded to ``org_id`` at 95% of the allocation, the windows long
+    over; the bid carries a budget breakdown."""
     year = project.fiscal_year
-    opening = utcnow().replace(year=year, month=2, day=1, hour=2, minute=0, second=0, microsecond=0)
+    opening = opening or utcnow().replace(year=year, month=2, day=1, hour=2, minute=0, second=0, microsecond=0)
     price = (project.allocations[0].allocated * Decimal("0.95")).quantize(Decimal("0.01"))
     ps.advance_project(officer, project, ProjectState.TENDERING)
     tender = Tender(project_id=project.id, department_id=project.department_id, method=project.method,
@@ -86,7 +97,8 @@ def _past_award(officer: User, project: Project, org_id: int) -> Tender:
     ensure_data_key(tender)
     db.session.add(tender)
     db.session.flush()
-    content = {"price": str(price), "proposal": "服务方案（见投标文件）", "breakdown": [], "attachments": []}
+    content = {"price": str(price), "proposal": "服务方案（见投标文件）", "breakdown": breakdown(price),
+               "attachments": []}
     sealed, digest = seal_bundle(tender, org_id, content)
     bid = Bid(tender_id=tender.id, organization_id=org_id, state=BidState.AWARDED, sealed_content=sealed,
               sealed_sha256=digest, submitted_at=opening - timedelta(days=1),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..history import Enum, Field, Number, Ref, Text, describe_actions, describe_object
+from ..history import Choice, Enum, Field, Money, Number, Pairs, Ref, Text, describe_actions, describe_object
+from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from .models import MilestoneReport, ReportState
 
 describe_object("milestone_reports", _l("Milestone report"), model=MilestoneReport,
@@ -38,4 +39,9 @@ describe_actions({
     "milestone_report.add_evidence": _l("Evidence added to a milestone report"),
     "milestone_report.remove_evidence": _l("Evidence removed from a milestone report"),
     "budget_line.fill": _l("Approved budget breakdown recorded"),
+})
+
+# The approved breakdown is recorded on the contract (``budget_line.fill``): category → amount.
+describe_object("contracts", _l("Contract"), fields={
+    "budget": Field(_l("Approved budget breakdown"), Pairs(Choice(BREAKDOWN_CATEGORIES), Money())),
 })

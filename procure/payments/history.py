@@ -18,6 +18,7 @@ from ..history import (
     describe_object,
     join,
 )
+from ..jobs.history import KIND_LABELS as JOB_KINDS
 from .models import Payment, PaymentState, Step
 
 
@@ -54,3 +55,5 @@ describe_object("payments", _l("Payment"), model=Payment,
                     "rejected_by_id": Field(_l("Rejected by"), Ref("users"), hidden=True),
                     "rejected_at": Field(_l("Rejected"), DateTime(), hidden=True),
                 })
+
+JOB_KINDS.update({"payment_notice": _l("Payment notice")})

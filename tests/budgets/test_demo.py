@@ -28,14 +28,17 @@ def test_demo_budgets(app, db, demo_loaded):
         Project.state == ProjectState.DRAFT, Project.state_reason.is_not(None))) == 1  # returned by finance
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AppropriationAdjustment)) == 2
     assert reconcile() == []
-    # committed money comes from real signed contracts only (paid money waits for payments)
+    # committed money comes from real signed contracts only, paid money from real payments
     from procure.contracts.models import Contract, ContractState
+    from procure.payments.models import Payment, PaymentState
 
     committed = db.session.scalar(sa.select(sa.func.sum(Appropriation.committed)))
-    signed = db.session.scalars(sa.select(Contract).where(Contract.state == ContractState.ACTIVE)).all()
-    assert len(signed) == 3 and committed == sum(c.amount for c in signed)
+    signed = db.session.scalars(sa.select(Contract).where(
+        Contract.state.in_((ContractState.ACTIVE, ContractState.COMPLETED)))).all()
+    assert len(signed) == 5 and committed == sum(c.amount for c in signed)
     assert all(c.published_at is not None for c in signed)
-    assert db.session.scalar(sa.select(sa.func.sum(Appropriation.paid))) == 0
+    paid = db.session.scalars(sa.select(Payment.amount).where(Payment.state == PaymentState.PAID)).all()
+    assert paid and db.session.scalar(sa.select(sa.func.sum(Appropriation.paid))) == sum(paid)
     portal = app.test_client().get("/portal/contracts/").get_data(as_text=True)
     assert all(c.number in portal for c in signed)
     from procure.reports.services import EXECUTION_PDF
