@@ -62,6 +62,7 @@ def load_demo(force: bool = False) -> dict | None:
     from . import audit
 
     audit.record(None, "user.create", admin, after=admin.snapshot())
+    accounts.send_welcome(admin)
 
     deps = [accounts.create_department(admin, name, code) for name, code in DEPARTMENTS]
     orgs = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import Choice, Enum, Field, Money, Number, Pairs, Ref, Text, describe_actions, describe_object
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from .models import MilestoneReport, ReportState
@@ -45,3 +46,4 @@ describe_actions({
 describe_object("contracts", _l("Contract"), fields={
     "budget": Field(_l("Approved budget breakdown"), Pairs(Choice(BREAKDOWN_CATEGORIES), Money())),
 })
+DOCUMENT_KINDS.update({"report_evidence": _l("Evidence of a milestone report")})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import (
     Date,
     DateTime,
@@ -57,3 +58,4 @@ describe_object("payments", _l("Payment"), model=Payment,
                 })
 
 JOB_KINDS.update({"payment_notice": _l("Payment notice")})
+DOCUMENT_KINDS.update({"payment_notice": _l("Payment notice")})
