@@ -188,7 +188,8 @@ def _crawl(app, client, demo) -> tuple[list[str], int]:
         if resp.status_code != 200 or not resp.mimetype == "text/html":
             continue
         pages += 1
-        data = demo["data"] + (demo["usernames"] if "/users" in url or "/notices" in url or "/admin/audit" in url else [])
+        shows_users = any(part in url for part in ("/users", "/notices", "/admin/audit"))
+        data = demo["data"] + (demo["usernames"] if shows_users else [])
         found, links = _findings(url, resp.get_data(as_text=True), data)
         findings += found
         for href in links:
