@@ -24,7 +24,7 @@ from .services import CERT_JOB, GROUP_LABELS
 _GROUP = _Choice(GROUP_LABELS)
 SCORE_FIELDS = {g: Field(label, Number()) for g, label in GROUP_LABELS.items()}
 
-describe_object("acceptances", _l("Acceptance"), model=Acceptance,
+describe_object("acceptances", _l("Acceptance record"), model=Acceptance,
                 name=lambda a: a.contract.number, endpoint=("acceptance.detail", "acceptance_id"),
                 permission="acceptance.view",
                 fields={
