@@ -53,7 +53,7 @@ STATE_LABELS = {
     PaymentState.REQUESTED: _l("Requested"),
     PaymentState.APPROVED: _l("Approved, to be paid"),
     PaymentState.PAID: _l("Paid"),
-    PaymentState.REJECTED: _l("Rejected"),
+    PaymentState.REJECTED: _l("Rejected, not paid"),
 }
 
 P = PaymentState
