@@ -39,7 +39,7 @@ from ..extensions import db
 from ..jobs.services import create_job, register_task
 from ..notifications.services import app_path, notify, register_topic
 from ..organizations import services as org_services
-from ..parsing import has_control_chars
+from ..parsing import has_control_chars, parse_id
 from ..permissions import Scope, can, define, own_department, own_organization, owned_by, related, require, role_in
 from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..projects.services import ensure_open
@@ -320,10 +320,10 @@ def eligible_evaluators() -> list[User]:
 
 
 def _evaluator_users(ids) -> list[User]:
-    try:
-        wanted = sorted({int(i) for i in ids or []})
-    except (TypeError, ValueError):
-        raise ValidationError(_l("Choose evaluators from the list."), field="evaluators") from None
+    parsed = [parse_id(i) for i in ids or []]
+    if None in parsed:  # not a number, or beyond any id (the database would refuse it)
+        raise ValidationError(_l("Choose evaluators from the list."), field="evaluators")
+    wanted = sorted(set(parsed))
     users = list(db.session.scalars(select(User).where(User.id.in_(wanted)))) if wanted else []
     if len(users) != len(wanted) or any(u.role != Role.EVALUATOR or u.status != UserStatus.ACTIVE for u in users):
         raise ValidationError(_l("Only active users with the evaluator role can be assigned."), field="evaluators")
