@@ -131,7 +131,15 @@ class FlaskForm(flask_wtf.FlaskForm):
 
 
 class Form(wtforms.Form):
-    """Base of sub-forms (the rows of a ``FieldList(FormField(…))``)."""
+    """Base of sub-forms (the rows of a ``FieldList(FormField(…))``). Their built-in
+    messages ("Field cannot be longer than …") are translated as a FlaskForm's are
+    (``wtforms.Form`` alone would leave them in English)."""
 
     class Meta(GuardedMeta):
-        pass
+        def get_translations(self, form):
+            from flask import current_app
+            from flask_wtf.i18n import translations
+
+            if not has_request_context() or not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return translations

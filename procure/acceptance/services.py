@@ -39,9 +39,10 @@ from ..extensions import db
 from ..jobs.services import create_job, register_task
 from ..notifications.services import app_path, notify, register_topic
 from ..organizations import services as org_services
-from ..parsing import has_control_chars
+from ..parsing import has_control_chars, parse_id
 from ..permissions import Scope, can, define, own_department, own_organization, owned_by, related, require, role_in
-from ..projects.models import PROJECT_MACHINE, ProjectState
+from ..projects.models import PROJECT_MACHINE, Project, ProjectState
+from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders.evaluation import parse_score
 from ..timeutil import to_local, utcnow
@@ -180,6 +181,7 @@ def open_final_report(actor, contract: Contract) -> Acceptance:
     first time the organization opens it. One per contract, also under two requests."""
     if getattr(actor, "role", None) != Role.ORG or not can(actor, "contract.view", contract):
         raise NotPermitted(_l("Only the contracted organization's staff write its final report."))
+    ensure_open(contract.project)
     acc = acceptance_of(contract)
     if acc is not None:
         return acc
@@ -250,6 +252,7 @@ def save_final_report(actor, acc: Acceptance, data: ReportData, *, submit: bool 
     actual and the opinion (at least one form of it); it moves the acceptance to
     submitted, the project to acceptance, and tells the department's officers."""
     require(actor, "acceptance.report", acc)
+    ensure_open(acc.contract.project)
     if acc.state == A.FAILED and acc.rectify_by is not None and today() > acc.rectify_by:
         raise InvalidTransition(_l("The rectification period ended on %(date)s; the report can no longer be "
                                    "resubmitted.", date=acc.rectify_by.isoformat()))
@@ -317,10 +320,10 @@ def eligible_evaluators() -> list[User]:
 
 
 def _evaluator_users(ids) -> list[User]:
-    try:
-        wanted = sorted({int(i) for i in ids or []})
-    except (TypeError, ValueError):
-        raise ValidationError(_l("Choose evaluators from the list."), field="evaluators") from None
+    parsed = [parse_id(i) for i in ids or []]
+    if None in parsed:  # not a number, or beyond any id (the database would refuse it)
+        raise ValidationError(_l("Choose evaluators from the list."), field="evaluators")
+    wanted = sorted(set(parsed))
     users = list(db.session.scalars(select(User).where(User.id.in_(wanted)))) if wanted else []
     if len(users) != len(wanted) or any(u.role != Role.EVALUATOR or u.status != UserStatus.ACTIVE for u in users):
         raise ValidationError(_l("Only active users with the evaluator role can be assigned."), field="evaluators")
@@ -359,6 +362,7 @@ def organize_evaluation(actor, acc: Acceptance, *, evaluator_ids=None, third_par
     declares a conflict of interest or none) or names a third party whose scores the
     officer enters. submitted → evaluating."""
     require(actor, "acceptance.manage", acc)
+    ensure_open(acc.contract.project)
     ACCEPTANCE_MACHINE.check(acc.state, A.EVALUATING)
     name = _text(third_party_name, "third_party_name", required=False, max_len=200, multiline=False)
     ids = [i for i in (evaluator_ids or []) if str(i).strip()]
@@ -382,6 +386,7 @@ def organize_evaluation(actor, acc: Acceptance, *, evaluator_ids=None, third_par
 def add_evaluator(actor, acc: Acceptance, user_id) -> AcceptanceEvaluator:
     """One more evaluator during the evaluation (e.g. after a conflict was declared)."""
     require(actor, "acceptance.manage", acc)
+    ensure_open(acc.contract.project)
     if acc.state != A.EVALUATING or acc.evaluated_by != "committee":
         raise InvalidTransition(_l("Evaluators are added while a committee evaluates."))
     users = _evaluator_users([user_id])
@@ -407,6 +412,7 @@ def declare(actor, acc: Acceptance, has_conflict: bool, note: str | None = None)
     row = evaluator_row(actor, acc)
     if row is None or not can(actor, "acceptance.evaluate", acc):
         raise NotPermitted(_l("You are not allowed to do this."))
+    ensure_open(acc.contract.project)
     if acc.state != A.EVALUATING:
         raise InvalidTransition(_l("The declaration is made while the acceptance is evaluated."))
     note = _text(note, "note", required=bool(has_conflict), message=_l("Say what the conflict of interest is."),
@@ -441,6 +447,7 @@ def submit_scores(actor, acc: Acceptance, values: dict, comment: str | None = No
     row = evaluator_row(actor, acc)
     if row is None or not can(actor, "acceptance.evaluate", acc):
         raise NotPermitted(_l("You are not allowed to do this."))
+    ensure_open(acc.contract.project)
     if acc.state != A.EVALUATING:
         raise InvalidTransition(_l("Scores are given while the acceptance is evaluated."))
     if row.state == E.CONFLICTED:
@@ -472,6 +479,7 @@ def _write_scores(actor, acc: Acceptance, scores: dict[str, Decimal], comment: s
 def enter_third_party_scores(actor, acc: Acceptance, values: dict, comment: str | None = None) -> Acceptance:
     """The officer enters (or corrects, until the decision) the third party's scores."""
     require(actor, "acceptance.manage", acc)
+    ensure_open(acc.contract.project)
     acc = lock(acc)
     if acc.state != A.EVALUATING or acc.evaluated_by != "third_party":
         raise InvalidTransition(_l("A third party's scores are entered while it evaluates the acceptance."))
@@ -574,6 +582,7 @@ def decide(actor, acc: Acceptance, note: str | None = None) -> Acceptance:
     evaluators without a conflict have scored (or the third party's scores are missing).
     Two decisions at once: the acceptance's row is locked; the second is refused."""
     require(actor, "acceptance.manage", acc)
+    ensure_open(acc.contract.project)
     acc = lock(acc)
     if acc.state != A.EVALUATING:
         raise InvalidTransition(_l("This acceptance is not waiting for a decision (it is %(state)s).",
@@ -624,8 +633,12 @@ def lapse_rectifications(on: date | None = None) -> list[int]:
     officer who decided the failure; idempotent. Returns
     the ids terminated; the caller commits."""
     on = on or today()
-    ids = list(db.session.scalars(select(Acceptance.id).where(Acceptance.state == A.FAILED,
-                                                              Acceptance.rectify_by < on).order_by(Acceptance.id)))
+    # a closed (archived) project is never changed: its acceptance is left as it is
+    ids = list(db.session.scalars(
+        select(Acceptance.id).join(Contract, Contract.id == Acceptance.contract_id)
+        .join(Project, Project.id == Contract.project_id)
+        .where(Acceptance.state == A.FAILED, Acceptance.rectify_by < on, Project.state != ProjectState.CLOSED)
+        .order_by(Acceptance.id)))
     done = []
     for acc_id in ids:
         acc = lock(db.session.get(Acceptance, acc_id))

@@ -21,6 +21,7 @@ from ..errors import ValidationError
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
+from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
 from ..web import ServiceFailed, perform, require_view
@@ -100,8 +101,10 @@ def report(contract_id: int):
     except ValidationError as exc:
         form.opinion.errors = list(form.opinion.errors) + [str(exc.message)]
         return _report_form_page(contract, acc, form, 400)
-    rev = form.revision.data or ""
-    seen = int(rev) if rev.isdecimal() and len(rev) < 9 else None
+    rev = (form.revision.data or "").strip()
+    seen = (parse_int(rev, max_value=10**9) if rev else None)
+    if rev and seen is None:
+        seen = -1  # junk (a tampered form) never matches
     data = svc.ReportData(final_report=form.final_report.data, actuals=[e.data for e in form.actuals],
                           opinion_text=form.opinion_text.data, opinion=opinion)
     submit = bool(form.submit.data)

@@ -32,9 +32,10 @@ from ..budgets.models import ZERO, ContractFunding
 from ..contracts.models import Contract, ContractState, ContractVersion
 from ..delivery.models import MilestoneReport, ReportEvidence, ReportState
 from ..documents.models import Document
-from ..errors import InvalidTransition, NotFound
+from ..errors import InvalidTransition, NotFound, ValidationError
 from ..extensions import db
 from ..money import format_money
+from ..parsing import CONTROL_CHARS_MESSAGE, has_control_chars
 from ..permissions import define, own_department, require, role_in, visible
 from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..projects.services import ensure_open
@@ -47,6 +48,8 @@ C = ContractState
 #: The states a project can close from (the machine's table says the same).
 CLOSABLE_FROM = frozenset({S.CONTRACTED, S.IN_PROGRESS, S.ACCEPTANCE})
 PER_PAGE = 25
+#: The longest closing note (the page's field says the same).
+NOTE_MAX = 2000
 
 #: The archive: staff (finance and admin every project, an officer their department's).
 define("archive.view", {Role.ADMIN, Role.FINANCE, Role.OFFICER},
@@ -120,6 +123,11 @@ def close_project(actor, project: Project, note: str | None = None) -> ArchiveRe
     compare-and-set and writes the archive record; the loser of two closes at once is
     told the project is closed. Flushes, never commits."""
     require(actor, "project.close", project)
+    note = (note or "").strip()
+    if has_control_chars(note):
+        raise ValidationError(CONTROL_CHARS_MESSAGE, field="note")
+    if len(note) > NOTE_MAX:
+        raise ValidationError(_l("At most %(n)s characters.", n=NOTE_MAX), field="note")
     check_closable(project)  # a clear refusal before any lock
     locked = ledger.lock_for_money(project_id=project.id)
     project = locked.project
@@ -128,7 +136,7 @@ def close_project(actor, project: Project, note: str | None = None) -> ArchiveRe
     PROJECT_MACHINE.check(project.state, S.CLOSED)
     closed_at = utcnow()
     keep = retain_until(to_local(closed_at).date())
-    note = (note or "").strip()[:2000] or None
+    note = note or None
     PROJECT_MACHINE.transition(project, S.CLOSED, actor, reason=note, extra={
         "basis": basis.value, "contract": contract.number, "retain_until": keep.isoformat()})
     record = ArchiveRecord(project_id=project.id, contract_id=contract.id, basis=basis, closed_at=closed_at,

@@ -26,6 +26,7 @@ from ..notifications.services import app_path, notify, register_topic
 from ..parsing import has_control_chars, parse_amount
 from ..permissions import can, define, own_department, own_organization, require, role_in
 from ..projects.models import PROJECT_MACHINE, ProjectState
+from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders import services as tender_rules  # noqa: F401 - defines tender.manage, checked here
 from ..tenders.models import Tender, TenderState
@@ -189,6 +190,7 @@ def draft_contract(actor, tender: Tender, data: DraftData) -> Contract:
     first version, whose PDF the worker renders."""
     require(actor, "contract.draft")
     require(actor, "tender.manage", tender)
+    ensure_open(tender.project)
     if tender.state != TenderState.FINAL or tender.awarded_bid_id is None:
         raise InvalidTransition(_l("A contract is drafted from a final award; this call is not final yet."))
     if db.session.scalar(select(Contract.id).where(Contract.tender_id == tender.id)) is not None:
@@ -271,6 +273,7 @@ def version_content(contract: Contract) -> dict:
 
 def new_version(actor, contract: Contract, reason: str) -> ContractVersion:
     """A new version of the contract's current terms; its PDF is queued for the worker."""
+    ensure_open(contract.project)
     number = (db.session.scalar(select(func.max(ContractVersion.number))
                                 .where(ContractVersion.contract_id == contract.id)) or 0) + 1
     version = ContractVersion(contract_id=contract.id, number=number, reason=reason, state=V.RENDERING,
@@ -304,6 +307,7 @@ def rendered(actor, version: ContractVersion, pdf: bytes, content_sha256: str, *
     """Store the rendered PDF of ``version`` (the worker calls this), make it ready for
     signatures, and tell the signatories of both parties."""
     contract = version.contract
+    ensure_open(contract.project)
     doc = store_document(actor, pdf, f"{contract.number}-v{version.number}.pdf", "application/pdf",
                          kind="contract_pdf", obj=contract, permission="contract.view")
     VERSION_MACHINE.transition(version, V.READY, actor, values={
@@ -340,6 +344,7 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
                               "sign this contract."))
     if not actor.check_password(password or ""):
         raise ValidationError(_l("The password is not right; the contract was not signed."), field="password")
+    ensure_open(contract.project)
     contract = _lock(contract)
     if contract.state not in (C.PENDING_SIGNATURE, C.ACTIVE):
         raise InvalidTransition(_l("This contract is not waiting for signatures."))
@@ -409,6 +414,7 @@ def commit_money(actor, contract: Contract) -> dict[int, Decimal]:
     allocations, in allocation order, each up to what it has not committed; under the
     ledger's locks. The project moves to contracted. Refused, with nothing written, when
     the allocations do not hold enough uncommitted money. Returns allocation id → amount."""
+    ensure_open(contract.project)
     locked = ledger.lock_for_money(project_id=contract.project_id, contract_id=contract.id)
     held = sum((f.committed for f in locked.fundings.values()), ZERO)
     need = contract.amount - held
@@ -468,6 +474,7 @@ def amend_contract(actor, contract: Contract, data: AmendData) -> ContractVersio
     schedule. Both parties sign it again; the commitment follows when they have."""
     require(actor, "contract.manage", contract)
     contract = _lock(contract)
+    ensure_open(contract.project)
     if contract.state != C.ACTIVE:
         raise InvalidTransition(_l("Only a contract in force can be amended."))
     current = contract.current_version
@@ -537,6 +544,7 @@ def end_contract(actor, contract: Contract, reason: str, settlement=None) -> Con
     have checked theirs (acceptance failed for good, also when its rectification period
     ran out, a time-driven move with no user). ``settlement`` None: what was paid."""
     contract = _lock(contract)
+    ensure_open(contract.project)
     CONTRACT_MACHINE.check(contract.state, C.TERMINATED)
     reason = _text(reason, "reason", _l("Say why the contract is terminated."), max_len=2000)
     locked = ledger.lock_for_money(project_id=contract.project_id, contract_id=contract.id)

@@ -33,6 +33,7 @@ from ..notifications.services import app_path, notify, register_topic
 from ..parsing import has_control_chars, parse_amount, parse_id
 from ..permissions import can, define, own_department, own_organization, related, require, role_in
 from ..projects.models import PROJECT_MACHINE, Project, ProjectState
+from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from ..tenders.content import open_bundle
@@ -275,6 +276,7 @@ def _check_reporter(actor, milestone: Milestone) -> Contract:
     if milestone is None or not can(actor, "milestone.report", milestone):
         raise NotPermitted(_l("Only the contracted organization's staff report on this milestone."))
     contract = milestone.contract
+    ensure_open(contract.project)
     if contract.state != ContractState.ACTIVE:
         raise InvalidTransition(_l("Reports are written while the contract is in force."))
     return contract
@@ -449,6 +451,7 @@ def _latest(report: MilestoneReport) -> ReportSubmission:
 def _decide(actor, report: MilestoneReport, to: ReportState, comment: str, seen_revision: int | None):
     if report is None or not can(actor, "milestone_report.review", report):
         raise NotPermitted(_l("Only the officers of the contract's department review its reports."))
+    ensure_open(report.contract.project)
     REPORT_MACHINE.check(report.state, to)
     _check_seen(report, seen_revision)
     now = utcnow()

@@ -45,6 +45,7 @@ from ..money import format_money
 from ..notifications.services import app_path, notify, register_topic
 from ..parsing import has_control_chars
 from ..permissions import define, own_department, own_organization, require, role_in
+from ..projects.services import ensure_open
 from ..roles import Role
 from ..timeutil import to_local, utcnow
 from .models import PAYMENT_MACHINE, Payment, PaymentApproval, PaymentState, Step, Waiting
@@ -250,6 +251,7 @@ def request_payment(actor, installment: Installment, *, reviewed_by_id: int | No
     contract = _lock_contract(installment.contract_id)
     if not raised:
         require(actor, "payment.request", contract)
+    ensure_open(contract.project)
     if contract.state not in (ContractState.ACTIVE, ContractState.COMPLETED):
         raise InvalidTransition(_l("Payments are made on a contract in force; this contract is “%(state)s”.",
                                    state=contract.state.label))
@@ -315,6 +317,7 @@ def _approve_step(actor, payment_id: int, step: Step, comment: str | None, seen:
     payment = _lock_payment(payment_id)
     _seen(payment, seen)
     require(actor, "payment.confirm" if step == Step.OFFICER else "payment.approve", payment)
+    ensure_open(contract.project)
     if payment.state != P.REQUESTED or payment.next_step is None:
         raise InvalidTransition(_l("This payment is “%(state)s”; it has no step to approve.",
                                    state=payment.state.label))
@@ -397,6 +400,7 @@ def reject_payment(actor, payment: Payment, reason: str, *, seen: int | None = N
         if payment.state in (P.PAID, P.REJECTED):
             PAYMENT_MACHINE.check(payment.state, P.REJECTED)
         raise NotPermitted(_l("You may not reject this payment at its current step."))
+    ensure_open(payment.contract.project)
     PAYMENT_MACHINE.transition(payment, P.REJECTED, actor, reason=reason, values={
         "reject_reason": reason, "rejected_by_id": actor.id, "rejected_at": utcnow(), "waiting_for": None})
     link = app_path("payments.detail", payment_id=payment.id)
@@ -435,6 +439,7 @@ def record_paid(actor, payment: Payment, voucher_number: str, paid_on: date, *, 
     locked = ledger.lock_for_money(contract_id=contract.id)
     payment = _lock_payment(payment.id)
     require(actor, "payment.record", payment)
+    ensure_open(contract.project)
     if payment.state == P.PAID:
         if payment.voucher_number == voucher and payment.paid_on == paid_on:
             return payment  # a double submission: it was recorded once, answer with it

@@ -18,6 +18,7 @@ from .. import audit, history, nav
 from ..contracts.models import Contract, Installment
 from ..extensions import db
 from ..nav import NavItem
+from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
 from ..web import ServiceFailed, perform, require_view
@@ -124,8 +125,12 @@ def detail(payment_id: int):
 
 
 def _revision(form) -> int | None:
+    """The revision the form was loaded at; junk (a tampered form) never matches."""
     raw = (form.revision.data or "").strip()
-    return int(raw) if raw.isdecimal() and len(raw) < 10 else None
+    if not raw:
+        return None
+    seen = parse_int(raw, max_value=10**9)
+    return -1 if seen is None else seen
 
 
 def _act(payment_id: int, form_name: str, form, fn, done: str, args, actions: tuple[str, ...]):

@@ -550,10 +550,11 @@ def parse_score(raw, maximum: Decimal) -> Decimal:
         raise ValueError(_l("Type a number.")) from None
     if not value.is_finite():
         raise ValueError(_l("Type a number."))
-    if value != value.quantize(TWO_PLACES):
-        raise ValueError(_l("At most two decimals."))
+    # the range first: quantizing 1e400 would overflow the context's precision
     if value < 0 or value > maximum:
         raise ValueError(_l("A score from 0 to %(max)s.", max=plain(maximum)))
+    if value != value.quantize(TWO_PLACES):
+        raise ValueError(_l("At most two decimals."))
     return value.quantize(TWO_PLACES)
 
 
