@@ -217,12 +217,15 @@ def _invitations_page(tender: Tender, status: int = 200):
                            editable=tender.method == ProcurementMethod.INVITED_TENDER), status
 
 
-@bp.route("/<int:tender_id>/invitations")
+@bp.route("/<int:tender_id>/invitations", methods=["GET", "POST"])
 def invitation_list(tender_id: int):
+    # One rule for both methods: a path id beyond the bounded converter is then 404 for
+    # each (two rules on one path answer 405 when the converter refuses).
+    if request.method == "POST":
+        return invite(tender_id)
     return _invitations_page(db.get_or_404(Tender, tender_id))
 
 
-@bp.route("/<int:tender_id>/invitations", methods=["POST"])
 def invite(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     require_view("tender.manage", tender)
