@@ -181,7 +181,8 @@ def test_a_contract_delivered_paid_accepted_and_archived(app, db, make, browser,
         j.go(off, "/archive/")
         off.fill(f"#note-{aw.project.id}", "验收合格，款项付清。")
         off.click(f'form[action$="/archive/{aw.project.id}/close"] button')
-        expect(off.locator("body")).to_contain_text("2041")
+        expect(off.locator("#retain-until")).to_contain_text("2041年")
+        expect(off.locator("main")).to_contain_text("资金拨付通知")  # the payment notices are archived too
         j.shot(off, "05-archived")
 
         # the project page tells the whole story

@@ -124,6 +124,9 @@ def test_a_contract_from_first_report_to_the_archive(make, db, client):
     assert aw.project.state == ProjectState.CLOSED
     assert [r.project_id for r in arch.archive_page(aw.officer).items] == [aw.project.id]
     assert budgets.reconcile() == []
+    roles = [d.role for d in arch.project_documents(aw.project)]
+    assert roles.count("payment_notice") == 3 and "certificate" in roles and roles.count("evidence") == 2
+    assert "contract_pdf" in roles and "attached" not in roles  # the contract's PDF is named as such
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "payment.not_raised")) is None
 
     # the pages: the archive lists it, the organization's page shows the grade
