@@ -38,6 +38,8 @@ describe_object("acceptances", _l("Acceptance record"), model=Acceptance,
                     "opinion_text": Field(_l("Beneficiaries' opinion"), Text()),
                     "opinion_document_id": Field(_l("Scan of the opinion"), hidden=True),
                     "third_party_name": Field(_l("Third-party evaluator")),
+                    "evaluated_by": Field(_l("Evaluated by"), _Choice({
+                        "committee": _l("Evaluators"), "third_party": _l("Third-party evaluator")})),
                     "evaluators": Field(_l("Evaluators"), hidden=True),
                     "groups": Field(_l("Scores by group"), Pairs(_GROUP, Number())),
                     "evaluated_by": Field(_l("Evaluated by"), _Choice({

@@ -299,9 +299,11 @@ def save_final_report(actor, acc: Acceptance, data: ReportData, *, submit: bool 
 
 def _submit(actor, acc: Acceptance, state: AcceptanceState) -> None:
     round_ = 2 if state == A.FAILED else acc.round
-    ACCEPTANCE_MACHINE.transition(acc, A.SUBMITTED, actor, values={
-        "submitted_at": utcnow(), "round": round_, "evaluated_by": "committee", "third_party_name": None},
-        extra={"round": round_})
+    # A new round is organized afresh (committee or third party): reset quietly, so the
+    # history does not read "evaluated by: evaluators" before anyone was chosen.
+    acc.evaluated_by, acc.third_party_name = "committee", None
+    ACCEPTANCE_MACHINE.transition(acc, A.SUBMITTED, actor, values={"submitted_at": utcnow(), "round": round_},
+                                  extra={"round": round_})
     project = acc.contract.project
     if project.state == ProjectState.CONTRACTED:
         PROJECT_MACHINE.transition(project, ProjectState.IN_PROGRESS, actor, extra={"contract": acc.contract.number})

@@ -230,7 +230,7 @@ def decide(acceptance_id: int):
                  _("The acceptance was decided; its certificate is being rendered."))
 
 
-@project_part
+@project_part(order=40)
 def _project_acceptance(project) -> Markup | None:
     """The project page's part: the acceptance of its contract(s), or the way to write
     the final report for the organization."""

@@ -36,6 +36,7 @@ from ..errors import InvalidTransition, NotFound, ValidationError
 from ..extensions import db
 from ..money import format_money
 from ..parsing import CONTROL_CHARS_MESSAGE, has_control_chars
+from ..payments.models import Payment
 from ..permissions import define, own_department, require, role_in, visible
 from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..projects.services import ensure_open
@@ -184,14 +185,15 @@ class ArchivedDocument:
 DOC_ROLES = {
     "contract_pdf": _l("Contract (PDF)"), "contract_signed": _l("Signed contract"),
     "evidence": _l("Milestone report evidence"), "opinion": _l("Beneficiaries' opinion"),
-    "certificate": _l("Acceptance certificate"), "attached": _l("Document"),
+    "certificate": _l("Acceptance certificate"), "payment_notice": _l("Payment notice"),
+    "attached": _l("Document"),
 }
 
 
 def project_documents(project: Project) -> list[ArchivedDocument]:
     """Every document that belongs to the project and its contracts: contract PDFs
-    (unsigned and signed, every version), reports' evidence, the beneficiaries' opinion
-    and the acceptance certificate, and documents stored against the project or a
+    (unsigned and signed, every version), reports' evidence, the beneficiaries' opinion,
+    the acceptance certificate and the payment notices, and documents stored against the project or a
     contract. Two queries (the ids with their role, then the documents)."""
     cids = select(Contract.id).where(Contract.project_id == project.id)
     parts = [
@@ -206,6 +208,8 @@ def project_documents(project: Project) -> list[ArchivedDocument]:
         .where(Acceptance.contract_id.in_(cids), Acceptance.opinion_document_id.is_not(None)),
         select(Acceptance.certificate_document_id, cast(literal("certificate"), String))
         .where(Acceptance.contract_id.in_(cids), Acceptance.certificate_document_id.is_not(None)),
+        select(Payment.notice_document_id, cast(literal("payment_notice"), String))
+        .where(Payment.contract_id.in_(cids), Payment.notice_document_id.is_not(None)),
         select(Document.id, cast(literal("attached"), String))
         .where(or_(and_(Document.object_type == Project.__tablename__, Document.object_id == str(project.id)),
                    and_(Document.object_type == Contract.__tablename__,
@@ -214,8 +218,9 @@ def project_documents(project: Project) -> list[ArchivedDocument]:
     ]
     rows = db.session.execute(union(*parts)).all()
     roles: dict[int, str] = {}
-    for doc_id, role in rows:
-        roles.setdefault(doc_id, role)
+    for doc_id, role in rows:  # a union has no order: the specific role wins over "attached"
+        if roles.get(doc_id, "attached") == "attached":
+            roles[doc_id] = role
     docs = db.session.scalars(select(Document).where(Document.id.in_(roles)).order_by(Document.created_at,
                                                                                        Document.id)).all() \
         if roles else []

@@ -191,7 +191,7 @@ def amend(contract_id: int):
     return render_template("contracts/form.html", form=form, tender=None, contract=contract), status
 
 
-@project_part
+@project_part(order=10)
 def _project_contracts(project) -> Markup | None:
     """The project page's part: its contract(s) and their state."""
     rows = db.session.scalars(visible(current_user, "contract.view", Contract)

@@ -30,7 +30,7 @@ describe_object("milestone_reports", _l("Milestone report"), model=MilestoneRepo
                     "submissions_count": Field(_l("Submissions"), Number()),
                     "reviewed_at": Field(_l("Reviewed at"), hidden=True),
                     "reviewed_by_id": Field(_l("Reviewed by"), hidden=True),
-                    "review_comment": Field(_l("Comment"), Text()),
+                    "review_comment": Field(_l("Comment"), hidden=True),  # the event's "comment" says it
                     "budget": Field(_l("Approved budget breakdown"), Text()),
                 })
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import audit, history
 from ..contracts.models import Contract, ContractState, Milestone
 from ..extensions import db, login_manager
 from ..parsing import parse_int
-from ..permissions import can
+from ..permissions import can, visible
+from ..projects.views import project_part
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from ..web import ServiceFailed, perform, require_view
 from . import services as ds
@@ -41,6 +43,19 @@ def _seen(form) -> int | None:
         return None
     seen = parse_int(raw, max_value=10**9)
     return -1 if seen is None else seen
+
+
+@project_part(order=20)
+def _project_milestones(project) -> Markup | None:
+    """The project page's part: each milestone of its contracts with its report's state
+    (overdue included), linked to the contract's milestones page."""
+    contracts = db.session.scalars(visible(current_user, "contract.view", Contract)
+                                   .where(Contract.project_id == project.id).order_by(Contract.id)).all()
+    rows = [(c, ds.milestones_of(c)) for c in contracts]
+    rows = [(c, ms) for c, ms in rows if ms]
+    if not rows:
+        return None
+    return Markup(render_template("delivery/_project_part.html", rows=rows))
 
 
 @bp.route("/contracts/<int:contract_id>/milestones")

@@ -183,7 +183,7 @@ def record(payment_id: int):
                                   "seen": _revision(f)}, ("payment.record",))
 
 
-@project_part
+@project_part(order=30)
 def _project_payments(project) -> Markup | None:
     """The project page's part: the payments of its contracts, with what is paid."""
     if not can(current_user, "payment.view"):

@@ -41,7 +41,7 @@ STATE_LABELS = {
     ProjectState.AWARDED: _l("Awarded"),
     ProjectState.CONTRACTED: _l("Contracted"),
     ProjectState.IN_PROGRESS: _l("In progress"),
-    ProjectState.ACCEPTANCE: _l("Acceptance"),
+    ProjectState.ACCEPTANCE: _l("Under acceptance"),
     ProjectState.CLOSED: _l("Closed"),
     ProjectState.CANCELLED: _l("Cancelled"),
 }

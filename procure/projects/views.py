@@ -51,10 +51,16 @@ def _waiting_for_budget_check(year: int) -> dict:
 PROJECT_PARTS: list = []
 
 
-def project_part(fn):
-    """Register ``fn(project)`` as a part of the project's page (a higher module's view)."""
-    PROJECT_PARTS.append(fn)
-    return fn
+def project_part(fn=None, *, order: int = 50):
+    """Register ``fn(project)`` as a part of the project's page (a higher module's view);
+    parts show in ``order`` (the story's order: contract, milestones, payments,
+    acceptance), then in registration order. Used bare or as ``@project_part(order=…)``."""
+    def register(f):
+        f.part_order = order
+        PROJECT_PARTS.append(f)
+        PROJECT_PARTS.sort(key=lambda g: g.part_order)  # stable: ties keep their registration order
+        return f
+    return register(fn) if fn is not None else register
 
 
 @bp.before_request
