@@ -42,8 +42,6 @@ describe_object("acceptances", _l("Acceptance record"), model=Acceptance,
                         "committee": _l("Evaluators"), "third_party": _l("Third-party evaluator")})),
                     "evaluators": Field(_l("Evaluators"), hidden=True),
                     "groups": Field(_l("Scores by group"), Pairs(_GROUP, Number())),
-                    "evaluated_by": Field(_l("Evaluated by"), _Choice({
-                        "committee": _l("Assigned evaluators"), "third_party": _l("A third party")})),
                     "scorers": Field(_l("Scored by"), hidden=True),
                     "rectify_by": Field(_l("Rectify by"), Date()),
                     "decision_note": Field(_l("Note")), "note": Field(_l("Note")),
