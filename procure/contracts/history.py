@@ -13,22 +13,39 @@ from ..history import (
     Field,
     Money,
     Number,
+    Pairs,
     Records,
     Ref,
-    Text,
+    Renderer,
     describe_actions,
     describe_object,
 )
 from ..jobs.history import KIND_LABELS as JOB_KINDS
 from ..signing import SigningCredential
+from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from .models import Contract, ContractState, ContractVersion, Party, Release, VersionState
 
+
+class Ordinal(Number):
+    """A 0-based position shown as the reader counts: 1, 2, 3 …"""
+
+    def __call__(self, value, names):
+        try:
+            return super().__call__(int(value) + 1, names)
+        except (TypeError, ValueError):
+            return super().__call__(value, names)
+
+
+#: Allocation id → amount (what a signing committed, an ending released): each
+#: allocation by its name (project · appropriation), the amount as money.
+PER_ALLOCATION: Renderer = Pairs(Ref("allocations"), Money())
+
 MILESTONE_FIELDS = {
-    "title": Field(_l("Milestone")), "due_on": Field(_l("Due on"), Date()),
+    "title": Field(_l("Title")), "due_on": Field(_l("Due on"), Date()),
     "deliverables": Field(_l("Deliverables")),
 }
 SCHEDULE_FIELDS = {
-    "position": Field(_l("Installment"), Number()), "share": Field(_l("Share (%)"), Number()),
+    "position": Field(_l("Installment"), Ordinal()), "share": Field(_l("Share (%)"), Number()),
     "amount": Field(_l("Amount"), Money()), "releases_on": Field(_l("Released when"), Enum(Release)),
     "milestone": Field(_l("Milestone"), Records(MILESTONE_FIELDS)),
 }
@@ -53,14 +70,17 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                     "version": Field(_l("Version"), Number()), "party": Field(_l("Party"), Enum(Party)),
                     "certificate_serial": Field(_l("Certificate serial number")),
                     "document_sha256": Field(_l("SHA-256 of the signed PDF")),
-                    "committed": Field(_l("Funds committed"), Text()),
+                    "committed": Field(_l("Funds committed"), PER_ALLOCATION),
                     "activated_at": Field(_l("In force since"), hidden=True),
                     "published_at": Field(_l("Published on the portal"), hidden=True),
                     "service_content": Field(_l("Service content")),
                     "settlement": Field(_l("Settlement amount"), Money()),
                     "end_reason": Field(_l("Reason"), hidden=True),
                     "ended_at": Field(_l("Ended at"), hidden=True),
-                    "released": Field(_l("Funds released"), Text()),
+                    "released": Field(_l("Funds released"), PER_ALLOCATION),
+                    # Recorded on the contract by the delivery module (budget_line.fill):
+                    # the approved breakdown, category → amount.
+                    "budget": Field(_l("Approved budget breakdown"), Pairs(Choice(BREAKDOWN_CATEGORIES), Money())),
                 })
 describe_object("contract_versions", _l("Contract version"), model=ContractVersion,
                 name=lambda v: f"{v.contract.number} v{v.number}", permission=None,
