@@ -75,7 +75,7 @@ def main() -> None:
         engine_ = db.engine
     statements = []
     sa.event.listen(engine_, "before_cursor_execute", lambda *a: statements.append(1))
-    print(f"\n| day | find | scan | statements | written | per email |\n|---|---:|---:|---:|---|---:|")
+    print("\n| day | find | scan | statements | written | per email |\n|---|---:|---:|---:|---|---:|")
     for label, day in DAYS:
         with app.app_context():
             t0 = time.perf_counter()

@@ -73,7 +73,8 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
             ms.append({"contract_id": c.id, "position": k, "title": f"第{k + 1}阶段服务", "due_on": due,
                        "deliverables": "服务记录、签到表、照片"})
         for cat, share in zip(CATEGORIES, BREAKDOWN, strict=True):
-            budget.append({"contract_id": c.id, "category": cat, "amount": (c.amount * share).quantize(Decimal("0.01"))})
+            budget.append({"contract_id": c.id, "category": cat,
+                           "amount": (c.amount * share).quantize(Decimal("0.01"))})
     if worst_day and worst_n:
         same_year = [m for m in ms if m["due_on"].year == worst_day.year and m["due_on"] > worst_day]
         for m in rng.sample(same_year, min(worst_n, len(same_year))):
@@ -94,8 +95,6 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
     _insert(s, Installment, inst)
     inst_of = dict(s.execute(sa.select(Installment.milestone_id, Installment.id)
                              .where(Installment.milestone_id.is_not(None))).all())
-    final_of = dict(s.execute(sa.select(Installment.contract_id, Installment.id)
-                              .where(Installment.milestone_id.is_(None))).all())
     # reports: on most milestones already due, drafts on some of the next 30 days
     reports, states = [], {}
     worst = worst_day if worst_n else None
@@ -177,16 +176,16 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
         score = Decimal(rng.randint(4000, 5900)) / 100 if failed else Decimal(rng.randint(6000, 9900)) / 100
         grade = (Grade.POOR if score < 60 else Grade.FAIR if score < 80 else Grade.GOOD if score < 90
                  else Grade.EXCELLENT)
-        accs.append({"contract_id": cid, "organization_id": c.organization_id, "state": "failed" if failed else "passed",
+        accs.append({"contract_id": cid, "organization_id": c.organization_id,
+                     "state": "failed" if failed else "passed",
                      "round": 1, "final_report": "项目总结", "actuals": [], "evaluated_by": "committee",
                      "submitted_at": decided - timedelta(days=10), "score": score, "grade": grade.value,
                      "decided_at": decided, "decided_by_id": actor,
                      "rectify_by": (decided + timedelta(days=60)).date() if failed else None,
                      "created_by_id": actor, "created_at": decided - timedelta(days=12)})
     _insert(s, Acceptance, accs)
-    final_paid = 0
     return {"contracts": len(contracts), "milestones": len(mrows), "installments": len(inst), "reports": len(rrows),
-            "submissions": len(subs), "spending_lines": len(spend), "payments": len(pays) + final_paid,
+            "submissions": len(subs), "spending_lines": len(spend), "payments": len(pays),
             "acceptances": len(accs), "org_users": len(orgs), "worst_day_milestones": worst_n if worst else 0}
 
 
@@ -194,7 +193,6 @@ def generate(url: str, projects: int = 3000, milestones: int = 5, lines: int = 1
              worst_day: date | None = None, worst_n: int = 0) -> dict:
     """A fresh database: ``budgets_data.generate`` then :func:`add_delivery`; ANALYZE."""
     from bench.budgets_data import generate as budgets
-
     from procure import create_app
     from procure.calendar import local_today
     from procure.extensions import db
