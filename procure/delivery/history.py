@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from ..history import Enum, Field, Number, Ref, Text, describe_actions, describe_object
 from .models import MilestoneReport, ReportState
 
 describe_object("milestone_reports", _l("Milestone report"), model=MilestoneReport,
                 name=lambda r: r.milestone.title, endpoint=("delivery.report", "report_id"),
+                options=(joinedload(MilestoneReport.milestone), joinedload(MilestoneReport.contract)),
                 permission="milestone_report.view",
                 fields={
                     "milestone_id": Field(_l("Milestone"), hidden=True),
