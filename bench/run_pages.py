@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages"
-APP_PORT, FLOOR_PORT = 8731, 8732
+APP_PORT, FLOOR_PORT = (int(os.environ.get("BENCH_APP_PORT", 8731)), int(os.environ.get("BENCH_FLOOR_PORT", 8732)))
 PASSWORD = "bench-password-1"
 YEAR = 2024
 AUTHORITIES = ["重庆市民政局", *(f"重庆市{d}民政局" for d in
