@@ -106,11 +106,13 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
         cats = list(s.scalars(sa.select(ServiceCategory.id)))
         apprs = {}
         rows = []
+        # more projects than the seed scale (the reminder bench's 20,000): appropriations grow with them
+        scale = max(1, -(-projects // PROJECTS))
         for year in range(FIRST_YEAR, FIRST_YEAR + YEARS):
             for dep in deps:
                 for code in SOURCES:
                     rows.append({"source_id": sources[code], "fiscal_year": year, "department_id": dep,
-                                 "amount": Decimal(rng.randint(5_000_000, 20_000_000)) + Decimal("0.55"),
+                                 "amount": Decimal(rng.randint(5_000_000, 20_000_000)) * scale + Decimal("0.55"),
                                  "allocated": 0, "committed": 0, "paid": 0, "created_by_id": finance.id})
         s.execute(sa.insert(Appropriation), rows)
         for a in s.execute(sa.select(Appropriation.id, Appropriation.fiscal_year, Appropriation.department_id,

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages"
-APP_PORT, FLOOR_PORT = 8731, 8732
+APP_PORT, FLOOR_PORT = (int(os.environ.get("BENCH_APP_PORT", 8731)), int(os.environ.get("BENCH_FLOOR_PORT", 8732)))
 PASSWORD = "bench-password-1"
 YEAR = 2024
 AUTHORITIES = ["重庆市民政局", *(f"重庆市{d}民政局" for d in
@@ -55,6 +55,8 @@ PAGES = [
     ("organization page", "officer", "/organizations/{org}", 200),
     ("finance dashboard", "finance", f"/budgets/?year={YEAR}", 200),
     ("budget execution page", "finance", f"/reports/budget-execution?year={YEAR}", 200),
+    ("project page with delivery (officer)", "officer", "/projects/{project}", 200),
+    ("project page with delivery (finance)", "finance", "/projects/{project}", 200),
 ]
 USERS = {"admin": "bench-admin", "officer": "bench-officer", "finance": "bench-finance", "org": "bench-org",
          "evaluator": "bench-expert"}
@@ -95,6 +97,11 @@ def seed(url: str) -> None:
                 s.add(user)
             users[role] = user
         s.flush()
+        # delivery (issue 11): 15,000 milestones, 150,000 spending lines, payments, acceptances
+        from bench.delivery_data import add_delivery
+        from procure.calendar import local_today
+
+        counts.update(add_delivery(s, today=local_today()))
         # something in "your recent actions" and in the notices for every role
         for user in users.values():
             for i in range(20):
@@ -119,7 +126,7 @@ def cpu_per_request(get, n: int) -> float:
     return statistics.median(batches)
 
 
-def query_counts(url: str, cpu_n: int = 0) -> tuple[dict[str, int], dict[str, float]]:
+def query_counts(url: str, cpu_n: int = 0, pages=None) -> tuple[dict[str, int], dict[str, float]]:
     """Statements per page, counted in-process with the test client; with ``cpu_n``, also
     the CPU ms per request of each page and (key "floor") of the floor app, in-process."""
     from procure import create_app
@@ -133,7 +140,8 @@ def query_counts(url: str, cpu_n: int = 0) -> tuple[dict[str, int], dict[str, fl
     clients = {}
     out: dict[str, int] = {}
     cpu: dict[str, float] = {}
-    for label, role, path, status in PAGES:
+    for label, role, path, status in pages or PAGES:
+        path = path.replace("{project}", str(PROJECT_ID))
         if role not in clients:
             clients[role] = app.test_client()
             r = clients[role].post("/login", data={"username": USERS[role], "password": PASSWORD})
@@ -159,6 +167,9 @@ def query_counts(url: str, cpu_n: int = 0) -> tuple[dict[str, int], dict[str, fl
 
 
 ORG_ID = 4321
+#: The first project (its contract is the bench organization's, in the officer's department):
+#: five milestones with their reports, spending lines, payments and an acceptance.
+PROJECT_ID = 1
 
 
 # --- servers ------------------------------------------------------------------------
@@ -256,20 +267,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=2)
-    parser.add_argument("--only", default="", help="only pages whose label contains this")
+    parser.add_argument("--only", default="", help="only pages whose label contains one of these (comma-separated)")
     parser.add_argument("--cpu-requests", type=int, default=40,
                         help="requests per batch for the in-process CPU column (0: none)")
     args = parser.parse_args()
     if not args.no_seed:
         seed(args.url)
-    pages = [p for p in PAGES if args.only in p[0]]
-    counts, cpu = query_counts(args.url, cpu_n=args.cpu_requests)
+    pages = [p for p in PAGES if any(o in p[0] for o in args.only.split(","))]
+    counts, cpu = query_counts(args.url, cpu_n=args.cpu_requests, pages=pages)
     app = start("wsgi:app", APP_PORT, args.url)
     floor = start("bench.floor_app:app", FLOOR_PORT, args.url)
     try:
         cookies = {role: sign_in(role) for role in {p[1] for p in pages}}
         for _label, role, path, status in pages:  # warm every worker's caches and templates
-            drive(APP_PORT, path.format(org=ORG_ID), cookies[role], status, 0.5, args.concurrency)
+            drive(APP_PORT, path.format(org=ORG_ID, project=PROJECT_ID), cookies[role], status, 0.5, args.concurrency)
         drive(FLOOR_PORT, "/floor", None, 200, 0.5, args.concurrency)
         rounds = []
         for _ in range(args.rounds):
@@ -278,7 +289,8 @@ def main() -> None:
             result, floor_all = {}, []
             for label, role, path, status in pages:
                 f = drive(FLOOR_PORT, "/floor", None, 200, args.seconds / 2, args.concurrency)
-                t = drive(APP_PORT, path.format(org=ORG_ID), cookies[role], status, args.seconds, args.concurrency)
+                t = drive(APP_PORT, path.format(org=ORG_ID, project=PROJECT_ID), cookies[role], status, args.seconds,
+                          args.concurrency)
                 floor_all += f
                 result[label] = (pct(t, 0.5), pct(t, 0.95), len(t), pct(f, 0.95))
             result["floor"] = (pct(floor_all, 0.5), pct(floor_all, 0.95), len(floor_all), pct(floor_all, 0.95))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import Choice as _Choice
@@ -25,7 +26,8 @@ _GROUP = _Choice(GROUP_LABELS)
 SCORE_FIELDS = {g: Field(label, Number()) for g, label in GROUP_LABELS.items()}
 
 describe_object("acceptances", _l("Acceptance record"), model=Acceptance,
-                name=lambda a: a.contract.number, endpoint=("acceptance.detail", "acceptance_id"),
+                name=lambda a: a.contract.number, options=(joinedload(Acceptance.contract),),
+                endpoint=("acceptance.detail", "acceptance_id"),
                 permission="acceptance.view",
                 fields={
                     "contract_id": Field(_l("Contract"), Ref("contracts")),
@@ -52,7 +54,7 @@ describe_object("acceptances", _l("Acceptance record"), model=Acceptance,
                     **SCORE_FIELDS,
                 })
 describe_object("acceptance_evaluators", _l("Acceptance evaluator"), model=AcceptanceEvaluator,
-                name=lambda e: e.user.name, permission=None,
+                name=lambda e: e.user.name, options=(joinedload(AcceptanceEvaluator.user),), permission=None,
                 fields={
                     "acceptance_id": Field(_l("Acceptance"), Ref("acceptances")),
                     "round": Field(_l("Round"), Number()),

@@ -108,10 +108,10 @@ class Acceptance(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     grade: Mapped[Grade | None] = mapped_column(str_enum(Grade))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: After a failure: the last day of the rectification period.
-    rectify_by: Mapped[date | None] = mapped_column(Date)
+    rectify_by: Mapped[date | None] = mapped_column(Date, index=True)
     decision_note: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     certificate_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))

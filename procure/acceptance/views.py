@@ -236,7 +236,7 @@ def _project_acceptance(project) -> Markup | None:
     the final report for the organization."""
     rows = db.session.scalars(visible(current_user, "acceptance.view", Acceptance).join(
         Contract, Contract.id == Acceptance.contract_id).where(Contract.project_id == project.id)
-        .order_by(Acceptance.id)).all()
+        .options(joinedload(Acceptance.contract)).order_by(Acceptance.id)).all()
     due = []
     if current_user.role.value == "org":
         taken = select(Acceptance.contract_id)

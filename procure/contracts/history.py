@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import (
@@ -84,6 +85,7 @@ describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.nu
                 })
 describe_object("contract_versions", _l("Contract version"), model=ContractVersion,
                 name=lambda v: f"{v.contract.number} v{v.number}", permission=None,
+                options=(joinedload(ContractVersion.contract),),
                 fields={"contract_id": Field(_l("Contract"), Ref("contracts")),
                         "number": Field(_l("Version"), Number()),
                         "reason": Field(_l("Reason")), "amount": Field(_l("Contract amount"), Money()),

@@ -192,7 +192,8 @@ class Milestone(db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), nullable=False, index=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    #: Indexed: the reminder scan finds the milestones due on a day by it.
+    due_on: Mapped[date] = mapped_column(Date, nullable=False, index=True)
     deliverables: Mapped[str] = mapped_column(Text, nullable=False)
 
     contract = relationship("Contract", back_populates="milestones")
@@ -212,7 +213,7 @@ class Installment(db.Model):
     share: Mapped[Decimal] = mapped_column(Numeric(5, 2), nullable=False)
     amount: Mapped[Decimal] = _money()
     releases_on: Mapped[Release] = mapped_column(str_enum(Release), nullable=False)
-    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("contract_milestones.id"))
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("contract_milestones.id"), index=True)
 
     contract = relationship("Contract", back_populates="installments")
     milestone = relationship("Milestone")

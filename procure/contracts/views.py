@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .. import audit, history, nav
 from ..documents.uploads import check_upload
@@ -195,7 +196,8 @@ def amend(contract_id: int):
 def _project_contracts(project) -> Markup | None:
     """The project page's part: its contract(s) and their state."""
     rows = db.session.scalars(visible(current_user, "contract.view", Contract)
-                              .where(Contract.project_id == project.id).order_by(Contract.id)).all()
+                              .where(Contract.project_id == project.id)
+                              .options(joinedload(Contract.organization)).order_by(Contract.id)).all()
     tenders = []
     if can(current_user, "contract.draft"):
         taken = select(Contract.tender_id)

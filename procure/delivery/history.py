@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import Choice, Enum, Field, Money, Number, Pairs, Ref, Text, describe_actions, describe_object
@@ -11,6 +12,7 @@ from .models import MilestoneReport, ReportState
 
 describe_object("milestone_reports", _l("Milestone report"), model=MilestoneReport,
                 name=lambda r: r.milestone.title, endpoint=("delivery.report", "report_id"),
+                options=(joinedload(MilestoneReport.milestone), joinedload(MilestoneReport.contract)),
                 permission="milestone_report.view",
                 fields={
                     "milestone_id": Field(_l("Milestone"), hidden=True),

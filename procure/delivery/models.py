@@ -116,7 +116,7 @@ class ReportSubmission(db.Model):
     #:  "evidence": [{"document_id", "filename", "sha256", "caption"}]} (money as strings).
     content: Mapped[dict] = mapped_column(JSON, nullable=False)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
-    submitted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
     #: None while waiting; then "approved" or "revision_requested".
     decision: Mapped[ReportState | None] = mapped_column(str_enum(ReportState))
     decision_comment: Mapped[str | None] = mapped_column(Text)

@@ -55,13 +55,20 @@ def _milestones_due_on(day: date, today: date, *, overdue: bool):
         .where(*cond).order_by(Milestone.id)).all()
 
 
+def _staff(rows) -> dict[int, list]:
+    """The staff of the organizations of ``rows``, each organization once: a worst day's
+    ten thousand milestones name a few hundred organizations, and ten thousand ids sent
+    as a list cost more than the rule's own query (psycopg parses every placeholder)."""
+    return org_users(sorted({r[5] for r in rows}))
+
+
 def _due(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
     for offset in offsets:
         if offset <= 0:
             continue
         day = today + timedelta(days=offset)
         rows = _milestones_due_on(day, today, overdue=False)
-        staff = org_users([r[5] for r in rows])
+        staff = _staff(rows)
         for mid, title, due_on, _cid, number, org_id, _dep, _org in rows:
             if staff.get(org_id):
                 yield offset, Due("contract_milestones", mid, due_on, {"org": staff[org_id]}, "delivery.edit",
@@ -77,7 +84,7 @@ def _overdue(today: date, offsets: tuple) -> Iterable[tuple[int, Due]]:
     for n in range(1, _daily(offsets) + 1):
         day = today - timedelta(days=n)
         rows = _milestones_due_on(day, today, overdue=True)
-        staff = org_users([r[5] for r in rows])
+        staff = _staff(rows)
         for mid, title, due_on, _cid, number, org_id, _dep, _org in rows:
             if staff.get(org_id):
                 yield -n, Due("contract_milestones", mid, due_on, {"org": staff[org_id]}, "delivery.edit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from ..documents.history import KIND_LABELS as DOCUMENT_KINDS
 from ..history import (
@@ -34,6 +35,7 @@ class Steps(Renderer):
 
 describe_object("payments", _l("Payment"), model=Payment,
                 name=lambda p: f"{p.contract.number} · {p.installment.position + 1}",
+                options=(joinedload(Payment.contract), joinedload(Payment.installment)),
                 endpoint=("payments.detail", "payment_id"), permission="payment.view",
                 fields={
                     "contract_id": Field(_l("Contract"), Ref("contracts")),

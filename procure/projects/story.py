@@ -82,6 +82,9 @@ def timeline(project: Project) -> list[Step]:
             for i, s in enumerate(PATH)]
 
 
-def money(project: Project) -> Money:
-    allocated, committed, paid = project_totals([project.id]).get(project.id, (ZERO, ZERO, ZERO))
+def money(project: Project, totals: tuple | None = None) -> Money:
+    """The project's money; ``totals``: its (allocated, committed, paid) if already read."""
+    if totals is None:
+        totals = project_totals([project.id]).get(project.id)
+    allocated, committed, paid = totals or (ZERO, ZERO, ZERO)
     return Money(allocated or ZERO, committed or ZERO, paid or ZERO)

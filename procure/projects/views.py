@@ -180,7 +180,7 @@ def _detail(project: Project, status: int = 200, **forms):
     ctx.update(forms)
     parts = [html for html in (fn(project) for fn in PROJECT_PARTS) if html]
     return render_template("projects/detail.html", project=project, totals=totals, parts=parts,
-                           timeline=story.timeline(project), money=story.money(project),
+                           timeline=story.timeline(project), money=story.money(project, totals or ()),
                            events=history.entries(events, current_user),
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 
