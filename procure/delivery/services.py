@@ -102,12 +102,23 @@ def overdue_condition(today: date | None = None):
 def milestones_of(contract: Contract, today: date | None = None) -> list[tuple]:
     """(milestone, report or None, is_overdue) for each milestone of ``contract``, in
     one statement."""
+    return milestones_of_many([contract.id], today).get(contract.id, [])
+
+
+def milestones_of_many(contract_ids: list[int], today: date | None = None) -> dict[int, list[tuple]]:
+    """:func:`milestones_of` for several contracts in one statement: contract id →
+    [(milestone, report or None, is_overdue)] in milestone order."""
+    if not contract_ids:
+        return {}
     today = today or local_today()
     rows = db.session.execute(
         select(Milestone, MilestoneReport, overdue_condition(today).label("overdue"))
         .outerjoin(MilestoneReport, MilestoneReport.milestone_id == Milestone.id)
-        .where(Milestone.contract_id == contract.id).order_by(Milestone.position)).all()
-    return [(m, r, bool(o)) for m, r, o in rows]
+        .where(Milestone.contract_id.in_(contract_ids)).order_by(Milestone.contract_id, Milestone.position)).all()
+    out: dict[int, list[tuple]] = {}
+    for m, r, o in rows:
+        out.setdefault(m.contract_id, []).append((m, r, bool(o)))
+    return out
 
 
 def report_of(milestone: Milestone) -> MilestoneReport | None:

@@ -51,8 +51,8 @@ def _project_milestones(project) -> Markup | None:
     (overdue included), linked to the contract's milestones page."""
     contracts = db.session.scalars(visible(current_user, "contract.view", Contract)
                                    .where(Contract.project_id == project.id).order_by(Contract.id)).all()
-    rows = [(c, ds.milestones_of(c)) for c in contracts]
-    rows = [(c, ms) for c, ms in rows if ms]
+    by_contract = ds.milestones_of_many([c.id for c in contracts])
+    rows = [(c, by_contract[c.id]) for c in contracts if by_contract.get(c.id)]
     if not rows:
         return None
     return Markup(render_template("delivery/_project_part.html", rows=rows))
