@@ -30,7 +30,8 @@ def test_the_evaluation_demo(app, db, monkeypatch):
     assert ev.committee_complete(first)
     assert any(m.state == MemberState.CONFLICTED for m in ev.members_of(first))
     assert db.session.scalar(select(Challenge.state).where(Challenge.tender_id == second.id)) == ChallengeState.OPEN
-    # The contracts demo drafts and signs the contract of the final award: the project is contracted.
-    assert db.session.get(Project, db.session.get(Tender, third.id).project_id).state == ProjectState.CONTRACTED
+    # The contracts demo signs the contract of the final award and the delivery demo reports
+    # its first milestone: the project is in progress.
+    assert db.session.get(Project, db.session.get(Tender, third.id).project_id).state == ProjectState.IN_PROGRESS
     verify = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert verify.exit_code == 0, verify.output
