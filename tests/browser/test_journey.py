@@ -60,7 +60,11 @@ def test_sign_in_switch_language_change_password(page: Page, live_server, make, 
     expect(page.locator("h1")).to_have_text(f"Good day, {name}")
     expect(page.get_by_role("link", name="Dashboard", exact=True)).to_be_visible()
     expect(page.locator("#lang-menu")).to_have_text("English")
-    expect(page.locator("#user-menu")).to_contain_text("Evaluator")
+    expect(page.locator("#user-menu")).to_have_attribute("title", "Evaluator")
+    # The menu fits on one line without widening the page (issue 12: 1366 px).
+    page.set_viewport_size({"width": 1366, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate("document.querySelector('#nav').getBoundingClientRect().height < 60")
     assert "待办事项" not in page.content()
     page.screenshot(path=str(artifacts / "02-dashboard-en.png"), full_page=True)
     db.session.rollback()
