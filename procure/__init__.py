@@ -126,11 +126,12 @@ def _configure_i18n(app: Flask) -> None:
             return ""
         return format_datetime(to_local(value), fmt)
 
-    from .money import format_large_amount, rmb_upper
+    from .money import format_large_amount, format_wan, rmb_upper
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
+    app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["dt"] = local_dt
     from .timeutil import long_day
 

@@ -84,8 +84,9 @@ def test_one_function_totals(dataset):
 def _money_cells(html: str, where: str) -> dict[str, Decimal]:
     part = html.split(where, 1)[1].split("</tr>", 1)[0]
     out = {}
-    for col, text in re.findall(r'data-col="(\w+)">([^<]*)<', part):
-        out[col] = Decimal(re.sub(r"[^\d.\-]", "", text))
+    for col, exact, shown in re.findall(r'data-col="(\w+)" data-yuan="([^"]*)"[^>]*>([^<]*)<', part):
+        out[col] = Decimal(exact)  # the exact yuan; the cell shows 万元 (the table's unit line)
+        assert Decimal(shown.replace(",", "")) == (out[col] / 10000).quantize(Decimal("0.01"))
     return out
 
 
@@ -255,8 +256,7 @@ def test_page_shows_groups_their_project_lines_on_demand(client, dataset):
         body = opened.split('id="execution"', 1)[1].split("<tfoot>", 1)[0]
         rows = [r.split("</tr>", 1)[0] for r in body.split('<tr class="small project-line">')[1:]]
         assert len(rows) in (2, 3)  # two projects, and the cancelled one with nothing allocated
-        lines = [{c: Decimal(re.sub(r"[^\d.\-]", "", t)) for c, t in re.findall(r'data-col="(\w+)">([^<]+)<', r)}
-                 for r in rows]
+        lines = [{c: Decimal(t) for c, t in re.findall(r'data-col="(\w+)" data-yuan="([^"]+)"', r)} for r in rows]
         for c in ("allocated", "committed", "paid"):
             assert sum((x[c] for x in lines), Decimal(0)) == figures[c], (key, c)
         assert "Hide projects" in opened
