@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from ..budgets.execution import ExecutionReport, execution_chart
 from ..budgets.models import ZERO
-from ..charts import bar_chart_svg
+from ..charts import bar_chart_svg, responsive
 from ..documents.services import store_document
 from ..errors import ValidationError
 from ..jobs import services as jobs
@@ -27,7 +27,7 @@ EXECUTION_TASK = "workers.budgets.execution_report"
 jobs.register_task(EXECUTION_PDF, EXECUTION_TASK)
 
 
-def summary_chart(summary, width: int = 640, height: int = 260) -> Markup:
+def summary_chart(summary, width: int | None = None, height: int = 260) -> Markup:
     """Funds by fiscal year and source for the program summary (page and PDF)."""
     years = list(range(summary.year_from, summary.year_to + 1))
     series = {}
@@ -36,8 +36,12 @@ def summary_chart(summary, width: int = 640, height: int = 260) -> Markup:
         for r in summary.rows:
             per_year[r.year] += r.funds.get(src.code, ZERO)
         series[src.name] = [per_year[y] for y in years]
-    return bar_chart_svg([str(y) for y in years], series, width=width, height=height,
-                         empty_message=_("No funded projects in these years."))
+
+    def draw(w: int, h: int) -> Markup:
+        return bar_chart_svg([str(y) for y in years], series, width=w, height=h,
+                             empty_message=_("No funded projects in these years."), unit="wan",
+                             unit_label=_("Unit: 10,000 yuan"))
+    return draw(width, height) if width else responsive(draw, height)
 
 
 def execution_pdf(report: ExecutionReport, locale: str = "zh_CN") -> bytes:
