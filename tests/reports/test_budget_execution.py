@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from procure.budgets import services as bs
 from procure.projects import services as ps
 from procure.roles import Role
+from procure.timeutil import to_local, utcnow
 
 from ..conftest import login
 
@@ -107,8 +108,12 @@ def test_page_and_xlsx_show_the_same_totals(client, dataset):
     assert total_row[3].number_format == "#,##0.00"
     assert all(isinstance(total_row[3 + i].value, int | float) for i in range(5))  # real numbers, not text
     summary = wb["By funding source"]
-    last = [r for r in summary.iter_rows(min_row=2)][-1]
-    assert last[0].value == "Total" and Decimal(repr(last[1].value)) == exp["appropriated"]
+    assert summary["A1"].value == "Unit: yuan"
+    rows = [r for r in summary.iter_rows(min_row=3)]
+    last = next(r for r in rows if r[0].value == "Total")
+    assert Decimal(repr(last[1].value)) == exp["appropriated"]
+    assert [r[0].value for r in rows if r[0].value and ": " in r[0].value][:2] == [
+        f"Preparing unit: {fin.department.name}", f"Prepared by: {fin.name} ＿＿＿＿＿＿＿＿"]  # the sign-off below
 
 
 def test_command_line_xlsx(app, dataset, tmp_path):
@@ -141,9 +146,9 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     from procure.reports.execution import budget_execution
     from procure.reports.services import execution_pdf
 
-    _fin, exp, _ = dataset
+    fin, exp, _ = dataset
     with app.test_request_context():
-        data = execution_pdf(budget_execution(YEAR), locale="zh_CN")
+        data = execution_pdf(budget_execution(YEAR), locale="zh_CN", prepared_by=fin)
     assert _pdf_totals(data) == exp
     reader = PdfReader(BytesIO(data))
     fonts = set()
@@ -155,6 +160,11 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
     assert re.search(r"生成时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
     assert "一般公共预算" in first
+    last = reader.pages[-1].extract_text()  # the sign-off below the table, as a printed report carries
+    today = to_local(utcnow()).date()
+    assert f"编制单位：{fin.department.name}" in last
+    assert f"编制日期：{today.year}年{today.month}月{today.day}日" in last
+    assert f"制表人：{fin.name}" in last and "审核人：" in last and "单位：元" in first
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(data)
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
@@ -245,7 +255,9 @@ def test_page_shows_groups_their_project_lines_on_demand(client, dataset):
     assert total == exp
 
     ws = load_workbook(BytesIO(client.get(f"/reports/budget-execution.xlsx?year={YEAR}").data)).worksheets[0]
-    xlsx_groups = [r for r in ws.iter_rows(min_row=5) if r[2].value in (None, "") and r[0].value != "Total"]
+    table = [r for r in ws.iter_rows(min_row=5, max_row=next(r[0].row for r in ws.iter_rows(min_row=5)
+                                                              if r[0].value == "Total"))]
+    xlsx_groups = [r for r in table if r[2].value in (None, "") and r[0].value != "Total"]
     assert sorted(tuple(Decimal(repr(r[3 + i].value)) for i, _c in enumerate(COLS)) for r in xlsx_groups) == \
         sorted(tuple(g[c] for c in COLS) for g in groups.values())
     assert sum(1 for r in ws.iter_rows(min_row=5) if r[2].value) == 21  # the xlsx keeps every project row
