@@ -46,7 +46,10 @@ def perform(fn: Callable[..., Any], *args, form=None, **kwargs) -> Any:
 def flash_done(message: str, category: str = "success") -> None:
     """Flash what the action did, followed by who was told of it (the people the
     service notified during :func:`perform`), e.g. "已提交。已通知：项目主管 李明。"."""
-    flash(" ".join(part for part in (str(message), told.told_sentence()) if part), category)
+    message, sentence = str(message), told.told_sentence()
+    if sentence:  # Chinese sentences follow each other without a space
+        message += ("" if message.endswith(("。", "！", "；")) else " ") + sentence
+    flash(message, category)
 
 
 def require_view(action: str, obj=NO_OBJECT) -> None:

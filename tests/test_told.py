@@ -51,7 +51,7 @@ def test_submit_and_return_say_who_was_told(client, w):
     login(client, w.fin.username)  # zh_CN
     page = _flashes(client.post(f"/projects/{w.project.id}/return", data={"ret-reason": "预算测算依据不足"},
                                 follow_redirects=True).get_data(as_text=True))
-    assert "已通知：项目主管 " in page
+    assert "。已通知：项目主管 " in page  # what happened, then who was told
     names = page.split("已通知：项目主管 ", 1)[1].split("。", 1)[0]
     assert w.creator.name in names.split("、")
 

@@ -107,6 +107,10 @@ def test_page_and_xlsx_show_the_same_totals(client, dataset):
     assert got == exp
     assert total_row[3].number_format == "#,##0.00"
     assert all(isinstance(total_row[3 + i].value, int | float) for i in range(5))  # real numbers, not text
+    # the time in Beijing time, naive in the cell, the label saying so
+    assert ws["A2"].value == "Generated (Beijing time)" and ws["A3"].value == "Unit: yuan"
+    beijing_now = to_local(utcnow()).replace(tzinfo=None)
+    assert abs((ws["B2"].value - beijing_now).total_seconds()) < 600
     summary = wb["By funding source"]
     assert summary["A1"].value == "Unit: yuan"
     rows = [r for r in summary.iter_rows(min_row=3)]
