@@ -121,7 +121,7 @@ def _configure_i18n(app: Flask) -> None:
     babelctx.install()
     babel.init_app(app, locale_selector=_babel_locale)
 
-    from .money import format_large_amount, rmb_upper
+    from .money import format_large_amount, format_wan, rmb_upper
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rmb_upper"] = rmb_upper
@@ -129,6 +129,7 @@ def _configure_i18n(app: Flask) -> None:
     from .timeutil import local_datetime, long_day
 
     app.jinja_env.filters["dt"] = local_datetime
+    app.jinja_env.filters["wan"] = format_wan
 
     app.jinja_env.filters["day"] = long_day
     from .badges import state_badge

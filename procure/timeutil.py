@@ -100,3 +100,12 @@ def long_day(value) -> str:
     if not isinstance(value, date):
         return "" if value is None else str(value)
     return local_date(value, "long")
+
+
+
+def long_time(value: datetime | None) -> str:
+    """A stored (naive UTC) time as a Chinese sentence writes it, in Beijing time:
+    2026年11月28日 08:33 (November 28, 2026 08:33 in English); None gives ""."""
+    if value is None:
+        return ""
+    return f"{long_day(value)} {to_local(value):%H:%M}"

@@ -25,7 +25,7 @@ from ..nav import NavItem
 from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as svc
 from .forms import AddEvaluatorForm, DecideForm, DeclareForm, FinalReportForm, OrganizeForm, ScoreForm
 from .models import Acceptance, AcceptanceEvaluator, AcceptanceState, EvaluatorState
@@ -115,7 +115,7 @@ def report(contract_id: int):
         db.session.expire_all()
         return _report_form_page(contract, svc.acceptance_of(contract), form, 400)
     if submit:
-        flash(_("The final report was submitted; the department's officers organize the evaluation."), "success")
+        flash_done(_("The final report was submitted; the department's officers organize the evaluation."))
         return redirect(url_for("acceptance.detail", acceptance_id=acc.id))
     flash(_("Draft saved."), "success")
     return redirect(url_for("acceptance.report", contract_id=contract.id))
@@ -183,7 +183,7 @@ def _post(acceptance_id: int, action: str, form_cls, key: str, prefix: str, call
             db.session.expire_all()
             acc = db.session.get(Acceptance, acceptance_id)
         else:
-            flash(done, "success")
+            flash_done(done)
             return redirect(url_for("acceptance.detail", acceptance_id=acc.id))
     return _detail(acc, 400, **{key: form})
 

@@ -24,7 +24,7 @@ from ..queues import register as register_queue
 from ..tenders import followups
 from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import queries, verification
 from . import services as cs
 from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
@@ -139,7 +139,7 @@ def sign(contract_id: int):
         except ServiceFailed:
             db.session.refresh(contract)
         else:
-            flash(_("Your signature was added to the contract PDF."), "success")
+            flash_done(_("Your signature was added to the contract PDF."))
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return _detail(contract, 400, sign_form=form)
 

@@ -19,7 +19,7 @@ from ..parsing import parse_int
 from ..permissions import can
 from ..projects.views import project_part
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ds
 from .forms import ApproveForm, ReportForm, RevisionForm, SubmitReportForm
 from .models import MilestoneReport, ReportState, ReportSubmission
@@ -139,7 +139,7 @@ def submit(milestone_id: int):
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash(_("Version %(n)s of the report was submitted for review.", n=sub.number), "success")
+            flash_done(_("Version %(n)s of the report was submitted for review.", n=sub.number))
             return redirect(url_for("delivery.report", report_id=report.id))
     else:
         for errors in form.errors.values():
@@ -201,7 +201,7 @@ def approve(report_id: int):
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash(_("The report was approved; the organization was told."), "success")
+            flash_done(_("The report was approved; the organization was told."))
             return redirect(url_for("delivery.report", report_id=report.id))
     return _report_page(db.session.get(MilestoneReport, report_id), 400, approve_form=form)
 
@@ -217,6 +217,6 @@ def revision(report_id: int):
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash(_("A revision was requested; the organization was told."), "success")
+            flash_done(_("A revision was requested; the organization was told."))
             return redirect(url_for("delivery.report", report_id=report.id))
     return _report_page(db.session.get(MilestoneReport, report_id), 400, revision_form=form)

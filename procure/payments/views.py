@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,7 +22,7 @@ from ..nav import NavItem
 from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ps
 from .forms import ApproveForm, RecordForm, RejectForm, RequestForm
 from .models import Payment, PaymentState, Step, Waiting
@@ -95,7 +95,7 @@ def request_installment(contract_id: int, installment_id: int):
         except ServiceFailed:
             pass
         else:
-            flash(_("Payment requested."), "success")
+            flash_done(_("Payment requested."))
             return redirect(url_for("payments.detail", payment_id=payment.id))
     return redirect(url_for("payments.contract_payments", contract_id=contract.id))
 
@@ -148,7 +148,7 @@ def _act(payment_id: int, form_name: str, form, fn, done: str, args, actions: tu
         except ServiceFailed:
             payment = db.get_or_404(Payment, payment_id)
         else:
-            flash(done, "success")
+            flash_done(done)
             return redirect(url_for("payments.detail", payment_id=payment_id))
     return _detail(payment, 400, **{form_name: form})
 

@@ -20,7 +20,7 @@ from ..nav import NavItem
 from ..parsing import parse_id
 from ..permissions import can, visible
 from ..projects.models import METHOD_LABELS, ProcurementMethod, Project, ProjectState
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import bidding, evaluation, events, followups, invitations
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
@@ -209,7 +209,7 @@ def _act(tender_id: int, fn, message, *args):
     except ServiceFailed:
         pass
     else:
-        flash(message, "success")
+        flash_done(message)
     return redirect(url_for("tenders.detail", tender_id=tender_id))
 
 
@@ -464,7 +464,7 @@ def _bid_act(bid_id: int, fn, message):
     except ServiceFailed:
         pass
     else:
-        flash(message, "success")
+        flash_done(message)
     return redirect(url_for("tenders.call", tender_id=bid.tender_id))
 
 
