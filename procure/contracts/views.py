@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit, history, nav
+from .. import audit, history, listing, nav
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
 from ..extensions import db, login_manager
@@ -29,6 +29,7 @@ from ..web import ServiceFailed, perform, require_view
 from . import services as cs
 from . import verification
 from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
+from .lists import CONTRACTS
 from .models import Contract, ContractState, ContractVersion, Party
 
 bp = Blueprint("contracts", __name__)
@@ -57,12 +58,7 @@ def _signed_in():
 @bp.route("/contracts/")
 def index():
     require_view("contract.view")
-    state = request.args.get("state", "")
-    stmt = visible(current_user, "contract.view", Contract).order_by(Contract.id.desc())
-    if state in {s.value for s in ContractState}:
-        stmt = stmt.where(Contract.state == ContractState(state))
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("contracts/index.html", page=page, state=state, states=list(ContractState))
+    return listing.respond(CONTRACTS, "contracts/index.html", current_user)
 
 
 def _draft_data(form: DraftForm) -> cs.DraftData:

@@ -8,10 +8,10 @@ from sqlalchemy.orm import selectinload
 
 from .. import listing as L
 from ..auth.models import Department
+from ..budgets.lists import departments
 from ..contracts.models import Contract
 from ..organizations.models import Organization
 from ..permissions import visible
-from ..projects.lists import departments
 from .models import Payment, PaymentState
 
 CONTRACT_NUMBER = L.related(Payment.contract_id, Contract.id, Contract.number)

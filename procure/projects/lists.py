@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from .. import listing as L
 from ..auth.models import Department
+from ..budgets.lists import departments
 from ..budgets.models import Allocation
 from ..extensions import db
 from ..permissions import visible
@@ -21,10 +22,6 @@ DEPARTMENT_NAME = select(Department.name).where(Department.id == Project.departm
     .correlate(Project).scalar_subquery()
 CATEGORY_NAME = select(ServiceCategory.name).where(ServiceCategory.id == Project.category_id) \
     .correlate(Project).scalar_subquery()
-
-
-def departments() -> list[tuple[int, str]]:
-    return [tuple(r) for r in db.session.execute(select(Department.id, Department.name).order_by(Department.name))]
 
 
 def categories() -> list[tuple[int, str]]:
