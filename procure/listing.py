@@ -119,6 +119,17 @@ class Filter:
         return raw if choices is not None and raw in {str(c[0]) for c in choices} else None
 
 
+def state_filter(column, states: type, key: str = "state", label=_l("State")) -> Filter:
+    """A choice among the values of the enum ``states`` (a state, a method) on ``column``."""
+    return Filter(key, label, lambda stmt, v: stmt.where(column == states(v)),
+                  choices=lambda: [(s.value, s.label) for s in states])
+
+
+def id_filter(key: str, label, column, choices: Callable[[], list]) -> Filter:
+    """A choice among the ids ``choices()`` gives ((id, name) pairs) on ``column``."""
+    return Filter(key, label, lambda stmt, v: stmt.where(column == v), kind="id", choices=choices)
+
+
 @dataclass
 class ListSpec:
     """A list: ``base(user)`` the permission-filtered select of ``model``; columns, filters,
@@ -372,7 +383,7 @@ def describe(spec: ListSpec, values: dict, choices: dict, q: str) -> str:
         label = next((str(lbl) for v, lbl in choices.get(f.key, []) if str(v) == raw), raw)
         parts.append(f"{f.label}: {label}")
     if q:
-        parts.append(f"{_('Search')}: {q}")
+        parts.append(_("Search: %(text)s", text=q))
     return "; ".join(parts) if parts else _("No filter")
 
 
@@ -472,7 +483,3 @@ def xlsx_response(spec: ListSpec, stmt: Select, totals: dict, count: int, filter
     return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      as_attachment=True, download_name=name, max_age=0)
 
-
-#: Readable names of the list controls (extracted for translation).
-LABELS = {"search": _l("Search"), "filter": _l("Filter"), "export": _l("Export to Excel"),
-          "reset": _l("Clear filters")}

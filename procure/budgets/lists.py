@@ -17,6 +17,11 @@ def departments() -> list[tuple[int, str]]:
     return [tuple(r) for r in db.session.execute(select(Department.id, Department.name).order_by(Department.name))]
 
 
+def department_filter(column) -> L.Filter:
+    """The lists' filter by department (``column`` the list's department id)."""
+    return L.id_filter("department", _l("Department"), column, departments)
+
+
 def sources() -> list[tuple[int, str]]:
     return [tuple(r) for r in db.session.execute(select(FundingSource.id, FundingSource.name)
                                                    .order_by(FundingSource.position))]
@@ -41,10 +46,8 @@ APPROPRIATIONS = L.ListSpec(
         L.col("remaining", _l("Remaining"), Appropriation.amount - Appropriation.allocated, kind=L.MONEY),
     ],
     filters=[
-        L.Filter("source", _l("Funding source"), lambda s, v: s.where(Appropriation.source_id == v), kind="id",
-                 choices=sources),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(Appropriation.department_id == v),
-                 kind="id", choices=departments),
+        L.id_filter("source", _l("Funding source"), Appropriation.source_id, sources),
+        department_filter(Appropriation.department_id),
     ],
     search=lambda q: L.search_clause(q, DEPARTMENT_NAME, Appropriation.reference),
     search_label=_l("Department or reference"),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import listing as L
 from ..auth.models import Department
-from ..budgets.lists import departments
+from ..budgets.lists import department_filter
 from ..organizations.models import Organization
 from ..permissions import visible
 from .models import Contract, ContractState
@@ -32,10 +32,8 @@ CONTRACTS = L.ListSpec(
         L.col("amount", _l("Contract amount"), Contract.amount, kind=L.MONEY),
     ],
     filters=[
-        L.Filter("state", _l("State"), lambda s, v: s.where(Contract.state == ContractState(v)),
-                 choices=lambda: [(s.value, s.label) for s in ContractState]),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(Contract.department_id == v), kind="id",
-                 choices=departments),
+        L.state_filter(Contract.state, ContractState),
+        department_filter(Contract.department_id),
     ],
     search=lambda q: L.search_clause(q, Contract.number, Contract.title, ORGANIZATION_NAME),
     search_label=_l("Number, title or organization"),

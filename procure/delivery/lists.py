@@ -4,11 +4,10 @@ reports list, over the reports the user may see (``milestone_report.view``'s fil
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import listing as L
-from ..budgets.lists import departments
+from ..budgets.lists import department_filter
 from ..contracts.models import Contract, Milestone
 from ..organizations.models import Organization
 from ..permissions import visible
@@ -17,6 +16,7 @@ from .models import MilestoneReport, ReportState
 CONTRACT_NUMBER = L.related(MilestoneReport.contract_id, Contract.id, Contract.number)
 MILESTONE_TITLE = L.related(MilestoneReport.milestone_id, Milestone.id, Milestone.title)
 DUE_ON = L.related(MilestoneReport.milestone_id, Milestone.id, Milestone.due_on)
+CONTRACT_DEPARTMENT = L.related(MilestoneReport.contract_id, Contract.id, Contract.department_id)
 ORGANIZATION_NAME = L.related(MilestoneReport.organization_id, Organization.id, Organization.name)
 
 REPORTS = L.ListSpec(
@@ -35,10 +35,8 @@ REPORTS = L.ListSpec(
         L.col("reviewed_at", _l("Reviewed"), MilestoneReport.reviewed_at, kind=L.DATETIME),
     ],
     filters=[
-        L.Filter("state", _l("State"), lambda s, v: s.where(MilestoneReport.state == ReportState(v)),
-                 choices=lambda: [(s.value, s.label) for s in ReportState]),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(MilestoneReport.contract_id.in_(
-            select(Contract.id).where(Contract.department_id == v))), kind="id", choices=departments),
+        L.state_filter(MilestoneReport.state, ReportState),
+        department_filter(CONTRACT_DEPARTMENT),
     ],
     search=lambda q: L.search_clause(q, MILESTONE_TITLE, CONTRACT_NUMBER, ORGANIZATION_NAME),
     search_label=_l("Milestone, contract number or organization"),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import listing as L
 from ..auth.models import Department
-from ..budgets.lists import departments
+from ..budgets.lists import department_filter
 from ..contracts.models import Contract
 from ..organizations.models import Organization
 from ..permissions import visible
@@ -43,10 +43,8 @@ PAYMENTS = L.ListSpec(
         L.col("amount", _l("Amount"), Payment.amount, kind=L.MONEY),
     ],
     filters=[
-        L.Filter("state", _l("State"), lambda s, v: s.where(Payment.state == PaymentState(v)),
-                 choices=lambda: [(s.value, s.label) for s in PaymentState]),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(Payment.department_id == v), kind="id",
-                 choices=departments),
+        L.state_filter(Payment.state, PaymentState),
+        department_filter(Payment.department_id),
         L.Filter("from", _l("Requested from"), lambda s, v: s.where(L.between_days(Payment.requested_at,
                                                                                       "date_from", v)),
                  kind="date_from"),

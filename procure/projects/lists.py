@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from .. import listing as L
 from ..auth.models import Department
-from ..budgets.lists import departments
+from ..budgets.lists import department_filter
 from ..budgets.models import Allocation
 from ..extensions import db
 from ..permissions import visible
@@ -51,14 +51,10 @@ PROJECTS = L.ListSpec(
         L.Column("allocated", _l("Allocated"), lambda p, e: e.get("allocated", 0), ALLOCATED, kind=L.MONEY),
     ],
     filters=[
-        L.Filter("state", _l("State"), lambda s, v: s.where(Project.state == ProjectState(v)),
-                 choices=lambda: [(s.value, s.label) for s in ProjectState]),
-        L.Filter("year", _l("Fiscal year"), lambda s, v: s.where(Project.fiscal_year == v), kind="id",
-                 choices=years),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(Project.department_id == v), kind="id",
-                 choices=departments),
-        L.Filter("category", _l("Category"), lambda s, v: s.where(Project.category_id == v), kind="id",
-                 choices=categories),
+        L.state_filter(Project.state, ProjectState),
+        L.id_filter("year", _l("Fiscal year"), Project.fiscal_year, years),
+        department_filter(Project.department_id),
+        L.id_filter("category", _l("Category"), Project.category_id, categories),
     ],
     search=lambda q: L.search_clause(q, Project.title, Project.service_area, Project.target_group),
     search_label=_l("Title, area or target group"),

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import listing as L
 from ..auth.models import Department
-from ..budgets.lists import departments
+from ..budgets.lists import department_filter
 from ..permissions import visible
 from ..projects.models import ProcurementMethod
 from .models import Tender, TenderState
@@ -27,12 +27,9 @@ TENDERS = L.ListSpec(
         L.col("opening_at", _l("Opening time"), Tender.opening_at, kind=L.DATETIME),
     ],
     filters=[
-        L.Filter("state", _l("State"), lambda s, v: s.where(Tender.state == TenderState(v)),
-                 choices=lambda: [(s.value, s.label) for s in TenderState]),
-        L.Filter("method", _l("Procurement method"), lambda s, v: s.where(Tender.method == ProcurementMethod(v)),
-                 choices=lambda: [(m.value, m.label) for m in ProcurementMethod]),
-        L.Filter("department", _l("Department"), lambda s, v: s.where(Tender.department_id == v), kind="id",
-                 choices=departments),
+        L.state_filter(Tender.state, TenderState),
+        L.state_filter(Tender.method, ProcurementMethod, "method", _l("Procurement method")),
+        department_filter(Tender.department_id),
     ],
     search=lambda q: L.search_clause(q, Tender.title),
     search_label=_l("Title"),
