@@ -442,7 +442,11 @@ def write_xlsx(spec: ListSpec, stmt: Select, totals: dict, count: int, filters_t
     def cell(column: Column, value, font=None):
         value = cell_value(column, value)
         if isinstance(value, str):
+            if font is None and not value.startswith("=") and not ILLEGAL_CHARACTERS_RE.search(value):
+                return value  # a plain cell: the cheap path for most of a large sheet
             return text(value, font)
+        if value is None or (font is None and column.kind != MONEY and not isinstance(value, date)):
+            return value
         c = WriteOnlyCell(ws, value=value)
         if column.kind == MONEY:
             c.number_format = MONEY_FORMAT

@@ -114,3 +114,17 @@ def test_query_count_constant(app, client, make, world, url):
     _grow(make, users["own"], 30)
     large = page_statements(app, client, url)
     assert small == large, (small, large)
+
+
+def test_export_text_is_never_a_formula(client, make, world):
+    users, _p = world
+    make.project(users["own"], title="=HYPERLINK(\"http://x\",\"点此\")")
+    make.commit()
+    login(client, users["own"].username)
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(BytesIO(client.get("/projects/?q=HYPERLINK&export=xlsx").data)).active
+    cell = ws.cell(row=6, column=1)
+    assert cell.value.startswith("=HYPERLINK") and cell.data_type == "s"
