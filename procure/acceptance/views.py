@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit, history, nav
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
@@ -234,9 +235,11 @@ def decide(acceptance_id: int):
 def _project_acceptance(project) -> Markup | None:
     """The project page's part: the acceptance of its contract(s), or the way to write
     the final report for the organization."""
-    rows = db.session.scalars(visible(current_user, "acceptance.view", Acceptance).join(
-        Contract, Contract.id == Acceptance.contract_id).where(Contract.project_id == project.id)
-        .options(joinedload(Acceptance.contract)).order_by(Acceptance.id)).all()
+    ids = [c.id for c in contract_queries.of_project(project)]  # their contracts, already in the session
+    if not ids:
+        return None
+    rows = db.session.scalars(visible(current_user, "acceptance.view", Acceptance)
+                              .where(Acceptance.contract_id.in_(ids)).order_by(Acceptance.id)).all()
     due = []
     if current_user.role.value == "org":
         taken = select(Acceptance.contract_id)

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from .. import audit, history, listing, nav
 from ..documents.uploads import check_upload
@@ -18,7 +17,7 @@ from ..errors import ValidationError
 from ..extensions import db, login_manager
 from ..jobs.models import Job
 from ..nav import NavItem
-from ..permissions import can, visible
+from ..permissions import can
 from ..projects.views import project_part
 from ..queues import Queue
 from ..queues import register as register_queue
@@ -26,8 +25,8 @@ from ..tenders import followups
 from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
 from ..web import ServiceFailed, perform, require_view
+from . import queries, verification
 from . import services as cs
-from . import verification
 from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
 from .lists import CONTRACTS
 from .models import Contract, ContractState, ContractVersion, Party
@@ -191,9 +190,7 @@ def amend(contract_id: int):
 @project_part(order=10)
 def _project_contracts(project) -> Markup | None:
     """The project page's part: its contract(s) and their state."""
-    rows = db.session.scalars(visible(current_user, "contract.view", Contract)
-                              .where(Contract.project_id == project.id)
-                              .options(joinedload(Contract.organization)).order_by(Contract.id)).all()
+    rows = [c for c in queries.of_project(project) if can(current_user, "contract.view", c)]
     tenders = []
     if can(current_user, "contract.draft"):
         taken = select(Contract.tender_id)

@@ -13,10 +13,11 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import audit, history, listing, nav
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState, Milestone
 from ..extensions import db, login_manager
 from ..parsing import parse_int
-from ..permissions import can, visible
+from ..permissions import can
 from ..projects.views import project_part
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from ..web import ServiceFailed, perform, require_view
@@ -54,8 +55,7 @@ def _seen(form) -> int | None:
 def _project_milestones(project) -> Markup | None:
     """The project page's part: each milestone of its contracts with its report's state
     (overdue included), linked to the contract's milestones page."""
-    contracts = db.session.scalars(visible(current_user, "contract.view", Contract)
-                                   .where(Contract.project_id == project.id).order_by(Contract.id)).all()
+    contracts = [c for c in contract_queries.of_project(project) if can(current_user, "contract.view", c)]
     by_contract = ds.milestones_of_many([c.id for c in contracts])
     rows = [(c, by_contract[c.id]) for c in contracts if by_contract.get(c.id)]
     if not rows:

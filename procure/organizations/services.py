@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from .. import audit, permissions, policy
 from ..errors import NotFound, ValidationError
 from ..extensions import db
+from ..parsing import reason_text
 from ..roles import Role
 from . import creditcode
 from .models import (
@@ -290,9 +291,7 @@ def _new_entry(actor, org: Organization, which: CreditList, listed_on: date, rea
 def add_credit_entry(actor, org: Organization, which: CreditList, listed_on: date, reason: str) -> CreditEntry:
     """Put the organization on a list (officers and admin), listed at once."""
     permissions.require(actor, "organization.manage", org)
-    reason = _clean(reason)
-    if not reason:
-        raise ValidationError(_l("Give the reason for the listing."), field="reason")
+    reason = reason_text(reason, "reason", _l("Give the reason for the listing."))
     if db.session.scalar(select(CreditEntry.id).where(
             CreditEntry.organization_id == org.id, CreditEntry.list == which,
             CreditEntry.state == EntryState.LISTED)):

@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, history, listing, nav
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, Installment
 from ..extensions import db
 from ..nav import NavItem
@@ -181,11 +182,12 @@ def _project_payments(project) -> Markup | None:
     """The project page's part: the payments of its contracts, with what is paid."""
     if not can(current_user, "payment.view"):
         return None
+    ids = [c.id for c in contract_queries.of_project(project)]  # their contracts, already in the session
+    if not ids:
+        return None
     rows = db.session.scalars(visible(current_user, "payment.view", Payment)
-                              .join(Contract, Contract.id == Payment.contract_id)
-                              .where(Contract.project_id == project.id)
-                              .options(selectinload(Payment.installment), selectinload(Payment.contract))
-                              .order_by(Payment.id)).all()
+                              .where(Payment.contract_id.in_(ids))
+                              .options(joinedload(Payment.installment)).order_by(Payment.id)).all()
     if not rows:
         return None
     paid = sum((p.amount for p in rows if p.state == P.PAID), Decimal("0.00"))

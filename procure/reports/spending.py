@@ -10,8 +10,6 @@ from io import BytesIO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ..delivery.spending import ProjectSpending, project_spending, require_project_spending, spending_chart
 from ..documents.services import store_document
@@ -39,6 +37,8 @@ def generated_text(report: ProjectSpending) -> str:
 def spending_xlsx(report: ProjectSpending) -> bytes:
     """The project spending report as an xlsx workbook: one block per contract with a
     total row, and the project's total row (the same totals as the page and the PDF)."""
+    from openpyxl import Workbook  # here: see procure/pdf.py on heavy imports
+    from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = _("Project spending")[:31]

@@ -6,8 +6,6 @@ from decimal import Decimal
 from io import BytesIO
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ..budgets.execution import ExecutionReport, Line
 
@@ -16,6 +14,7 @@ PERCENT = "0.0"
 
 
 def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
+    from openpyxl.styles import Font  # here: see procure/pdf.py on heavy imports
     values = first + [line.appropriated, line.allocated, line.committed, line.paid, line.remaining,
                       line.rate]
     for col, value in enumerate(values, start=1):
@@ -30,6 +29,8 @@ def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
 
 def budget_execution_xlsx(report: ExecutionReport) -> bytes:
     """The budget execution report as an xlsx workbook: detail sheet and summary sheet."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = _("Budget execution")
@@ -73,6 +74,8 @@ def budget_execution_xlsx(report: ExecutionReport) -> bytes:
 
 def program_summary_xlsx(summary) -> bytes:
     """The program summary as an xlsx workbook, with a totals row."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = _("Program summary")

@@ -75,6 +75,10 @@ def _tender_form(tender: Tender | None = None) -> TenderForm:
         form.project_id.choices = [SelectChoice(str(tender.project_id), tender.project.title)]
     else:
         form.project_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(p.id), p.title) for p in projects]
+        # from the project's page ("prepare the call"): the project chosen already
+        wanted = request.args.get("project_id", "")
+        if request.method == "GET" and any(c.value == wanted for c in form.project_id.choices[1:]):
+            form.project_id.data = wanted
     if request.method == "GET":
         from ..timeutil import to_local, utcnow
 
