@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import nav
+from .. import listing, nav
 from ..auth.models import Department
 from ..extensions import db
 from ..money import format_wan, money_formatter, to_money
@@ -24,7 +24,8 @@ from ..web import ServiceFailed, perform, require_view
 from . import services
 from .execution import budget_execution, execution_chart
 from .forms import AdjustmentForm, AppropriationForm
-from .models import Allocation, Appropriation, FundingSource, LedgerEntry
+from .lists import APPROPRIATIONS
+from .models import Allocation, Appropriation, LedgerEntry
 from .queries import default_year, fiscal_years
 
 bp = Blueprint("budgets", __name__, url_prefix="/budgets")
@@ -104,10 +105,9 @@ def dashboard():
 def appropriations():
     require_view("budget.view")
     year = _year_arg()
-    rows = db.session.scalars(select(Appropriation).where(Appropriation.fiscal_year == year)
-                              .join(FundingSource).order_by(FundingSource.position, Appropriation.department_id)
-                              ).all()
-    return render_template("budgets/appropriations.html", rows=rows, year=year, years=fiscal_years())
+    return listing.respond(APPROPRIATIONS, "budgets/appropriations.html", current_user,
+                           where=[Appropriation.fiscal_year == year], keep={"year": year}, year=year,
+                           years=fiscal_years())
 
 
 def _appropriation_form() -> AppropriationForm:

@@ -11,13 +11,13 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import audit, history, nav
+from .. import audit, history, listing, nav
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
 from ..extensions import db, login_manager
 from ..jobs.models import Job
 from ..nav import NavItem
-from ..permissions import can, visible
+from ..permissions import can
 from ..projects.views import project_part
 from ..queues import Queue
 from ..queues import register as register_queue
@@ -28,6 +28,7 @@ from ..web import ServiceFailed, flash_done, perform, require_view
 from . import queries, verification
 from . import services as cs
 from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
+from .lists import CONTRACTS
 from .models import Contract, ContractState, ContractVersion, Party
 
 bp = Blueprint("contracts", __name__)
@@ -56,12 +57,7 @@ def _signed_in():
 @bp.route("/contracts/")
 def index():
     require_view("contract.view")
-    state = request.args.get("state", "")
-    stmt = visible(current_user, "contract.view", Contract).order_by(Contract.id.desc())
-    if state in {s.value for s in ContractState}:
-        stmt = stmt.where(Contract.state == ContractState(state))
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("contracts/index.html", page=page, state=state, states=list(ContractState))
+    return listing.respond(CONTRACTS, "contracts/index.html", current_user)
 
 
 def _draft_data(form: DraftForm) -> cs.DraftData:

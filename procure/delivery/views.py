@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import audit, history
+from .. import audit, history, listing, nav
 from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState, Milestone
 from ..extensions import db, login_manager
@@ -22,9 +23,13 @@ from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ds
 from .forms import ApproveForm, ReportForm, RevisionForm, SubmitReportForm
+from .lists import REPORTS
 from .models import MilestoneReport, ReportState, ReportSubmission
 
 bp = Blueprint("delivery", __name__)
+
+nav.register(nav.NavItem(_l("Milestone reports"), "delivery.reports", "milestone_report.view",
+                         group=nav.PROCUREMENT_GROUP, order=33))
 R = ReportState
 #: Blank spending rows offered under the saved ones.
 BLANK_ROWS = 5
@@ -56,6 +61,13 @@ def _project_milestones(project) -> Markup | None:
     if not rows:
         return None
     return Markup(render_template("delivery/_project_part.html", rows=rows))
+
+
+@bp.route("/milestone-reports/")
+def reports():
+    """Every milestone report the user may see; officers start at the ones to review."""
+    require_view("milestone_report.view")
+    return listing.respond(REPORTS, "delivery/reports.html", current_user)
 
 
 @bp.route("/contracts/<int:contract_id>/milestones")

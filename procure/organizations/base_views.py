@@ -6,13 +6,13 @@ from flask import flash as _flash
 from flask import redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
+from .. import listing
 from ..errors import NotFound
 from ..extensions import db
-from ..permissions import visible
 from ..web import ServiceFailed, perform, require_view
 from . import bases
+from .base_lists import BASES
 from .forms import BaseForm, GraduateForm, ResidentForm
 from .models import IncubationBase, Residency
 
@@ -29,9 +29,7 @@ def register(bp) -> None:
 
 def index():
     require_view("base.list")
-    rows = db.session.scalars(visible(current_user, "base.view", IncubationBase)
-                              .options(selectinload(IncubationBase.residencies)).order_by(IncubationBase.name)).all()
-    return render_template("organizations/bases.html", bases=rows)
+    return listing.respond(BASES, "organizations/bases.html", current_user)
 
 
 def new():

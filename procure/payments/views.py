@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, history, nav
+from .. import audit, history, listing, nav
 from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, Installment
 from ..extensions import db
@@ -25,6 +25,7 @@ from ..projects.views import project_part
 from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ps
 from .forms import ApproveForm, RecordForm, RejectForm, RequestForm
+from .lists import PAYMENTS
 from .models import Payment, PaymentState, Step, Waiting
 
 bp = Blueprint("payments", __name__)
@@ -56,16 +57,8 @@ def index():
     if tab not in TABS:
         tab = "approve" if current_user.role == "finance" else "all"
     where = TABS[tab][1]
-    stmt = visible(current_user, "payment.view", Payment)
-    total_stmt = visible(current_user, "payment.view", select(func.coalesce(func.sum(Payment.amount), 0),
-                                                              func.count()).select_from(Payment), Payment)
-    if where is not None:
-        stmt, total_stmt = stmt.where(where()), total_stmt.where(where())
-    stmt = stmt.options(selectinload(Payment.contract).selectinload(Contract.organization),
-                        selectinload(Payment.installment)).order_by(Payment.id.desc())
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    total, count = db.session.execute(total_stmt).one()
-    return render_template("payments/index.html", page=page, tab=tab, tabs=TABS, total=total, count=count)
+    return listing.respond(PAYMENTS, "payments/index.html", current_user,
+                           where=[where()] if where is not None else [], keep={"tab": tab}, tab=tab, tabs=TABS)
 
 
 @bp.route("/contracts/<int:contract_id>/payments")

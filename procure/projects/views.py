@@ -10,20 +10,21 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, history, nav
+from .. import audit, history, listing, nav
 from ..budgets.models import Appropriation, FundingSource
 from ..budgets.views import dashboard_part
 from ..extensions import db
 from ..money import format_money
 from ..nav import ADMIN_GROUP, NavItem
 from ..parsing import parse_id
-from ..permissions import can, visible
+from ..permissions import can
 from ..queues import Queue
 from ..queues import register as register_queue
 from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ps
 from . import story
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
+from .lists import PROJECTS
 from .models import Project, ProjectState, ServiceCategory
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
@@ -72,14 +73,7 @@ def _signed_in():
 @bp.route("/")
 def index():
     require_view("project.view")
-    state = request.args.get("state", "")
-    stmt = visible(current_user, "project.view", Project).order_by(Project.fiscal_year.desc(), Project.id.desc())
-    if state in {s.value for s in ProjectState}:
-        stmt = stmt.where(Project.state == ProjectState(state))
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    totals = ps.project_totals([p.id for p in page.items])
-    return render_template("projects/index.html", page=page, state=state, states=list(ProjectState),
-                           totals=totals)
+    return listing.respond(PROJECTS, "projects/index.html", current_user)
 
 
 def _project_form(project: Project | None = None) -> ProjectForm:

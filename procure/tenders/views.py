@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, history, nav, policy
+from .. import audit, history, listing, nav, policy
 from ..documents.uploads import check_upload
 from ..errors import DomainError
 from ..extensions import db
@@ -24,6 +24,7 @@ from ..web import ServiceFailed, flash_done, perform, require_view
 from . import bidding, evaluation, events, followups, invitations
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
+from .lists import TENDERS
 from .models import Bid, BidState, Challenge, ChallengeState, Tender, TenderState
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders")
@@ -63,12 +64,7 @@ def methods_table() -> list[dict]:
 @bp.route("/")
 def index():
     require_view("tender.view")
-    state = request.args.get("state", "")
-    stmt = visible(current_user, "tender.view", Tender).order_by(Tender.id.desc())
-    if state in {s.value for s in TenderState}:
-        stmt = stmt.where(Tender.state == TenderState(state))
-    page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("tenders/index.html", page=page, state=state, states=list(TenderState))
+    return listing.respond(TENDERS, "tenders/index.html", current_user)
 
 
 def _tender_form(tender: Tender | None = None) -> TenderForm:
