@@ -7,8 +7,10 @@ three-installment schedule). Then ``celery -A workers.celery_app worker -P prefo
 (started before the clock, as production runs it) for C = 1 and C = 2, two ways:
 
 - **batch**: the regeneration job an administrator asks for after a template change
-  (``services.request_regeneration`` → ``workers.contracts.regenerate``): the clock runs
-  from the job's commit to the job done;
+  (``services.request_regeneration`` → ``workers.contracts.regenerate``, which shares the
+  versions out in chunk jobs of ``services.BATCH_CHUNK`` = 20, each a task the pool
+  processes take side by side): the clock runs from the job's commit to the job done
+  (the last chunk finishes it; its counts must show no failure);
 - **per version**: one render job per version (``services.PDF_JOB``, as drafting queues
   them): the versions set back to rendering and their jobs to queued, the N tasks sent;
   the clock runs to the last version ready.
@@ -167,6 +169,10 @@ def main(n: int = 200, rounds: int = 1) -> None:
             return state == JobState.DONE
 
         wait_for(done, timeout=3600, interval=0.5)
+        with app.app_context():
+            result = db.session.get(Job, job_id).result
+            db.session.rollback()
+        assert result == {"rendered": n, "failed": 0, "skipped": 0}, result
 
     results: dict[tuple[str, int], list[float]] = {}
     log = folder / "worker.log"
