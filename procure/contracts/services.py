@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from .. import audit, pades, policy, signals, signing, workflow
 from ..auth.models import User, UserStatus
@@ -385,8 +385,25 @@ def signing_jobs(version: ContractVersion, *, live: bool = True) -> list[Job]:
     ``live`` (few at any time: found by the indexed state)."""
     stmt = select(Job).where(Job.kind == SIGN_JOB, Job.params["version_id"].as_integer() == version.id)
     if live:
-        stmt = stmt.where(Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+        stmt = stmt.where(_live_signing())
     return list(db.session.scalars(stmt.order_by(Job.id.desc())))
+
+
+#: A signing job running longer than this stopped (its worker died: its work, all in one
+#: transaction, was rolled back): it no longer holds its party back from signing again.
+SIGN_STALE = timedelta(minutes=10)
+
+
+def _live_signing():
+    """Queued, or running and not stale (a signature takes well under a second)."""
+    return or_(Job.state == JobState.QUEUED,
+               and_(Job.state == JobState.RUNNING, Job.started_at > utcnow() - SIGN_STALE))
+
+
+def signing_stopped(job: Job) -> bool:
+    """The job failed, or ran so long that its worker must have died."""
+    return job.state == JobState.FAILED or (job.state == JobState.RUNNING and job.started_at is not None
+                                            and job.started_at <= utcnow() - SIGN_STALE)
 
 
 def last_signing_job(user, version: ContractVersion) -> Job | None:
@@ -684,7 +701,7 @@ def regenerable(among: list[int] | None = None) -> list[int]:
     (a signing job on its way signs the PDF it finds). ``among``: only these ids."""
     signed = select(Signature.version_id)
     signing = select(Job.params["version_id"].as_integer()).where(
-        Job.kind == SIGN_JOB, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+        Job.kind == SIGN_JOB, _live_signing(), Job.params["version_id"].as_integer().is_not(None))
     stmt = select(ContractVersion.id).where(ContractVersion.state == V.READY, ContractVersion.id.not_in(signed),
                                             ContractVersion.id.not_in(signing))
     if among is not None:

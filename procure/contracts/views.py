@@ -117,8 +117,10 @@ def _detail(contract: Contract, status: int = 200, sign_form=None, terminate_for
         for j in cs.signing_jobs(version):
             signing.setdefault(Party(j.params["party"]), j)
         mine = cs.last_signing_job(current_user, version) if party is not None else None
-    my_signing = mine if mine is not None and mine.state in (JobState.QUEUED, JobState.RUNNING) else None
-    sign_failed = mine if mine is not None and mine.state == JobState.FAILED and party not in signed else None
+    stopped = mine is not None and cs.signing_stopped(mine)
+    my_signing = mine if mine is not None and mine.state in (JobState.QUEUED, JobState.RUNNING) and not stopped \
+        else None
+    sign_failed = mine if stopped and party not in signed else None
     may_sign = (contract.state in (ContractState.PENDING_SIGNATURE, ContractState.ACTIVE) and version is not None
                 and version.state.value == "ready" and party is not None and party not in signed
                 and party not in signing

@@ -189,3 +189,32 @@ def test_a_signer_disabled_before_the_worker_runs_is_refused_there(make, db, ca,
     db.session.commit()
     assert run_job(job.id, cs.add_signature) == "failed"
     assert db.session.scalar(select(func.count()).select_from(Signature)) == 0
+
+
+def test_a_signing_whose_worker_died_does_not_hold_the_party_back(make, db, ca, client, held):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from procure.timeutil import utcnow
+
+    award = final_award(make, db)
+    contract = drafted(make, db, award)
+    job = cs.request_signature(award.org_user, contract, PW, seen_version=1)
+    db.session.commit()
+    # its worker took it and died (the work, one transaction, rolled back with it)
+    db.session.execute(update(Job).where(Job.id == job.id).values(
+        state=JobState.RUNNING, started_at=utcnow() - cs.SIGN_STALE + timedelta(minutes=1)))
+    db.session.commit()
+    with pytest.raises(Conflict):  # still running, for all we know
+        cs.request_signature(award.org_user, db.session.get(Contract, contract.id), PW)
+    db.session.rollback()
+    db.session.execute(update(Job).where(Job.id == job.id).values(started_at=utcnow() - cs.SIGN_STALE))
+    db.session.commit()
+    login(client, award.org_user.username)
+    page = client.get(f"/contracts/{contract.id}").get_data(as_text=True)
+    assert 'id="sign-failed"' in page and 'id="sign"' in page and 'id="signing"' not in page
+    assert client.post(f"/contracts/{contract.id}/sign", data={"password": PW, "version": "1"}).status_code == 302
+    retry = _sign_jobs(db, contract.id)[-1]
+    assert retry.id != job.id and run_job(retry.id, cs.add_signature) == "done"
+    assert db.session.scalar(select(func.count()).select_from(Signature)) == 1
