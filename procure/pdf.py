@@ -17,6 +17,7 @@ in ``PdfFetcher.refused``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import re
@@ -27,8 +28,6 @@ from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .signing import CONTENT_HASH_SLOT, stamp_content_hash
 
@@ -41,35 +40,50 @@ STATIC_BASE = "https://procure.invalid/static/"
 STATIC_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".css", ".woff", ".woff2", ".otf", ".ttf"})
 
 
-class PdfFetcher(URLFetcher):
-    """Serves ``data:`` URIs and allow-listed static files; refuses everything else."""
+@functools.cache
+def _fetcher_class():
+    """WeasyPrint (~45 MB) and openpyxl and pyHanko are imported where they are used, not
+    when the app starts: a web worker that only serves pages never loads them (its RSS is
+    in docs/benchmarks.md); the Celery worker loads them with its first document."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    def __init__(self, static_folder: str | Path | None):
-        super().__init__(allowed_protocols=("data",), allow_redirects=False)
-        self.static_folder = Path(static_folder).resolve() if static_folder else None
-        #: URLs the template asked for and did not get (for tests and logs).
-        self.refused: list[str] = []
+    class PdfFetcher(URLFetcher):
+        """Serves ``data:`` URIs and allow-listed static files; refuses everything else."""
 
-    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        if url.startswith(STATIC_BASE) and self.static_folder is not None:
-            path = self._static_path(url[len(STATIC_BASE):])
-            if path is not None:
-                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
-        self.refused.append(url)
-        log.warning("PDF rendering refused to fetch %s", url[:200])
-        raise ValueError(f"URL not allowed in PDF rendering: {url[:200]}")
+        def __init__(self, static_folder: str | Path | None):
+            super().__init__(allowed_protocols=("data",), allow_redirects=False)
+            self.static_folder = Path(static_folder).resolve() if static_folder else None
+            #: URLs the template asked for and did not get (for tests and logs).
+            self.refused: list[str] = []
 
-    def _static_path(self, relative: str) -> Path | None:
-        relative = relative.split("?", 1)[0].split("#", 1)[0]
-        if not relative or "\\" in relative or "%" in relative:
-            return None
-        path = (self.static_folder / relative).resolve()
-        if not path.is_relative_to(self.static_folder) or path.suffix.lower() not in STATIC_EXTENSIONS:
-            return None
-        return path if path.is_file() else None
+        def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith(STATIC_BASE) and self.static_folder is not None:
+                path = self._static_path(url[len(STATIC_BASE):])
+                if path is not None:
+                    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            self.refused.append(url)
+            log.warning("PDF rendering refused to fetch %s", url[:200])
+            raise ValueError(f"URL not allowed in PDF rendering: {url[:200]}")
+
+        def _static_path(self, relative: str) -> Path | None:
+            relative = relative.split("?", 1)[0].split("#", 1)[0]
+            if not relative or "\\" in relative or "%" in relative:
+                return None
+            path = (self.static_folder / relative).resolve()
+            if not path.is_relative_to(self.static_folder) or path.suffix.lower() not in STATIC_EXTENSIONS:
+                return None
+            return path if path.is_file() else None
+
+    return PdfFetcher
+
+
+def __getattr__(name: str):
+    if name == "PdfFetcher":  # procure.pdf.PdfFetcher, as before, created on first use
+        return _fetcher_class()
+    raise AttributeError(name)
 
 
 def page_label_css() -> Markup:
@@ -95,7 +109,7 @@ def render_html(template_name: str, **ctx) -> str:
     return render_template(template_name, **ctx)
 
 
-def render_pdf(template_name: str, *, locale: str | None = None, fetcher: PdfFetcher | None = None,
+def render_pdf(template_name: str, *, locale: str | None = None, fetcher=None,
                **ctx) -> bytes:
     """Render ``templates/<template_name>`` with ``ctx`` to PDF bytes.
 
@@ -113,10 +127,12 @@ def _render_html_in(locale: str | None, template_name: str, ctx: dict) -> str:
     return render_html(template_name, **ctx)
 
 
-def html_to_pdf(html: str, *, fetcher: PdfFetcher | None = None) -> bytes:
+def html_to_pdf(html: str, *, fetcher=None) -> bytes:
     """HTML (from :func:`render_html`) to PDF bytes through the locked-down fetcher."""
     if fetcher is None:
-        fetcher = PdfFetcher(current_app.static_folder)
+        fetcher = _fetcher_class()(current_app.static_folder)
+    from weasyprint import HTML
+
     return HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf()
 
 
@@ -130,7 +146,7 @@ class HashedPdf:
     content_sha256: str
 
 
-def render_pdf_hashed(template_name: str, *, locale: str | None = None, fetcher: PdfFetcher | None = None,
+def render_pdf_hashed(template_name: str, *, locale: str | None = None, fetcher=None,
                       **ctx) -> HashedPdf:
     """As :func:`render_pdf`, for a document that prints its content hash: the template
     gets ``content_sha256`` (print it where the footer should show it); it is rendered

@@ -31,7 +31,7 @@ from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders import services as tender_rules  # noqa: F401 - defines tender.manage, checked here
 from ..tenders.models import Tender, TenderState
-from ..timeutil import to_local, utcnow
+from ..timeutil import long_day, to_local, utcnow
 from .models import (
     CONTRACT_MACHINE,
     VERSION_MACHINE,
@@ -222,7 +222,7 @@ def draft_contract(actor, tender: Tender, data: DraftData) -> Contract:
     limit, years, source = term_limit(start, bool(data.is_continuous))
     if end > limit:
         raise ValidationError(_l("The term may run at most %(years)s year(s), to %(limit)s at the latest (%(source)s).",
-                                 years=years, limit=limit.isoformat(), source=source), field="period_end")
+                                 years=years, limit=long_day(limit), source=source), field="period_end")
     amount = bid.price
     schedule = _schedule(data, amount, start, end)
     contract = Contract(
@@ -621,7 +621,7 @@ def amend_contract(actor, contract: Contract, data: AmendData) -> ContractVersio
     limit, years, source = term_limit(start, bool(data.is_continuous))
     if end > limit:
         raise ValidationError(_l("The term may run at most %(years)s year(s), to %(limit)s at the latest (%(source)s).",
-                                 years=years, limit=limit.isoformat(), source=source), field="period_end")
+                                 years=years, limit=long_day(limit), source=source), field="period_end")
     schedule = _schedule(data, amount, start, end)
     before = contract.snapshot()
     workflow.claim_revision(contract, None, state=C.ACTIVE)
