@@ -7,6 +7,7 @@ from wtforms import (
     DateField,
     FieldList,
     FormField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
@@ -39,6 +40,8 @@ class DraftForm(FlaskForm):
 
 
 class SignForm(FlaskForm):
+    #: The version number the page showed (compare-and-set: a newer one is refused).
+    version = HiddenField(validators=[Optional(), Length(max=10)])
     password = PasswordField(_l("Your password (to confirm your signature)"), validators=[DataRequired(),
                                                                                         Length(max=200)])
     submit = SubmitField(_l("Sign the contract"))

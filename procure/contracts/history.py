@@ -22,6 +22,7 @@ from ..history import (
     describe_object,
 )
 from ..jobs.history import KIND_LABELS as JOB_KINDS
+from ..jobs.history import PARAM_FIELDS as JOB_PARAMS
 from ..signing import SigningCredential
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
 from .models import Contract, ContractState, ContractVersion, Party, Release, VersionState
@@ -50,7 +51,17 @@ SCHEDULE_FIELDS = {
     "amount": Field(_l("Amount"), Money()), "releases_on": Field(_l("Released when"), Enum(Release)),
     "milestone": Field(_l("Milestone"), Records(MILESTONE_FIELDS)),
 }
-JOB_KINDS.update({"contract_pdf": _l("Contract PDF")})
+JOB_KINDS.update({"contract_pdf": _l("Contract PDF"), "contract_sign": _l("Contract signature"),
+                  "contract_pdf_batch": _l("Contract PDFs rendered again"),
+                  "contract_pdf_chunk": _l("Contract PDFs rendered again (part)")})
+#: What the contract jobs are about (a signing: the contract, version and party; a batch:
+#: how many versions; a chunk of it: its batch job).
+JOB_PARAMS.update({
+    "contract_id": Field(_l("Contract"), Ref("contracts")),
+    "version_id": Field(_l("Contract version"), Ref("contract_versions")),
+    "party": Field(_l("Party"), Enum(Party)), "count": Field(_l("Number"), Number()),
+    "parent": Field(_l("Part of"), Ref("jobs")),
+})
 DOCUMENT_KINDS.update({"contract_pdf": _l("Contract PDF"), "contract_signed": _l("Signed contract PDF")})
 
 describe_object("contracts", _l("Contract"), model=Contract, name=lambda c: c.number,
@@ -111,6 +122,7 @@ describe_object("signing_credentials", _l("Signing credential"), model=SigningCr
 
 describe_actions({
     "contract.create": _l("Contract drafted"), "contract.sign": _l("Contract signed by one party"),
+    "contract.sign_request": _l("Signature requested (the PDF signature is being added)"),
     "contract_version.create": _l("Contract version created"),
     "contract.amend": _l("Contract amended (new version)"),
     "contract.amendment_signed": _l("Amendment signed by both parties"),

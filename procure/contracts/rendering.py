@@ -5,6 +5,7 @@ content SHA-256; a QR code and short link lead to the public verification page."
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from flask_babel import force_locale
@@ -21,6 +22,7 @@ from . import services
 from .models import VERSION_MACHINE, ContractVersion, Release, VersionState
 
 TEMPLATE = "pdf/contract.html"
+log = logging.getLogger(__name__)
 
 
 def render_version(version: ContractVersion, locale: str = "zh_CN") -> HashedPdf:
@@ -48,16 +50,33 @@ def build_version_pdf(job: Job):
     return version.pdf_document
 
 
-def regenerate_pdfs(job: Job) -> dict:
-    """The batch job's work: each regenerable version rendered again (ready → rendering →
-    ready with the new PDF and hashes), progress after each; the signatories are not told
-    again. Returns how many were rendered."""
-    ids = services.regenerable()
+def plan_regeneration(job: Job) -> list[int]:
+    """The batch job's items: the versions whose PDF may be rendered again."""
+    return services.regenerable()
+
+
+def regenerate_chunk(job: Job) -> dict:
+    """A chunk of the batch job (``services.BATCH_CHUNK_JOB``): each of its versions,
+    still regenerable, rendered again (ready → rendering → ready with the new PDF and
+    hashes; the signatories are not told again), each in a savepoint so that one that
+    fails is counted and the others stand; then the counts added to the batch job
+    (which the last chunk finishes)."""
     actor = job.requested_by
-    for done, version_id in enumerate(ids):
-        jobs.job_progress(job.id, done, len(ids), _("Rendering contract PDFs"))
-        version = db.session.get(ContractVersion, version_id)
-        VERSION_MACHINE.transition(version, VersionState.RENDERING, actor)
-        pdf = render_version(version)
-        services.rendered(actor, version, pdf.pdf, pdf.content_sha256, tell=False)
-    return {"rendered": len(ids)}
+    counts = {"rendered": 0, "failed": 0, "skipped": 0}
+    ids = [int(i) for i in job.params.get("items") or ()]
+    for version_id in ids:
+        try:
+            with db.session.begin_nested():
+                version = db.session.get(ContractVersion, version_id, with_for_update=True)
+                if version is None or version_id not in services.regenerable([version_id]):
+                    counts["skipped"] += 1  # signed, superseded or rendering since the plan
+                    continue
+                VERSION_MACHINE.transition(version, VersionState.RENDERING, actor)
+                pdf = render_version(version)
+                services.rendered(actor, version, pdf.pdf, pdf.content_sha256, tell=False)
+                counts["rendered"] += 1
+        except Exception:
+            log.exception("contract version %s: the PDF could not be rendered again", version_id)
+            counts["failed"] += 1
+    jobs.add_to_parent(int(job.params["parent"]), len(ids), counts)
+    return counts

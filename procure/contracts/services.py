@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from .. import audit, pades, policy, signals, signing, workflow
 from ..auth.models import User, UserStatus
@@ -20,7 +20,8 @@ from ..budgets.models import ZERO, ContractFunding
 from ..documents.services import read_document, store_document
 from ..errors import BudgetExceeded, Conflict, InvalidTransition, NotPermitted, ValidationError
 from ..extensions import db
-from ..jobs.services import create_job, register_task
+from ..jobs.models import Job, JobState
+from ..jobs.services import create_job, job_progress, register_task
 from ..money import format_money
 from ..notifications.services import app_path, notify, register_topic
 from ..parsing import has_control_chars, parse_amount
@@ -52,9 +53,19 @@ FEN = Decimal("0.01")
 PDF_JOB = "contract_pdf"
 PDF_TASK = "workers.contracts.render_version"
 register_task(PDF_JOB, PDF_TASK)
+#: The job kind and task that add a party's signature to a version's PDF (requested by
+#: :func:`request_signature`, run by the worker: :func:`add_signature`).
+SIGN_JOB = "contract_sign"
+SIGN_TASK = "workers.contracts.sign"
+register_task(SIGN_JOB, SIGN_TASK)
 BATCH_JOB = "contract_pdf_batch"
 BATCH_TASK = "workers.contracts.regenerate"
 register_task(BATCH_JOB, BATCH_TASK)
+#: One chunk of the batch: ``BATCH_CHUNK`` versions, a child job of its own.
+BATCH_CHUNK_JOB = "contract_pdf_chunk"
+BATCH_CHUNK_TASK = "workers.contracts.regenerate_chunk"
+register_task(BATCH_CHUNK_JOB, BATCH_CHUNK_TASK)
+BATCH_CHUNK = 20
 MAX_INSTALLMENTS = 12
 
 # Who sees a contract: admin and finance all; officers of the department; the
@@ -333,26 +344,29 @@ def _lock(contract: Contract) -> Contract:
                               .execution_options(populate_existing=True)).one()
 
 
-def sign_contract(actor, contract: Contract, password: str) -> Signature:
-    """``actor`` signs the current version for their party, re-entering their password:
-    a PAdES signature added to the PDF with their certificate. When both parties have
-    signed, the contract is in force, its money is committed from the project's
-    allocations and the project is contracted."""
+def _signer(actor, contract: Contract, password: str) -> Party:
+    """The party ``actor`` signs for, once their role, their side of the contract and their
+    password are right; else refused with nothing written."""
     party = party_of(actor)
     if party is None or not can(actor, "contract.sign", contract):
         raise NotPermitted(_l("Only the purchasing department's officers and the contracted organization's staff "
                               "sign this contract."))
     if not actor.check_password(password or ""):
         raise ValidationError(_l("The password is not right; the contract was not signed."), field="password")
-    ensure_open(contract.project)
-    contract = _lock(contract)
+    return party
+
+
+def _signable(actor, contract: Contract, party: Party) -> ContractVersion:
+    """The version ``actor`` may sign now for ``party`` (``contract`` locked by the caller)."""
     if contract.state not in (C.PENDING_SIGNATURE, C.ACTIVE):
         raise InvalidTransition(_l("This contract is not waiting for signatures."))
     # Read fresh under the lock: the other party may have signed while we waited for it
-    # (its signed PDF is the one this signature must add to).
+    # (its signed PDF is the one this signature must add to). The version's row is locked
+    # too: a batch regeneration rendering it again is waited for (its new PDF is signed).
     version = db.session.scalars(select(ContractVersion).where(
         ContractVersion.contract_id == contract.id, ContractVersion.state != V.SUPERSEDED)
-        .order_by(ContractVersion.number.desc()).limit(1).execution_options(populate_existing=True)).first()
+        .order_by(ContractVersion.number.desc()).limit(1).with_for_update()
+        .execution_options(populate_existing=True)).first()
     if contract.state == C.ACTIVE and (version is None or version.state == V.SIGNED):
         raise InvalidTransition(_l("This contract is not waiting for signatures."))
     if version is None or version.state != V.READY:
@@ -363,11 +377,113 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
                           "twice."))
     if any(s.party == party for s in done):
         raise Conflict(_l("%(party)s has already signed this version.", party=party.label))
+    return version
+
+
+def signing_jobs(version: ContractVersion, *, live: bool = True) -> list[Job]:
+    """The signing jobs of ``version`` (newest first): only those queued or running when
+    ``live`` (few at any time: found by the indexed state)."""
+    stmt = select(Job).where(Job.kind == SIGN_JOB, Job.params["version_id"].as_integer() == version.id)
+    if live:
+        stmt = stmt.where(_live_signing())
+    return list(db.session.scalars(stmt.order_by(Job.id.desc())))
+
+
+#: A signing job running longer than this stopped (its worker died: its work, all in one
+#: transaction, was rolled back): it no longer holds its party back from signing again.
+SIGN_STALE = timedelta(minutes=10)
+
+
+def _live_signing():
+    """Queued, or running and not stale (a signature takes well under a second)."""
+    return or_(Job.state == JobState.QUEUED,
+               and_(Job.state == JobState.RUNNING, Job.started_at > utcnow() - SIGN_STALE))
+
+
+def signing_stopped(job: Job) -> bool:
+    """The job failed, or ran so long that its worker must have died."""
+    return job.state == JobState.FAILED or (job.state == JobState.RUNNING and job.started_at is not None
+                                            and job.started_at <= utcnow() - SIGN_STALE)
+
+
+def last_signing_job(user, version: ContractVersion) -> Job | None:
+    """``user``'s latest signing job of ``version`` (to show its progress, or its failure)."""
+    job = db.session.scalars(select(Job).where(Job.requested_by_id == user.id, Job.kind == SIGN_JOB)
+                             .order_by(Job.id.desc()).limit(1)).first()
+    return job if job is not None and job.params.get("version_id") == version.id else None
+
+
+def request_signature(actor, contract: Contract, password: str, seen_version: int | None = None) -> Job:
+    """``actor`` signs the current version for their party, re-entering their password.
+    Here (the web request) only what can be refused at once is checked — role, party,
+    password, the contract's state, the version the user saw (``seen_version``: a new
+    version since is "changed by someone else"), not signed yet by them or their party,
+    no signature of their party already on its way — and the intent is recorded as a
+    job; the worker makes the PDF signature (:func:`add_signature`). Flushes; the caller
+    commits, and the task is sent after that commit."""
+    party = _signer(actor, contract, password)
+    ensure_open(contract.project)
+    contract = _lock(contract)
+    version = _signable(actor, contract, party)
+    if seen_version is not None and version.number != seen_version:
+        raise Conflict(workflow.STALE)
+    # Under the contract's lock: a second click (or the same party's colleague) waits
+    # for the first request's commit, then finds its job here.
+    if any(j.params.get("party") == party.value for j in signing_jobs(version)):
+        raise Conflict(_l("The signature of %(party)s is being added to the PDF; wait until it is done.",
+                          party=party.label))
+    job = create_job(actor, SIGN_JOB, {"contract_id": contract.id, "version_id": version.id,
+                                       "party": party.value})
+    audit.record(actor, "contract.sign_request", contract, after={"version": version.number, "party": party.value})
+    return job
+
+
+def add_signature(job: Job) -> dict:
+    """The signing job's work (run in the worker by ``jobs.run_job``): checked again
+    under the contract's lock (the signer may have lost the right, the contract moved on,
+    the other party signed first: this signature then adds to theirs), then the PDF
+    signature, the signed version stored and, with the second party's signature, the
+    contract in force and its money committed. A refusal fails the job with its message
+    and writes nothing; the page shows it and the signer may try again."""
+    params = job.params
+    actor = db.session.get(User, job.requested_by_id)
+    contract = db.session.get(Contract, int(params["contract_id"]))
+    party = Party(params["party"])
+    if actor is None or contract is None or actor.status != UserStatus.ACTIVE or party_of(actor) != party \
+            or not can(actor, "contract.sign", contract):
+        raise NotPermitted(_l("Only the purchasing department's officers and the contracted organization's staff "
+                              "sign this contract."))
+    sig = _sign(actor, contract, party, version_id=int(params["version_id"]), job_id=job.id)
+    return {"signature_id": sig.id, "contract_state": db.session.get(Contract, contract.id).state.value}
+
+
+def sign_contract(actor, contract: Contract, password: str) -> Signature:
+    """Sign at once, in this transaction (the demo loaders and scripts; the web page uses
+    :func:`request_signature` and the worker): the same checks and the same work."""
+    return _sign(actor, contract, _signer(actor, contract, password))
+
+
+def _sign(actor, contract: Contract, party: Party, *, version_id: int | None = None,
+          job_id: int | None = None) -> Signature:
+    """A PAdES signature of ``actor`` for ``party`` added to the current version's PDF
+    with their certificate. When both parties have signed, the contract is in force, its
+    money is committed from the project's allocations and the project is contracted."""
+    ensure_open(contract.project)
+    contract = _lock(contract)
+    version = _signable(actor, contract, party)
+    if version_id is not None and version.id != version_id:
+        raise InvalidTransition(_l("A new version of this contract replaced the one you signed; sign the new one."))
+    steps = 3
+    if job_id is not None:
+        job_progress(job_id, 1, steps, _l("Adding the signature to the PDF"))
+    done = list(db.session.scalars(select(Signature).where(Signature.version_id == version.id)))
     source = version.signed_document if done else version.pdf_document
     for_whom = contract.department.name if party == Party.DEPARTMENT else contract.organization.name
     credential = signing.credential_for(actor, actor.id, actor.name, for_whom)
     signed = pades.sign_pdf(read_document(source), signing.signer_key(credential), field_name=f"sig_{party.value}",
                             name=actor.name, reason=f"{contract.number} v{version.number} {party.value}")
+    if job_id is not None:
+        job_progress(job_id, 2, steps, _l("Storing the signed PDF"))
     doc = store_document(actor, signed, f"{contract.number}-v{version.number}-signed.pdf", "application/pdf",
                          kind="contract_signed", obj=contract, permission="contract.view")
     sig = Signature(version_id=version.id, contract_id=contract.id, party=party, user_id=actor.id,
@@ -579,15 +695,23 @@ def end_contract(actor, contract: Contract, reason: str, settlement=None) -> Con
 
 # --- batch regeneration ---------------------------------------------------------------------
 
-def regenerable() -> list[int]:
+def regenerable(among: list[int] | None = None) -> list[int]:
     """Versions whose PDF may be rendered again: ready and not signed by anyone (a signed
-    PDF is never replaced; its bytes are what the signatures cover)."""
+    PDF is never replaced; its bytes are what the signatures cover), nor being signed
+    (a signing job on its way signs the PDF it finds). ``among``: only these ids."""
     signed = select(Signature.version_id)
-    return list(db.session.scalars(select(ContractVersion.id).where(
-        ContractVersion.state == V.READY, ContractVersion.id.not_in(signed)).order_by(ContractVersion.id)))
+    signing = select(Job.params["version_id"].as_integer()).where(
+        Job.kind == SIGN_JOB, _live_signing(), Job.params["version_id"].as_integer().is_not(None))
+    stmt = select(ContractVersion.id).where(ContractVersion.state == V.READY, ContractVersion.id.not_in(signed),
+                                            ContractVersion.id.not_in(signing))
+    if among is not None:
+        stmt = stmt.where(ContractVersion.id.in_(among))
+    return list(db.session.scalars(stmt.order_by(ContractVersion.id)))
 
 
 def request_regeneration(actor):
-    """A job that renders the PDFs of every regenerable version again, with progress."""
+    """A job that renders the PDFs of every regenerable version again, with progress: its
+    task shares the versions out in chunks of ``BATCH_CHUNK`` (one child job each), which
+    the worker processes render side by side."""
     require(actor, "contract.regenerate")
     return create_job(actor, BATCH_JOB, {"count": len(regenerable())})

@@ -15,7 +15,7 @@ from .. import audit, history, listing, nav
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
 from ..extensions import db, login_manager
-from ..jobs.models import Job
+from ..jobs.models import Job, JobState
 from ..nav import NavItem
 from ..permissions import can
 from ..projects.views import project_part
@@ -104,14 +104,30 @@ def _detail(contract: Contract, status: int = 200, sign_form=None, terminate_for
     job = db.session.get(Job, version.job_id) if version is not None and version.job_id else None
     signed = {s.party: s for s in version.signatures} if version is not None else {}
     party = cs.party_of(current_user)
+    # Signatures on their way (the worker adds them): by party; the viewer's own latest
+    # signing job shows its progress, or its failure with the form to try again.
+    signing = {}
+    mine = None
+    if version is not None and contract.state in (ContractState.PENDING_SIGNATURE, ContractState.ACTIVE):
+        for j in cs.signing_jobs(version):
+            signing.setdefault(Party(j.params["party"]), j)
+        mine = cs.last_signing_job(current_user, version) if party is not None else None
+    stopped = mine is not None and cs.signing_stopped(mine)
+    my_signing = mine if mine is not None and mine.state in (JobState.QUEUED, JobState.RUNNING) and not stopped \
+        else None
+    sign_failed = mine if stopped and party not in signed else None
     may_sign = (contract.state in (ContractState.PENDING_SIGNATURE, ContractState.ACTIVE) and version is not None
                 and version.state.value == "ready" and party is not None and party not in signed
+                and party not in signing
                 and all(s.user_id != current_user.id for s in signed.values())
                 and can(current_user, "contract.sign", contract))
+    if may_sign and sign_form is None:
+        sign_form = SignForm(version=str(version.number))
     overdue = contract.state in (ContractState.DRAFT, ContractState.PENDING_SIGNATURE) and \
         to_local(utcnow()).date() > contract.sign_due_on
     return render_template("contracts/detail.html", contract=contract, version=version, job=job, signed=signed,
-                           parties=list(Party), sign_form=(sign_form or SignForm()) if may_sign else None,
+                           parties=list(Party), sign_form=sign_form if may_sign else None,
+                           signing=signing, my_signing=my_signing, sign_failed=sign_failed,
                            fundings=cs.fundings(contract), overdue=overdue,
                            terminate_form=(terminate_form or TerminateForm(prefix="end"))
                            if contract.state == ContractState.ACTIVE and can(current_user, "contract.manage", contract)
@@ -126,16 +142,20 @@ def detail(contract_id: int):
 
 @bp.route("/contracts/<int:contract_id>/sign", methods=["POST"])
 def sign(contract_id: int):
+    """Record the signature's intent (password checked here); the worker signs the PDF
+    and the page shows its progress."""
     contract = db.get_or_404(Contract, contract_id)
     require_view("contract.view", contract)
     form = SignForm()
     if form.validate_on_submit():
+        seen = (form.version.data or "").strip()
         try:
-            perform(cs.sign_contract, current_user, contract, form.password.data, form=form)
+            perform(cs.request_signature, current_user, contract, form.password.data,
+                    int(seen) if seen.isascii() and seen.isdigit() else None, form=form)
         except ServiceFailed:
             db.session.refresh(contract)
         else:
-            flash_done(_("Your signature was added to the contract PDF."))
+            flash_done(_("Your signature is being added to the contract PDF."))
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return _detail(contract, 400, sign_form=form)
 

@@ -178,6 +178,95 @@ def run_job(job_id: int, work: Callable[[Job], Document | dict | None]) -> str:
         return "failed"
 
 
+# --- a job shared out in chunks --------------------------------------------------------
+#
+# A job over many items (e.g. the contract PDFs rendered again) that several worker
+# processes share: its task (:func:`start_chunks`) plans the items, sets the total and
+# creates one child job per chunk (each sent after the commit, and again by the sweep
+# if the sending is lost); each child's work does its items and adds its counts to the
+# parent (:func:`add_to_parent`, in the child's own transaction: counted exactly when its
+# work stands); the child that completes the count finishes the parent.
+
+def start_chunks(job_id: int, plan: Callable[[Job], list], child_kind: str, size: int) -> str:
+    """Run the parent job ``job_id``: queued → running with ``progress_total`` = the number
+    of items ``plan(job)`` returns, then one child job of ``child_kind`` per ``size``
+    items (params ``{"parent": job_id, "items": [...]}``); committed together. Nothing to
+    do: done at once. A job not queued any more is skipped. Returns "started", "done",
+    "failed" or "skipped"."""
+    job = db.session.get(Job, job_id, with_for_update=True)
+    if job is None or job.state != JobState.QUEUED:
+        db.session.rollback()
+        return "skipped"
+    try:
+        items = list(plan(job))
+        job.started_at = utcnow()
+        MACHINE.transition(job, JobState.RUNNING, None)
+        job.progress_done, job.progress_total, job.result = 0, len(items), {}
+        if not items:
+            job.finished_at = utcnow()
+            MACHINE.transition(job, JobState.DONE, None)
+        for start in range(0, len(items), max(1, size)):
+            create_job(job.requested_by or job.requested_by_id, child_kind,
+                       {"parent": job.id, "items": items[start:start + size]})
+        db.session.commit()  # the children are sent after this commit
+        return "started" if items else "done"
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("job %s could not be shared out", job_id)
+        message = str(exc.message) if isinstance(exc, DomainError) else \
+            str(_l("The job failed. Please try again or tell an administrator."))
+        fail_job(job_id, message)
+        return "failed"
+
+
+def add_to_parent(parent_id: int, done: int, counts: dict[str, int]) -> None:
+    """Add a child's ``done`` items to its parent's progress (one ``UPDATE … SET
+    progress_done = progress_done + n``, which holds the parent's row until this
+    transaction commits) and its ``counts`` (e.g. rendered, failed) to the parent's
+    result under that lock; the child that completes the total finishes the parent
+    (done; its message says how many failed). Flushes; the child's commit stands for it."""
+    row = db.session.execute(
+        update(Job).where(Job.id == parent_id, Job.state == JobState.RUNNING)
+        .values(progress_done=Job.progress_done + int(done))
+        .returning(Job.progress_done, Job.progress_total)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if row is None:  # the parent was ended meanwhile (failed by hand): nothing to add to
+        return
+    parent = db.session.scalars(select(Job).where(Job.id == parent_id)
+                                .execution_options(populate_existing=True)).one()
+    result = dict(parent.result or {})
+    for key, n in counts.items():
+        result[key] = int(result.get(key, 0)) + int(n)
+    parent.result = result
+    if row.progress_total is not None and row.progress_done >= row.progress_total:
+        parent.finished_at = utcnow()
+        if result.get("failed"):
+            parent.message = str(_l("Finished: %(failed)s of %(total)s failed.", failed=result["failed"],
+                                    total=row.progress_total))[:MESSAGE_LENGTH]
+        MACHINE.transition(parent, JobState.DONE, None, extra={"result": result})
+    db.session.flush()
+
+
+def child_failed(job_id: int, counts_as: str = "failed") -> None:
+    """A child job whose work failed as a whole (its writes rolled back): all its items
+    count as ``counts_as`` in the parent, so the parent still finishes. Commits."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.state != JobState.FAILED or not job.params.get("parent"):
+        db.session.rollback()
+        return
+    n = len(job.params.get("items") or ())
+    add_to_parent(int(job.params["parent"]), n, {counts_as: n})
+    db.session.commit()  # stands apart: the child's failure is already recorded
+
+
+def run_child(job_id: int, work: Callable[[Job], dict | None]) -> str:
+    """:func:`run_job` for a child job, whose failure as a whole still counts in its parent."""
+    outcome = run_job(job_id, work)
+    if outcome == "failed":
+        child_failed(job_id)
+    return outcome
+
+
 def status(job: Job) -> dict:
     """What the progress endpoint returns (without the download URL)."""
     return {

@@ -37,6 +37,13 @@ SECTION_HINTS = {
 }
 
 
+@bp.app_template_global("portal_sections")
+def portal_sections() -> dict:
+    """The portal's sections, for the pages of other modules that use its layout (the
+    public contract verification)."""
+    return SECTION_LABELS
+
+
 @bp.app_template_filter("bj")
 def beijing_time(value) -> str:
     """A stored time in Beijing time, as the app's ``dt`` filter writes it. In Chinese it

@@ -3,7 +3,8 @@ real browser, each person in their own browser session: the officer drafts the c
 and its payment schedule on the page; the PDF job waits in Redis (its progress shows on
 the contract page) until a real Celery worker, started then, renders it and the page
 reloads with the PDF; the organization's staff and the officer each sign, re-entering
-their passwords (a PAdES signature with a certificate of the deployment's CA); the
+their passwords (the signature's job shows its progress until the worker adds the PAdES
+signature with a certificate of the deployment's CA, and the page reloads); the
 contract is active with its money committed; the public portal lists it; the signed PDF,
 downloaded, is uploaded to the verification page, which names it the current signed
 version.
@@ -138,15 +139,26 @@ def test_a_contract_from_the_award_to_the_verified_signed_pdf(app, db, make, bro
         expect(org.locator("#sign .invalid-feedback")).to_contain_text("密码")
         org.fill("#sign #password", Factory.PASSWORD)
         org.click("#sign #submit")
-        expect(org.locator("#signatures")).to_contain_text(org_user.name)
+        # No worker now: the signature's job waits in Redis and the page shows its progress.
+        expect(org.locator("#signing .job-progress")).to_have_attribute("data-state", "queued")
+        expect(org.locator('#signatures [data-signing="organization"]')).to_be_visible()
         expect(org.locator("#sign")).to_have_count(0)
-        p.shot(org, "04-organization-signed")
+        p.shot(org, "04-organization-signing")
         p.chinese(org)
 
-        p.go(off, f"/contracts/{contract_id}")
-        off.fill("#sign #password", Factory.PASSWORD)
-        off.click("#sign #submit")
-        expect(off.locator("#contract-state")).to_have_text("有效")
+        # The worker adds the signature; the page polls and reloads with it.
+        with start_worker(celery, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING",
+                          shutdown_timeout=10):
+            expect(org.locator("#signatures")).to_contain_text(org_user.name, timeout=60000)
+            expect(org.locator("#signing")).to_have_count(0)
+            expect(org.locator("#sign")).to_have_count(0)
+            p.shot(org, "04-organization-signed")
+            p.chinese(org)
+
+            p.go(off, f"/contracts/{contract_id}")
+            off.fill("#sign #password", Factory.PASSWORD)
+            off.click("#sign #submit")
+            expect(off.locator("#contract-state")).to_have_text("有效", timeout=60000)
         expect(off.locator("#fundings")).to_contain_text("60,036.00")
         signed_link = off.locator("#versions a").filter(has_text="已签署")
         expect(signed_link).to_be_visible()

@@ -110,3 +110,14 @@ def drafted(make, db, award: Award, data=None) -> Contract:
 
 
 __all__ = ["Award", "Decimal", "final_award", "schedule", "draft_data", "render", "drafted"]
+
+
+@pytest.fixture()
+def held(monkeypatch):
+    """Tasks are not run at the commit, as if no worker had taken them yet: their
+    (name, args) are kept here; the test runs the work itself (``run_job``)."""
+    from procure import dispatch
+
+    out: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(dispatch, "send", lambda name, *args: out.append((name, args)) or True)
+    return out

@@ -418,7 +418,7 @@ def test_batch_regeneration_renders_unsigned_versions_only(make, db, ca):
     job = cs.request_regeneration(make.admin())
     db.session.commit()  # eager: the worker ran it
     job = db.session.get(Job, job.id)
-    assert job.state == JobState.DONE and job.result == {"rendered": 1}
+    assert job.state == JobState.DONE and job.result == {"rendered": 1, "failed": 0, "skipped": 0}
     db.session.expire_all()
     v1 = db.session.get(Contract, c1.id).current_version
     v2 = db.session.get(Contract, c2.id).current_version

@@ -82,6 +82,13 @@ def test_a_contract_appears_on_the_portal_when_both_parties_signed(app, client, 
     assert f'href="/portal/contracts/{contract.id}"' in call
     assert 'href="/portal/contracts/"' in client.get("/portal/").get_data(as_text=True)
     assert client.get(f"/verify/{version.verify_code}").status_code == 200
+    # the verification is a public page: the portal's layout (its header and sections, the
+    # verification marked as the current one), not the signed-in application's menu
+    for path in ("/verify", f"/verify/{version.verify_code}"):
+        html = app.test_client().get(path).get_data(as_text=True)
+        assert 'class="portal-head' in html and 'id="portal-nav-contracts"' in html, path
+        assert 'class="nav-link active" href="/verify" id="portal-nav-verify"' in html, path
+        assert 'id="verify-form"' in html and "navbar" not in html, path
 
 
 def test_public_terms_keep_only_the_listed_keys():
