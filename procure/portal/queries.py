@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Integer, Text, and_, bindparam, cast, func, select, union_all
+from sqlalchemy import DateTime, Integer, Text, and_, bindparam, func, select, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -133,15 +133,23 @@ class Page:
             last = num
 
 
-def title_search(q: str):
-    """Tenders whose title contains ``q`` (case-insensitive, ``%`` and ``_`` taken
-    literally). On PostgreSQL a search of 3 characters or more is served by the title's
-    trigram index, a shorter one by its indexed 1- and 2-character substrings (portal
-    models, migration 0006_portal), as the registry searches names."""
-    if len(q) < SHORT_SEARCH and db.session.get_bind().dialect.name == "postgresql":
-        return func.org_name_grams(Tender.title).op("@>")(cast(postgresql.array([q.lower()]),
-                                                                postgresql.ARRAY(Text)))
-    return Tender.title.ilike(f"%{like_escape(q)}%", escape="\\")
+def _grams_search(q: str) -> bool:
+    return len(q) < SHORT_SEARCH and db.session.get_bind().dialect.name == "postgresql"
+
+
+def _title_match(grams: bool):
+    """Tenders whose title contains the bound ``match`` (case-insensitive). On PostgreSQL
+    a search of 3 characters or more is served by the title's trigram index, a shorter
+    one (``grams``) by its indexed 1- and 2-character substrings (portal models,
+    migration 0006_portal), as the registry searches names."""
+    if grams:
+        return func.org_name_grams(Tender.title).op("@>")(bindparam("match", type_=postgresql.ARRAY(Text)))
+    return Tender.title.ilike(bindparam("match", type_=Text()), escape="\\")
+
+
+def _match_value(q: str, grams: bool):
+    """What ``match`` is bound to for the search ``q`` (``%`` and ``_`` taken literally)."""
+    return [q.lower()] if grams else f"%{like_escape(q)}%"
 
 
 def _section_where(section: str, now) -> list:
@@ -177,32 +185,40 @@ def _browse(section: str):
     firsts = [select(Tender.id).where(*where, Tender.state == state).order_by(*_order(section))
               .limit(reach).subquery() for state in SECTIONS[section]]
     candidates = union_all(*[select(sub.c.id) for sub in firsts])
-    rows = (_page_of(section, candidates).limit(bindparam("limit", type_=Integer()))
-            .offset(bindparam("offset", type_=Integer())))
-    return count, rows
+    return count, _paged(_page_of(section, candidates))
+
+
+@functools.cache
+def _search(section: str, grams: bool):
+    """A section's two statements with a search by title, built once likewise (bound:
+    the time, the search, the page). The planner chooses between the search index (a
+    rare term) and the section's order testing each title (a common one); forcing
+    either was slower on the other."""
+    where = [*_section_where(section, bindparam("now", type_=DateTime())), _title_match(grams)]
+    count = select(func.count()).select_from(Tender).where(*where)
+    return count, _paged(_page_of(section, select(Tender.id).where(*where)))
+
+
+def _paged(stmt):
+    return stmt.limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer()))
 
 
 def calls(section: str, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """One page of a section's tenders: two statements (the count, an index-only scan;
-    the rows)."""
-    now = utcnow()
-    offset = (page - 1) * per_page
-    if not q:
+    """One page of a section's tenders, searched by title or not: two statements (the
+    count, an index-only scan without a search; the rows)."""
+    params = {"now": utcnow()}
+    if q:
+        grams = _grams_search(q)
+        count, stmt = _search(section, grams)
+        params["match"] = _match_value(q, grams)
+    else:
         count, stmt = _browse(section)
-        total = db.session.scalar(count, {"now": now}) or 0
-        rows = []
-        if total and offset < total:
-            rows = db.session.execute(stmt, {"now": now, "reach": page * per_page, "limit": per_page,
-                                             "offset": offset}).all()
-        return Page(rows, page, per_page, total)
-    # The planner chooses between the search index (a rare term) and the section's order
-    # testing each title (a common one); forcing either was slower on the other.
-    where = [*_section_where(section, now), title_search(q)]
-    total = db.session.scalar(select(func.count()).select_from(Tender).where(*where)) or 0
+    total = db.session.scalar(count, params) or 0
+    offset = (page - 1) * per_page
     rows = []
     if total and offset < total:
-        rows = db.session.execute(_page_of(section, select(Tender.id).where(*where))
-                                  .limit(per_page).offset(offset)).all()
+        rows = db.session.execute(stmt, {**params, "reach": page * per_page, "limit": per_page,
+                                         "offset": offset}).all()
     return Page(rows, page, per_page, total)
 
 
