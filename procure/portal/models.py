@@ -12,9 +12,10 @@ from ..contracts.models import Contract
 from ..tenders.models import Tender
 
 _t = Tender.__table__
-#: Open calls, soonest deadline first.
+#: Open calls and calls by invitation, soonest deadline first; the method is carried too
+#: (the two sections differ by it; migration 0011_tenders_more).
 PORTAL_OPEN = Index("ix_tenders_portal_deadline", _t.c.state, _t.c.deadline_at, _t.c.id,
-                    postgresql_include=["published_at"])
+                    postgresql_include=["published_at", "method"])
 #: Opening records, latest first.
 PORTAL_OPENED = Index("ix_tenders_portal_opened", _t.c.state, _t.c.opened_at, _t.c.id,
                       postgresql_include=["published_at"])

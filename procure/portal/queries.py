@@ -12,9 +12,10 @@ public is decided here, in SQL, once:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, cast, func, select, union_all
+from sqlalchemy import DateTime, Integer, Text, and_, bindparam, func, select, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -25,6 +26,7 @@ from ..extensions import db
 from ..organizations.models import Organization
 from ..organizations.services import SHORT_SEARCH, like_escape
 from ..projects.models import Project
+from ..tenders import invitations
 from ..tenders.models import Bid, Clarification, Tender, TenderDocument, TenderState
 from ..timeutil import utcnow
 
@@ -32,12 +34,44 @@ T = TenderState
 
 #: The portal's sections: the states each lists, and the column it is ordered by
 #: (the soonest deadline first for open calls, the latest event first for the others).
+#:
+#: Calls by invitation (邀请招标, 单一来源) have their own section beside the open calls.
+#: A bureau publishes that such a procurement exists and when its bids are due (the
+#: public may follow it, and object to a single source), but the call is not open to
+#: all: listed among the open calls, it would read as an invitation to every
+#: organization, which then prepares a bid only to be refused. So "Open calls" lists the
+#: calls any eligible organization may answer, "Calls by invitation" the others, marked
+#: as such and with no invitation to bid (never who is invited: 招标投标法 第二十二条).
+#: Once the bids are opened every call, whatever its method, goes on to the same
+#: sections (opening records, awards, failed and cancelled): the results are public.
 SECTIONS = {
     "open": (T.PUBLISHED,),
+    "invited": (T.PUBLISHED,),
     "opened": (T.CLOSED, T.EVALUATING),
     "awards": (T.AWARDED, T.FINAL),
     "ended": (T.FAILED, T.CANCELLED),
 }
+#: The methods of the calls by invitation (their own section while open for bids).
+INVITED_METHODS = tuple(sorted(invitations.INVITED_METHODS))
+
+
+def section_filter(section: str):
+    """The section's condition besides its states (the method, for the two sections of
+    calls open for bids), or None."""
+    if section == "open":
+        return Tender.method.not_in(INVITED_METHODS)
+    if section == "invited":
+        return Tender.method.in_(INVITED_METHODS)
+    return None
+
+
+def section_of(state, method) -> str:
+    """The section a public call is listed in."""
+    if state == T.PUBLISHED:
+        return "invited" if method in invitations.INVITED_METHODS else "open"
+    return next(key for key, states in SECTIONS.items() if state in states)
+
+
 #: States after which the opening record is public (with ``opened_at`` set).
 RECORD_STATES = (T.CLOSED, T.EVALUATING, T.AWARDED, T.FINAL, T.FAILED)
 PER_PAGE = 20
@@ -45,8 +79,10 @@ MAX_QUERY = 100
 
 
 def public_clause(now=None):
-    """Tenders the public may see: published, and the publication time has come."""
-    now = now or utcnow()
+    """Tenders the public may see: published, and the publication time has come
+    (``now``: a time, or a bound parameter; the current time by default)."""
+    if now is None:
+        now = utcnow()
     return and_(Tender.state != T.DRAFT, Tender.published_at.is_not(None), Tender.published_at <= now)
 
 
@@ -56,7 +92,7 @@ def record_public(state, opened_at) -> bool:
 
 
 def _order(section: str):
-    if section == "open":
+    if section in ("open", "invited"):
         return (Tender.deadline_at.asc(), Tender.id.asc())
     if section == "opened":
         return (Tender.opened_at.desc(), Tender.id.desc())
@@ -83,58 +119,106 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
     def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2):
+        """The page numbers a pager shows (the edges and around the current page), None
+        for each gap: the shown numbers only, not every page (thousands of pages)."""
+        pages = self.pages
+        shown = sorted({*range(1, min(left_edge, pages) + 1),
+                        *range(max(1, self.page - left_current), min(pages, self.page + right_current - 1) + 1),
+                        *range(max(1, pages - right_edge + 1), pages + 1)})
         last = 0
-        for num in range(1, self.pages + 1):
-            if (num <= left_edge or self.page - left_current - 1 < num < self.page + right_current
-                    or num > self.pages - right_edge):
-                if last + 1 != num:
-                    yield None
-                yield num
-                last = num
+        for num in shown:
+            if last + 1 != num:
+                yield None
+            yield num
+            last = num
 
 
-def title_search(q: str):
-    """Tenders whose title contains ``q`` (case-insensitive, ``%`` and ``_`` taken
-    literally). On PostgreSQL a search of 3 characters or more is served by the title's
-    trigram index, a shorter one by its indexed 1- and 2-character substrings (portal
-    models, migration 0006_portal), as the registry searches names."""
-    if len(q) < SHORT_SEARCH and db.session.get_bind().dialect.name == "postgresql":
-        return func.org_name_grams(Tender.title).op("@>")(cast(postgresql.array([q.lower()]),
-                                                                postgresql.ARRAY(Text)))
-    return Tender.title.ilike(f"%{like_escape(q)}%", escape="\\")
+def _grams_search(q: str) -> bool:
+    return len(q) < SHORT_SEARCH and db.session.get_bind().dialect.name == "postgresql"
 
 
-def calls(section: str, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
-    """One page of a section's tenders: two statements (the count, an index-only scan;
-    the rows)."""
-    where = [public_clause(), Tender.state.in_(SECTIONS[section])]
-    matches = None
-    if q:
-        # The planner chooses between the search index (a rare term) and the section's
-        # order testing each title (a common one); forcing either was slower on the other.
-        matches = title_search(q)
-        where.append(matches)
-    total = db.session.scalar(select(func.count()).select_from(Tender).where(*where)) or 0
-    rows = []
-    if total and (page - 1) * per_page < total:
-        if matches is not None:
-            candidates = select(Tender.id).where(*where)
-        else:
-            # Each state of the section read in the section's order along its index, as
-            # far as this page reaches, then merged: an ``IN`` over the states would read
-            # and sort every row of the section (its index gives no order across states).
-            reach = page * per_page
-            firsts = [select(Tender.id).where(*where, Tender.state == state).order_by(*_order(section))
-                      .limit(reach).subquery() for state in SECTIONS[section]]
-            candidates = union_all(*[select(sub.c.id) for sub in firsts])
-        rows = db.session.execute(
-            select(Tender.id, Tender.title, Tender.method, Tender.state, Tender.published_at, Tender.deadline_at,
+def _title_match(grams: bool):
+    """Tenders whose title contains the bound ``match`` (case-insensitive). On PostgreSQL
+    a search of 3 characters or more is served by the title's trigram index, a shorter
+    one (``grams``) by its indexed 1- and 2-character substrings (portal models,
+    migration 0006_portal), as the registry searches names."""
+    if grams:
+        return func.org_name_grams(Tender.title).op("@>")(bindparam("match", type_=postgresql.ARRAY(Text)))
+    return Tender.title.ilike(bindparam("match", type_=Text()), escape="\\")
+
+
+def _match_value(q: str, grams: bool):
+    """What ``match`` is bound to for the search ``q`` (``%`` and ``_`` taken literally)."""
+    return [q.lower()] if grams else f"%{like_escape(q)}%"
+
+
+def _section_where(section: str, now) -> list:
+    where = [public_clause(now), Tender.state.in_(SECTIONS[section])]
+    if (narrow := section_filter(section)) is not None:
+        where.append(narrow)
+    return where
+
+
+def _page_of(section: str, candidates):
+    """The rows of a page among ``candidates`` (tender ids), with their ceiling and
+    department, in the section's order."""
+    return (select(Tender.id, Tender.title, Tender.method, Tender.state, Tender.published_at, Tender.deadline_at,
                    Tender.opening_at, Tender.opened_at, Tender.award_notice_at, Tender.publicity_ends_at,
                    Tender.challenge_ends_at, Tender.reason, Project.budget_ceiling,
                    Department.name.label("department"))
             .join(Project, Project.id == Tender.project_id).join(Department, Department.id == Tender.department_id)
-            .where(Tender.id.in_(candidates)).order_by(*_order(section))
-            .limit(per_page).offset((page - 1) * per_page)).all()
+            .where(Tender.id.in_(candidates)).order_by(*_order(section)))
+
+
+@functools.cache
+def _browse(section: str):
+    """A section's two statements without a search (the count; a page), built once per
+    process and bound per request (the time, the page): building them and computing
+    their cache keys each time cost as much CPU as the rest of the page."""
+    now = bindparam("now", type_=DateTime())
+    where = _section_where(section, now)
+    count = select(func.count()).select_from(Tender).where(*where)
+    # Each state of the section read in the section's order along its index, as far as
+    # this page reaches, then merged: an ``IN`` over the states would read and sort
+    # every row of the section (its index gives no order across states).
+    reach = bindparam("reach", type_=Integer())
+    firsts = [select(Tender.id).where(*where, Tender.state == state).order_by(*_order(section))
+              .limit(reach).subquery() for state in SECTIONS[section]]
+    candidates = union_all(*[select(sub.c.id) for sub in firsts])
+    return count, _paged(_page_of(section, candidates))
+
+
+@functools.cache
+def _search(section: str, grams: bool):
+    """A section's two statements with a search by title, built once likewise (bound:
+    the time, the search, the page). The planner chooses between the search index (a
+    rare term) and the section's order testing each title (a common one); forcing
+    either was slower on the other."""
+    where = [*_section_where(section, bindparam("now", type_=DateTime())), _title_match(grams)]
+    count = select(func.count()).select_from(Tender).where(*where)
+    return count, _paged(_page_of(section, select(Tender.id).where(*where)))
+
+
+def _paged(stmt):
+    return stmt.limit(bindparam("limit", type_=Integer())).offset(bindparam("offset", type_=Integer()))
+
+
+def calls(section: str, q: str = "", page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """One page of a section's tenders, searched by title or not: two statements (the
+    count, an index-only scan without a search; the rows)."""
+    params = {"now": utcnow()}
+    if q:
+        grams = _grams_search(q)
+        count, stmt = _search(section, grams)
+        params["match"] = _match_value(q, grams)
+    else:
+        count, stmt = _browse(section)
+    total = db.session.scalar(count, params) or 0
+    offset = (page - 1) * per_page
+    rows = []
+    if total and offset < total:
+        rows = db.session.execute(stmt, {**params, "reach": page * per_page, "limit": per_page,
+                                         "offset": offset}).all()
     return Page(rows, page, per_page, total)
 
 

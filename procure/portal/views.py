@@ -5,9 +5,10 @@ signed contracts (list and page, each version linked to its public verification)
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
@@ -17,7 +18,9 @@ from ..acceptance.services import published
 from ..contracts.models import ContractState, Release
 from ..documents.services import document_path
 from ..extensions import db
+from ..money import money_formatter
 from ..parsing import page_arg
+from ..tenders.invitations import INVITED_METHODS
 from ..tenders.models import TenderState
 from ..timeutil import to_local
 from . import queries
@@ -26,11 +29,14 @@ bp = Blueprint("portal", __name__, url_prefix="/portal")
 log = logging.getLogger(__name__)
 
 SECTION_LABELS = {
-    "open": _l("Open calls"), "opened": _l("Opening records"), "awards": _l("Award notices"),
-    "ended": _l("Failed and cancelled calls"),
+    "open": _l("Open calls"), "invited": _l("Calls by invitation"), "opened": _l("Opening records"),
+    "awards": _l("Award notices"), "ended": _l("Failed and cancelled calls"),
 }
 SECTION_HINTS = {
     "open": _l("Calls open for bids: the deadline and the opening are in Beijing time."),
+    "invited": _l("Invited tenders and single-source procurements under way, published so that the procurement is "
+                  "known: only the organizations the purchasing department invited (or, for a single source, the one "
+                  "it named) may bid; they are told directly. The results are published like those of any call."),
     "opened": _l("Calls whose bids were opened: the bidders and their prices, as read at the opening."),
     "awards": _l("Award notices, with the end of the publicity period and of the window for challenges."),
     "ended": _l("Calls that failed (too few valid bids) or were cancelled, with the reason."),
@@ -44,28 +50,95 @@ def portal_sections() -> dict:
     return SECTION_LABELS
 
 
+def _zh_time(value) -> str:
+    if value is None:
+        return ""
+    local = to_local(value)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
+
+
+def time_formatter():
+    """The ``bj`` filter with the locale looked up once (for a list of many times)."""
+    if getattr(get_locale(), "language", None) == "zh":
+        return _zh_time
+    dt = current_app.jinja_env.filters["dt"]
+    return lambda value: "" if value is None else dt(value)
+
+
 @bp.app_template_filter("bj")
 def beijing_time(value) -> str:
     """A stored time in Beijing time, as the app's ``dt`` filter writes it. In Chinese it
     is written directly: Babel's formatter costs about 0.3 ms a call, and a list page
     shows forty times (most of the page's time)."""
-    if value is None:
-        return ""
-    if getattr(get_locale(), "language", None) == "zh":
-        local = to_local(value)
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}"
-    return current_app.jinja_env.filters["dt"](value)
+    return time_formatter()(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One call of a list, every cell already text (see :func:`rows`)."""
+
+    id: int
+    href: str
+    title: str
+    department: str
+    method: str
+    ceiling: str
+    first: str
+    second: str
+
+
+def rows(section: str, items) -> list[Row]:
+    """A page of a section as text, the per-page work done once: the locale, the link
+    pattern (one ``url_for``), the labels of the methods and states (one translation
+    each), the money and time formatters. A list page is 20 rows of 8 cells; looking
+    each of those up per cell (a ``url_for``, a lazy label's translation, the locale
+    for each amount and time) was most of the page's time (docs/benchmarks.md)."""
+    link = url_for("portal.call", tender_id=0)[:-1]  # "/portal/calls/" (+ the id)
+    when, money = time_formatter(), money_formatter()
+    labels: dict = {}
+
+    def label(value) -> str:
+        text = labels.get(value)
+        if text is None:
+            text = labels[value] = str(value.label)
+        return text
+
+    out = []
+    for t in items:
+        if section in ("open", "invited"):
+            first, second = when(t.deadline_at), when(t.opening_at)
+        elif section == "opened":
+            first, second = when(t.opened_at), label(t.state)
+        elif section == "awards":
+            first, second = when(t.publicity_ends_at), when(t.challenge_ends_at)
+        else:
+            first, second = label(t.state), t.reason or ""
+        out.append(Row(t.id, f"{link}{t.id}", t.title, t.department, label(t.method), money(t.budget_ceiling),
+                       first, second))
+    return out
+
+
+def pager_links(page, endpoint: str, **args) -> list[tuple[int | None, str | None]]:
+    """The pager's (number, link) pairs, None for a gap: the ``pager`` macro's links
+    with one ``url_for`` for the page instead of one per number."""
+    mark = "987654321"
+    head, _, tail = url_for(endpoint, page=mark, **args).partition(mark)
+    return [(num, f"{head}{num}{tail}") if num else (None, None) for num in page.iter_pages()]
 
 
 @bp.route("/")
 def index():
+    """A section of the calls (open, by invitation, opened, awarded, ended) with a search
+    by title. Calls by invitation are listed apart from the open calls (see
+    ``queries.SECTIONS``)."""
     section = request.args.get("section", "open")
     if section not in queries.SECTIONS:
         section = "open"
     q = queries.clean_query(request.args.get("q"))
     page = queries.calls(section, q, page_arg())
     return render_template("portal/index.html", section=section, sections=SECTION_LABELS,
-                           hint=SECTION_HINTS[section], q=q, page=page, T=TenderState)
+                           hint=SECTION_HINTS[section], q=q, page=page, rows=rows(section, page.items),
+                           links=pager_links(page, "portal.index", section=section, q=q) if page.pages > 1 else [])
 
 
 @bp.route("/calls/<int:tender_id>")
@@ -80,6 +153,8 @@ def call(tender_id: int):
                            clarifications=queries.clarifications(tender_id), record=record, awarded=awarded,
                            contract=contract,
                            record_public=queries.record_public(tender.state, tender.opened_at),
+                           by_invitation=tender.method in INVITED_METHODS,
+                           active_section=queries.section_of(tender.state, tender.method),
                            T=TenderState, sections=SECTION_LABELS)
 
 

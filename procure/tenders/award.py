@@ -332,6 +332,7 @@ def answer_challenge(actor, challenge: Challenge, answer, *, upheld: bool = Fals
         "answer": answer, "answered_at": now, "answered_by_id": actor.id, "remedy": remedy},
         extra={"answer": answer})
     notices.challenge_answered(actor, tender, challenge)
+    close_contested(actor, tender, challenge, now)
     if remedy == ChallengeRemedy.REEVALUATE:
         set_award_aside(actor, tender, challenge)
     else:
@@ -342,6 +343,30 @@ def answer_challenge(actor, challenge: Challenge, answer, *, upheld: bool = Fals
             BID_MACHINE.transition(bid, BidState.NOT_AWARDED, actor, reason=text)
         fail_tender(actor, tender, text)
     return challenge
+
+
+def close_contested(actor, tender: Tender, upheld: Challenge, now: datetime) -> list[Challenge]:
+    """The other open challenges to the award ``upheld`` set aside (open → closed): the
+    award they contest is withdrawn, so there is nothing left to rule on. Each is closed
+    with an answer that says so (in the default language, as stored answers are), its
+    challenger told by email and in-app notice, the move audited. The caller holds the
+    tender's lock, which every challenge transition takes first, so no challenge is
+    lodged or answered meanwhile; each move is still compare-and-set (open → closed)."""
+    others = list(db.session.scalars(select(Challenge).where(
+        Challenge.tender_id == tender.id, Challenge.state == ChallengeState.OPEN, Challenge.id != upheld.id)
+        .order_by(Challenge.id).execution_options(populate_existing=True)))
+    if not others:
+        return []
+    with force_locale(_default_locale()):
+        text = _("Closed without a ruling: another challenge to the same award was upheld (%(remedy)s), so the "
+                 "award this challenge contests was withdrawn. You will be told of the new result, and may "
+                 "challenge it in its own window.", remedy=upheld.remedy.label)
+    for other in others:
+        CHALLENGE_MACHINE.transition(other, ChallengeState.CLOSED, actor, values={
+            "answer": text, "answered_at": now, "answered_by_id": actor.id},
+            extra={"answer": text, "upheld_challenge_id": upheld.id})
+        notices.challenge_closed(actor, tender, other)
+    return others
 
 
 def set_award_aside(actor, tender: Tender, challenge: Challenge) -> Tender:

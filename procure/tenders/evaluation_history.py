@@ -99,6 +99,7 @@ describe_object("committee_members", _l("Committee member"), fields={
 describe_object("challenges", _l("Challenge"), fields={
     "answered_at": Field(_l("Answered at"), DateTime()), "answered_by_id": Field(_l("Answered by"), Ref("users")),
     "remedy": Field(_l("Remedy"), Enum(ChallengeRemedy)),
+    "upheld_challenge_id": Field(_l("The upheld challenge that withdrew the award"), Ref("challenges")),
 })
 describe_object("grants", _l("Access grant"), fields={
     "user_id": Field(_l("User"), Ref("users")),

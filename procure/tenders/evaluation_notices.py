@@ -3,7 +3,8 @@ next): drawn members and called backups → declare; the officers when no backup
 members → score once the evaluation starts; the officers when a member submitted; the
 bidders when the award is published, when the tender failed, and at the end (the winner
 the notice of award, the others the result); the officers when a challenge is lodged and
-when the award is final; the organization when its challenge is answered. Never the
+when the award is final; the organization when its challenge is answered (or closed because
+another challenge to the award was upheld). Never the
 person who did it. Texts: ``templates/email/tender_*.txt``/``.html``."""
 
 from __future__ import annotations
@@ -103,6 +104,13 @@ def challenge_lodged(actor, tender: Tender, challenge: Challenge) -> None:
 
 def challenge_answered(actor, tender: Tender, challenge: Challenge) -> None:
     _tell(actor, org_staff([challenge.organization_id]), "evaluation_challenge_answered", tender, "tender.challenge",
+          "evaluation.outcome", challenge=challenge)
+
+
+def challenge_closed(actor, tender: Tender, challenge: Challenge) -> None:
+    """Another challenge to the same award was upheld: this one is closed, its
+    challenger told why (the answer)."""
+    _tell(actor, org_staff([challenge.organization_id]), "evaluation_challenge_closed", tender, "tender.challenge",
           "evaluation.outcome", challenge=challenge)
 
 

@@ -134,6 +134,9 @@ class ChallengeState(enum.StrEnum):
     ANSWERED = "answered"  # dismissed: the award stands
     UPHELD = "upheld"  # the award is set aside with a remedy (ChallengeRemedy)
     WITHDRAWN = "withdrawn"
+    #: Closed without a ruling: another challenge to the same award was upheld, so the
+    #: award it contests was withdrawn (its answer says so).
+    CLOSED = "closed"
 
     @property
     def label(self):
@@ -143,6 +146,7 @@ class ChallengeState(enum.StrEnum):
 CHALLENGE_STATE_LABELS = {
     ChallengeState.OPEN: _l("Waiting for the answer"), ChallengeState.ANSWERED: _l("Answered: dismissed"),
     ChallengeState.UPHELD: _l("Answered: upheld"), ChallengeState.WITHDRAWN: _l("Withdrawn"),
+    ChallengeState.CLOSED: _l("Closed: the award it contests was withdrawn"),
 }
 
 
@@ -235,15 +239,17 @@ MEMBER_MACHINE = workflow.Machine("committee_member", MemberState, MEMBER_ALLOWE
 
 C = ChallengeState
 CHALLENGE_ALLOWED = {
-    C.OPEN: frozenset({C.ANSWERED, C.UPHELD, C.WITHDRAWN}),
+    C.OPEN: frozenset({C.ANSWERED, C.UPHELD, C.WITHDRAWN, C.CLOSED}),
     C.ANSWERED: frozenset(),
     C.UPHELD: frozenset(),
     C.WITHDRAWN: frozenset(),
+    C.CLOSED: frozenset(),
 }
 CHALLENGE_MACHINE = workflow.Machine("challenge", ChallengeState, CHALLENGE_ALLOWED, actions={
-    C.ANSWERED: "answer", C.UPHELD: "uphold", C.WITHDRAWN: "withdraw"},
+    C.ANSWERED: "answer", C.UPHELD: "uphold", C.WITHDRAWN: "withdraw", C.CLOSED: "close"},
     labels={"answer": _l("Challenge answered"), "uphold": _l("Challenge upheld"),
-            "withdraw": _l("Challenge withdrawn")})
+            "withdraw": _l("Challenge withdrawn"),
+            "close": _l("Challenge closed: the award it contests was withdrawn")})
 
 
 # --- tenders ----------------------------------------------------------------------------
@@ -657,7 +663,7 @@ class Challenge(db.Model):
     organization = relationship("Organization")
 
     __table_args__ = (
-        CheckConstraint(f"state NOT IN {_in([C.ANSWERED, C.UPHELD])} OR (answer IS NOT NULL AND "
+        CheckConstraint(f"state NOT IN {_in([C.ANSWERED, C.UPHELD, C.CLOSED])} OR (answer IS NOT NULL AND "
                         "answered_at IS NOT NULL)", name="challenge_answer_complete"),
         CheckConstraint(f"(state = '{C.UPHELD.value}') = (remedy IS NOT NULL)", name="challenge_upheld_remedy"),
     )

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import procure.tenders.services  # noqa: F401  (the tender rules, for the documents' permission)
 from procure.documents.services import store_document
+from procure.projects.models import ProcurementMethod
 from procure.roles import Role
 from procure.tenders.models import BidState, Clarification, Tender, TenderDocument, TenderState
 from procure.timeutil import utcnow
@@ -247,6 +248,7 @@ def _fill(make, db, n: int):
         db.session.flush()
         awarded.state, awarded.awarded_bid_id, awarded.award_notice_at = TenderState.AWARDED, abids[0].id, utcnow()
         failed = make.tender(officer, state=TenderState.FAILED, title=f"流标{i}")
+        make.tender(officer, state=TenderState.PUBLISHED, method=ProcurementMethod.INVITED_TENDER, title=f"邀请{i}")
         made.append((open_, closed, awarded, failed))
     make.commit()
     return made[0]
@@ -258,14 +260,14 @@ _count = page_statements
 def test_query_counts_do_not_grow_with_the_data(app, make, db, client):
     open_, closed, awarded, failed = _fill(make, db, 1)
     urls = ["/portal/", "/portal/?section=opened", "/portal/?section=awards", "/portal/?section=ended",
-            "/portal/?q=公开", f"/portal/calls/{open_.id}", f"/portal/calls/{closed.id}",
+            "/portal/?section=invited", "/portal/?q=公开", f"/portal/calls/{open_.id}", f"/portal/calls/{closed.id}",
             f"/portal/calls/{awarded.id}", f"/portal/calls/{failed.id}"]
     small = {url: _count(app, client, url) for url in urls}
     _fill(make, db, 12)  # twelve times the calls, bids, documents and clarifications
     # the same first pages now show more rows and other tenders: the count stays
     large = {url: _count(app, client, url) for url in urls}
     assert small == large
-    for url in urls[:5]:
+    for url in urls[:6]:
         assert small[url] <= 2, (url, small[url])  # the count and the rows
     assert small[f"/portal/calls/{closed.id}"] <= 4  # the call, documents, clarifications, record
 
@@ -309,3 +311,107 @@ def test_a_section_of_two_states_pages_in_one_order(client, make, db):
     found = [re.findall(r"终结(\d\d)号", html) for html in pages]
     assert found[0] == [f"{i:02d}" for i in range(24, 4, -1)]  # the latest first, across both states
     assert found[1] == [f"{i:02d}" for i in range(4, -1, -1)]
+
+
+# --- calls by invitation (invited tender, single source) -------------------------------------
+
+
+def _rows(html: str, section_id: str = "portal-calls") -> str:
+    return html.split(f'id="{section_id}"', 1)[1].split("</table>", 1)[0] if f'id="{section_id}"' in html else ""
+
+
+@pytest.fixture()
+def invited_world(make, db):
+    """A public call, an invited tender with its list and a single source, all open for
+    bids; and an organization invited to none of them."""
+    from procure.tenders.models import TenderInvitation
+
+    officer = make.user(Role.OFFICER)
+    invited_org, named_org = _org(make, "受邀服务中心甲"), _org(make, "单一来源社工站乙")
+    outsider = _org(make, "未受邀协会丙")
+    public = make.tender(officer, state=TenderState.PUBLISHED, title="公开招标的助老服务")
+    invited = make.tender(officer, state=TenderState.PUBLISHED, method=ProcurementMethod.INVITED_TENDER,
+                          title="邀请招标的心理辅导服务")
+    db.session.add(TenderInvitation(tender_id=invited.id, organization_id=invited_org.id, invited_by_id=officer.id,
+                                    invited_at=utcnow()))
+    single = make.tender(officer, state=TenderState.PUBLISHED, method=ProcurementMethod.SINGLE_SOURCE,
+                         title="单一来源的社区矫正服务", single_source_organization_id=named_org.id)
+    for t in (public, invited, single):
+        t.published_at = utcnow() - timedelta(days=1)
+    users = {name: make.user(Role.ORG, organization=org)
+             for name, org in (("invited", invited_org), ("named", named_org), ("outsider", outsider))}
+    make.commit()
+    return {"public": public, "invited": invited, "single": single, "users": users,
+            "orgs": (invited_org, named_org, outsider)}
+
+
+def test_calls_by_invitation_are_published_in_their_own_section(client, invited_world):
+    """The open calls list only what any eligible organization may answer; the calls by
+    invitation are published apart, marked as such, never with who is invited."""
+    w = invited_world
+    open_rows = _rows(client.get("/portal/").get_data(as_text=True))
+    assert w["public"].title in open_rows
+    assert w["invited"].title not in open_rows and w["single"].title not in open_rows
+    html = client.get("/portal/?section=invited").get_data(as_text=True)
+    rows = _rows(html)
+    assert w["invited"].title in rows and w["single"].title in rows and w["public"].title not in rows
+    assert rows.count("by-invitation") == 2 and "邀请招标" in rows and "单一来源" in rows
+    assert "仅限受邀" in html  # the section's explanation, in Chinese by default
+    # The section is in the portal's menu, and a search in the open calls does not find them.
+    assert 'href="/portal/?section=invited"' in client.get("/portal/").get_data(as_text=True)
+    assert w["invited"].title not in _rows(client.get("/portal/?q=心理辅导").get_data(as_text=True))
+    assert w["invited"].title in _rows(client.get("/portal/?section=invited&q=心理辅导").get_data(as_text=True))
+    for key in ("invited", "single"):
+        page = client.get(f"/portal/calls/{w[key].id}").get_data(as_text=True)
+        assert 'id="call-by-invitation"' in page and "by-invitation" in page
+        assert 'class="nav-link active" href="/portal/?section=invited"' in page
+        for org in w["orgs"]:  # who is invited (or named) is not published
+            assert org.name not in page and org.name not in html
+    public_page = client.get(f"/portal/calls/{w['public'].id}").get_data(as_text=True)
+    assert 'id="call-by-invitation"' not in public_page
+    assert 'class="nav-link active" href="/portal/?section=open"' in public_page
+
+
+def test_after_the_opening_a_call_by_invitation_is_listed_with_the_others(client, invited_world, db):
+    invited = invited_world["invited"]
+    now = utcnow()
+    invited.deadline_at = invited.opening_at = now - timedelta(hours=1)
+    invited.state, invited.opened_at = TenderState.CLOSED, now
+    db.session.commit()
+    assert invited.title in _rows(client.get("/portal/?section=opened").get_data(as_text=True))
+    assert invited.title not in _rows(client.get("/portal/?section=invited").get_data(as_text=True))
+
+
+def test_an_uninvited_organization_is_not_offered_calls_by_invitation(client, invited_world):
+    """Signed in, an organization invited to nothing finds only the public call among the
+    calls it may bid on (its dashboard, its list of calls) and is refused the others'
+    pages; the invited and the named organization find theirs."""
+    from procure.extensions import limiter
+
+    w = invited_world
+
+    def as_(user):
+        limiter.reset()
+        c = client.application.test_client()
+        assert login(c, user.username).status_code == 302
+        return c
+
+    def offered(c) -> tuple[str, str]:
+        dashboard = c.get("/dashboard").get_data(as_text=True)
+        worklist = dashboard.split('data-worklist="tender.open_calls"', 1)[1].split("</section>", 1)[0]
+        calls = c.get("/tenders/calls")
+        assert calls.status_code == 200
+        return worklist, calls.get_data(as_text=True)
+
+    outsider = as_(w["users"]["outsider"])
+    for listing in offered(outsider):
+        assert w["public"].title in listing
+        assert w["invited"].title not in listing and w["single"].title not in listing
+    assert outsider.get(f"/tenders/calls/{w['invited'].id}").status_code == 403
+    assert outsider.get(f"/tenders/calls/{w['single'].id}/bid").status_code == 403
+    # The portal shows them to everyone, signed in or not, without a way to bid.
+    page = outsider.get(f"/portal/calls/{w['invited'].id}").get_data(as_text=True)
+    assert 'id="call-by-invitation"' in page and "/bid" not in page
+    for who, key in (("invited", "invited"), ("named", "single")):
+        for listing in offered(as_(w["users"][who])):
+            assert w[key].title in listing and w["public"].title in listing

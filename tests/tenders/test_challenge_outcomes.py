@@ -1,6 +1,8 @@
 """Challenges (质疑) upheld with their remedy — evaluate again, or the tender fails — and
-dismissed; the award stays unsigned while a challenge is open; two answers to one
-challenge at once (real threads on PostgreSQL)."""
+dismissed; the other open challenges to an award set aside are closed, their challengers
+told why; the award stays unsigned while a challenge is open; two answers to one
+challenge at once, and two officers answering two challenges to one award at once (real
+threads on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -105,10 +107,13 @@ def test_upheld_only_while_the_award_is_under_publicity(db, make):
     o, loser, challenge = _challenged(make)
     second = aw.lodge_challenge(org_staff(make, o.bids[2].organization), o.tender, "另一质疑")
     aw.answer_challenge(o.officer, challenge, "重新评审", upheld=True, remedy="reevaluate")
+    # The other challenge was closed with the award it contests: nothing left to answer.
+    assert second.state == ChallengeState.CLOSED
     with pytest.raises(InvalidTransition):
         aw.answer_challenge(o.officer, second, "也成立", upheld=True, remedy="retender")
-    aw.answer_challenge(o.officer, second, "已随前一质疑重新评审")
-    assert second.state == ChallengeState.ANSWERED
+    with pytest.raises(InvalidTransition):
+        aw.answer_challenge(o.officer, second, "已随前一质疑重新评审")
+    assert second.state == ChallengeState.CLOSED
 
 
 def test_the_award_stays_unsigned_while_a_challenge_is_open(db, make):
@@ -177,3 +182,91 @@ def test_two_answers_at_once(app, db, make):
     assert answers == 1
     tender = db.session.get(Tender, o.tender.id)
     assert tender.state == (TenderState.AWARDED if ok == [0] else TenderState.EVALUATING)
+
+
+def _two_challenges(make):
+    o = awarded(make)
+    first_user = org_staff(make, o.bids[0].organization)
+    second_user = org_staff(make, o.bids[2].organization)
+    first = aw.lodge_challenge(first_user, o.tender, "评分汇总有误")
+    second = aw.lodge_challenge(second_user, o.tender, "中标人资格存疑")
+    return o, (first, first_user), (second, second_user)
+
+
+@pytest.mark.parametrize("remedy", ["reevaluate", "retender"])
+def test_upholding_one_closes_the_other_open_challenges(db, make, remedy):
+    from procure.notifications.models import Notification
+
+    o, (first, first_user), (second, second_user) = _two_challenges(make)
+    third_user = org_staff(make, o.bids[1].organization)  # the winner's own staff did not challenge
+    aw.answer_challenge(o.officer, first, "质疑成立", upheld=True, remedy=remedy)
+    db.session.commit()
+    db.session.expire_all()
+    closed = db.session.get(Challenge, second.id)
+    assert db.session.get(Challenge, first.id).state == ChallengeState.UPHELD
+    assert closed.state == ChallengeState.CLOSED and closed.remedy is None
+    assert closed.answered_by_id == o.officer.id and closed.answered_at is not None
+    assert "所质疑的中标结果已撤销" in closed.answer  # the answer says why (in the default language)
+    assert aw.open_challenges(db.session.get(Tender, o.tender.id)) == 0
+    # Audited: one close, pointing at the upheld challenge, with the answer.
+    events = list(db.session.scalars(select(audit.AuditEvent).where(audit.AuditEvent.action == "challenge.close")))
+    assert len(events) == 1 and events[0].object_id == str(second.id)
+    assert events[0].after["upheld_challenge_id"] == first.id and events[0].after["state"] == "closed"
+    # The closed challenge's challenger is told (in-app and email), with the answer.
+    assert db.session.scalar(select(Notice).where(Notice.user_id == second_user.id,
+                                                  Notice.rule == "tender.challenge")) is not None
+    email = db.session.scalar(select(Notification).where(Notification.recipient_id == second_user.id,
+                                                         Notification.rule == "tender.challenge"))
+    assert email is not None and closed.answer in email.body_text
+    assert db.session.scalar(select(Notice).where(Notice.user_id == third_user.id,
+                                                  Notice.rule == "tender.challenge")) is None
+
+
+def test_a_dismissed_challenge_stays_dismissed_when_another_is_upheld(db, make):
+    o, (first, _u1), (second, _u2) = _two_challenges(make)
+    aw.answer_challenge(o.officer, second, "驳回：资格审查无误")
+    aw.answer_challenge(o.officer, first, "质疑成立", upheld=True, remedy="reevaluate")
+    assert second.state == ChallengeState.ANSWERED and second.answer == "驳回：资格审查无误"
+    assert db.session.scalar(select(func.count()).select_from(audit.AuditEvent).where(
+        audit.AuditEvent.action == "challenge.close")) == 0
+
+
+def test_two_officers_answer_two_challenges_at_once(app, db, make):
+    """One officer upholds a challenge while another dismisses the other challenge to the
+    same award (real threads on PostgreSQL). Whichever commits first, the end is
+    consistent: no challenge left open, the call back in evaluation, each challenge moved
+    once and audited once; when the upholding came first the dismissal is refused as a
+    change by someone else (the challenge was closed meanwhile)."""
+    from tests.threads import race
+
+    o, (first, _u1), (second, u2) = _two_challenges(make)
+    officer2 = make.user(Role.OFFICER, department=o.officer.department)
+    db.session.commit()
+    ids, uids = (first.id, second.id), (o.officer.id, officer2.id)
+
+    def answer_as(uid, cid, text, **kw):
+        def fn(tdb):
+            from procure.auth.models import User
+
+            aw.answer_challenge(tdb.session.get(User, uid), tdb.session.get(Challenge, cid), text, **kw)
+        return fn
+
+    ok, refused = race(app, [answer_as(uids[0], ids[0], "质疑成立", upheld=True, remedy="reevaluate"),
+                             answer_as(uids[1], ids[1], "驳回")], refusal=Conflict)
+    assert 0 in ok
+    db.session.expire_all()
+    up, other = db.session.get(Challenge, ids[0]), db.session.get(Challenge, ids[1])
+    tender = db.session.get(Tender, o.tender.id)
+    assert up.state == ChallengeState.UPHELD and tender.state == TenderState.EVALUATING
+    assert aw.open_challenges(tender) == 0
+    moves = dict(db.session.execute(select(audit.AuditEvent.object_id, func.count()).where(
+        audit.AuditEvent.action.in_(["challenge.answer", "challenge.uphold", "challenge.close"]))
+        .group_by(audit.AuditEvent.object_id)).all())
+    assert moves == {str(ids[0]): 1, str(ids[1]): 1}
+    if ok == [0]:  # the upholding first: the other closed, its dismissal refused
+        assert refused == [(1, "Conflict", str(STALE))]
+        assert other.state == ChallengeState.CLOSED and other.answered_by_id == uids[0]
+        assert db.session.scalar(select(Notice).where(Notice.user_id == u2.id, Notice.rule == "tender.challenge"))
+    else:  # the dismissal first: it stands, nothing was left to close
+        assert sorted(ok) == [0, 1] and refused == []
+        assert other.state == ChallengeState.ANSWERED and other.answered_by_id == uids[1]
