@@ -663,7 +663,13 @@ def lapse_rectifications(on: date | None = None) -> list[int]:
 # --- the certificate -----------------------------------------------------------------------
 
 def certificate_rendered(actor, acc: Acceptance, pdf: bytes):
-    """Store the certificate (the worker calls this) and make it the acceptance's."""
+    """Store the certificate (the worker calls this) and make it the acceptance's.
+
+    A closed project refuses it (RecordClosed, nothing stored: the worker's job fails
+    with that message): closing waits while the certificate is being rendered
+    (``archive.services.check_closable``), so a certificate rendered after closing
+    would change the archived record."""
+    ensure_open(acc.contract.project)
     doc = store_document(actor, pdf, f"验收报告-{acc.contract.number}-{acc.round}.pdf", "application/pdf",
                          kind="acceptance_certificate", obj=acc, permission="acceptance.view")
     acc.certificate_document_id = doc.id

@@ -492,8 +492,11 @@ def record_paid(actor, payment: Payment, voucher_number: str, paid_on: date, *, 
 
 
 def notice_rendered(actor, payment: Payment, pdf: bytes) -> Payment:
-    """Store the rendered payment notice (the worker calls this)."""
+    """Store the rendered payment notice (the worker calls this). A closed project
+    refuses it (RecordClosed, nothing stored: the worker's job fails with that message);
+    closing waits while a notice is being rendered (``archive.services.check_closable``)."""
     contract = payment.contract
+    ensure_open(contract.project)
     doc = store_document(actor, pdf, f"拨付通知-{contract.number}-{payment.installment.position + 1}.pdf",
                          "application/pdf", kind="payment_notice", obj=payment, permission="payment.view")
     payment.notice_document_id = doc.id
