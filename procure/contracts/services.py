@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit, pades, policy, signals, signing, workflow
+from .. import audit, policy, signals, signing, workflow
 from ..auth.models import User, UserStatus
 from ..budgets import ledger
 from ..budgets.models import ZERO, ContractFunding
@@ -366,6 +366,8 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
     source = version.signed_document if done else version.pdf_document
     for_whom = contract.department.name if party == Party.DEPARTMENT else contract.organization.name
     credential = signing.credential_for(actor, actor.id, actor.name, for_whom)
+    from .. import pades  # pyHanko on first use: some 20 MB a web worker need not hold
+
     signed = pades.sign_pdf(read_document(source), signing.signer_key(credential), field_name=f"sig_{party.value}",
                             name=actor.name, reason=f"{contract.number} v{version.number} {party.value}")
     doc = store_document(actor, signed, f"{contract.number}-v{version.number}-signed.pdf", "application/pdf",

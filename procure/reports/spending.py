@@ -10,8 +10,6 @@ from io import BytesIO
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ..delivery.spending import ProjectSpending, project_spending, require_project_spending, spending_chart
 from ..documents.services import store_document
@@ -31,6 +29,14 @@ PERCENT = "0.0"
 UNIT_LINE = "单位：元"
 
 
+def Font(**kw):  # noqa: N802 - openpyxl's Font
+    """openpyxl's ``Font``: openpyxl is imported on first use, so a web worker that never
+    exports a spreadsheet does not load it."""
+    from openpyxl.styles import Font as _Font
+
+    return _Font(**kw)
+
+
 def generated_text(report: ProjectSpending) -> str:
     """The generation time in Beijing time (as the page, the xlsx and the PDF print it)."""
     return to_local(report.generated_at).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
@@ -39,6 +45,8 @@ def generated_text(report: ProjectSpending) -> str:
 def spending_xlsx(report: ProjectSpending) -> bytes:
     """The project spending report as an xlsx workbook: one block per contract with a
     total row, and the project's total row (the same totals as the page and the PDF)."""
+    from openpyxl import Workbook  # imported on first use (see Font)
+
     wb = Workbook()
     ws = wb.active
     ws.title = _("Project spending")[:31]

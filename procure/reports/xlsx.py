@@ -6,13 +6,19 @@ from decimal import Decimal
 from io import BytesIO
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from ..budgets.execution import ExecutionReport, Line
 
 MONEY = "#,##0.00"
 PERCENT = "0.0"
+
+
+def Font(**kw):  # noqa: N802 - openpyxl's Font
+    """openpyxl's ``Font``: openpyxl is imported on first use, so a web worker that never
+    exports a spreadsheet does not load it."""
+    from openpyxl.styles import Font as _Font
+
+    return _Font(**kw)
 
 
 def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
@@ -30,6 +36,8 @@ def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
 
 def budget_execution_xlsx(report: ExecutionReport) -> bytes:
     """The budget execution report as an xlsx workbook: detail sheet and summary sheet."""
+    from openpyxl import Workbook  # imported on first use (see Font)
+
     wb = Workbook()
     ws = wb.active
     ws.title = _("Budget execution")
@@ -73,6 +81,8 @@ def budget_execution_xlsx(report: ExecutionReport) -> bytes:
 
 def program_summary_xlsx(summary) -> bytes:
     """The program summary as an xlsx workbook, with a totals row."""
+    from openpyxl import Workbook  # imported on first use (see Font)
+
     wb = Workbook()
     ws = wb.active
     ws.title = _("Program summary")
