@@ -10,10 +10,8 @@ ended and nothing remains to pay —
   settlement paid in full (what was not settled was de-committed at termination); the
   project may then be contracted, in progress or in acceptance —
 
-and, in both cases, no milestone report is still waiting for review, no other contract
-of the project is still in force or being signed, and no acceptance certificate or
-payment notice of its contracts is still being rendered (its job queued or running: the
-document lands before the project closes, since a closed project refuses it). The project's officer (its department)
+and, in both cases, no milestone report is still waiting for review and no other contract
+of the project is still in force or being signed. The project's officer (its department)
 closes it; the move is compare-and-set under the project's money lock, so two closes at
 once close it once; the record keeps the retention date (closing date in Beijing +
 ``records.retention_years``). Audited as ``project.close`` with the basis and the date."""
@@ -29,7 +27,6 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..acceptance.models import Acceptance, AcceptanceState
-from ..acceptance.services import CERT_JOB
 from ..budgets import ledger
 from ..budgets.models import ZERO, ContractFunding
 from ..contracts.models import Contract, ContractState, ContractVersion
@@ -37,11 +34,9 @@ from ..delivery.models import MilestoneReport, ReportEvidence, ReportState
 from ..documents.models import Document
 from ..errors import InvalidTransition, NotFound, ValidationError
 from ..extensions import db
-from ..jobs.models import Job, JobState
 from ..money import format_money
 from ..parsing import CONTROL_CHARS_MESSAGE, has_control_chars
 from ..payments.models import Payment
-from ..payments.services import NOTICE_JOB
 from ..permissions import define, own_department, require, role_in, visible
 from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..projects.services import ensure_open
@@ -86,18 +81,6 @@ def _contract_of(project: Project) -> Contract:
     return ended[-1]
 
 
-def _documents_rendering(project: Project) -> bool:
-    """Whether a certificate or payment notice of ``project``'s contracts is still being
-    rendered (its job queued or running). One query."""
-    contracts = select(Contract.id).where(Contract.project_id == project.id)
-    notices = select(Payment.notice_job_id).where(Payment.contract_id.in_(contracts))
-    acceptances = select(Acceptance.id).where(Acceptance.contract_id.in_(contracts))
-    return db.session.scalar(select(select(Job.id).where(
-        Job.state.in_((JobState.QUEUED, JobState.RUNNING)),
-        or_(and_(Job.kind == NOTICE_JOB, Job.id.in_(notices)),
-            and_(Job.kind == CERT_JOB, Job.params["acceptance_id"].as_integer().in_(acceptances)))).exists()))
-
-
 def check_closable(project: Project) -> tuple[Contract, Basis]:
     """The contract and basis on which ``project`` may close, or InvalidTransition saying
     what is missing. Reads only (the caller holds the locks when it matters)."""
@@ -110,9 +93,6 @@ def check_closable(project: Project) -> tuple[Contract, Basis]:
         MilestoneReport.contract_id == contract.id, MilestoneReport.state == ReportState.SUBMITTED))
     if waiting:
         raise InvalidTransition(_l("A milestone report still waits for review: review it before closing."))
-    if _documents_rendering(project):
-        raise InvalidTransition(_l("The acceptance certificate or a payment notice is still being rendered: close "
-                                   "the project once it is stored (usually within a minute)."))
     committed, paid = db.session.execute(
         select(func.coalesce(func.sum(ContractFunding.committed), 0),
                func.coalesce(func.sum(ContractFunding.paid), 0))
