@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 from flask import Flask, flash, has_request_context, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -116,23 +115,21 @@ def _babel_locale():
 
 
 def _configure_i18n(app: Flask) -> None:
+    from . import babelctx
     from .money import format_money
-    from .timeutil import to_local
 
+    babelctx.install()
     babel.init_app(app, locale_selector=_babel_locale)
 
-    def local_dt(value, fmt="medium"):
-        if value is None:
-            return ""
-        return format_datetime(to_local(value), fmt)
-
-    from .money import format_large_amount, rmb_upper
+    from .money import format_large_amount, format_wan, rmb_upper
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
-    app.jinja_env.filters["dt"] = local_dt
-    from .timeutil import long_day
+    from .timeutil import local_datetime, long_day
+
+    app.jinja_env.filters["dt"] = local_datetime
+    app.jinja_env.filters["wan"] = format_wan
 
     app.jinja_env.filters["day"] = long_day
     from .badges import state_badge

@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import url_for
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -33,7 +33,7 @@ from sqlalchemy import select
 
 from .extensions import db
 from .money import format_money
-from .timeutil import to_local
+from .timeutil import local_date, local_datetime
 
 #: Shown for an empty value (None, "", an empty list).
 EMPTY = "—"
@@ -139,7 +139,7 @@ class Date(Renderer):
             day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
         except ValueError:
             return escape(str(value))
-        return escape(format_date(day, "medium"))
+        return escape(local_date(day, "medium"))
 
 
 class DateTime(Renderer):
@@ -154,7 +154,7 @@ class DateTime(Renderer):
             return escape(str(value))
         if moment.tzinfo is not None:
             moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-        return escape(format_datetime(to_local(moment), "medium"))
+        return escape(local_datetime(moment, "medium"))
 
 
 class Enum(Renderer):
@@ -458,7 +458,7 @@ def entries(events: Iterable, viewer=None, *, changes: bool = True) -> list[Entr
         kind = KINDS.get(ev.object_type)
         rows.append(Entry(
             event=ev,
-            when=format_datetime(to_local(ev.created_at), "medium"),
+            when=local_datetime(ev.created_at, "medium"),
             who=ev.actor.name if ev.actor is not None else _("System"),
             action=action_label(ev, names),
             object_label=object_label(ev.object_type),

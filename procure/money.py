@@ -182,3 +182,21 @@ def format_large_amount(value, locale=None) -> str:
     if loc.startswith("zh"):
         return f"{amount / 10000:,.2f}万元"
     return f"{amount / 1000000:,.2f} million yuan"
+
+
+WAN = Decimal(10000)
+
+
+def to_wan(value) -> Decimal:
+    """An amount in 万元 (ten thousand yuan), rounded to two decimals (the hundred yuan) as
+    summary tables print it; the exact yuan stay in the ledgers."""
+    return (to_money(value) / WAN).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def format_wan(value) -> str:
+    """1234567.89 → ``123.46``: the figure of a table whose unit line says 单位：万元
+    (``unit_caption('wan')``); both catalogs group with ``,`` and mark decimals with ``.``.
+    None gives an empty string."""
+    if value is None:
+        return ""
+    return f"{to_wan(value):,.2f}"

@@ -53,6 +53,20 @@ def has_control_chars(text: str, *, multiline: bool = False) -> bool:
     return bool((_CONTROL_EXCEPT_LINES if multiline else _CONTROL).search(text))
 
 
+def reason_text(value, field: str, message, *, limit: int = 2000) -> str:
+    """The reason an irreversible action requires (a return, a cancellation, a listing):
+    stripped; refused when empty, blank, holding a control character (a NUL byte would
+    fail in the database) or longer than ``limit``, each with a message to show."""
+    text = value.strip() if isinstance(value, str) else ""
+    if has_control_chars(text, multiline=True):
+        raise ValidationError(CONTROL_CHARS_MESSAGE, field=field)
+    if not text:
+        raise ValidationError(message, field=field)
+    if len(text) > limit:
+        raise ValidationError(_l("The text is too long (at most %(n)d characters).", n=limit), field=field)
+    return text
+
+
 def check_request_text() -> None:
     """Refuse (400, a clear message) a request whose query string or path carries a
     control character: a NUL byte would reach the database and fail there. Runs before

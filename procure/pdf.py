@@ -13,27 +13,21 @@ file or call out to the network. :class:`PdfFetcher` therefore refuses every URL
 itself (path confined to that folder, extension on an allow-list). A refused resource
 is skipped with a warning (WeasyPrint's behaviour for unreachable resources) and listed
 in ``PdfFetcher.refused``.
-
-WeasyPrint is imported on first use (:class:`PdfFetcher` is built then too): it is some
-30 MB a process, and a web worker that never renders a PDF does not pay for it.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
-
-if TYPE_CHECKING:  # the real class is built on first use (_fetcher_class)
-    from weasyprint.urls import URLFetcher as PdfFetcher
 
 from .signing import CONTENT_HASH_SLOT, stamp_content_hash
 
@@ -46,54 +40,50 @@ STATIC_BASE = "https://procure.invalid/static/"
 STATIC_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".css", ".woff", ".woff2", ".otf", ".ttf"})
 
 
+@functools.cache
 def _fetcher_class():
-    """The fetcher class, built on WeasyPrint's on first use (see :data:`PdfFetcher`)."""
-    global _FETCHER
-    if _FETCHER is None:
-        from weasyprint.urls import URLFetcher, URLFetcherResponse
+    """WeasyPrint (~45 MB) and openpyxl and pyHanko are imported where they are used, not
+    when the app starts: a web worker that only serves pages never loads them (its RSS is
+    in docs/benchmarks.md); the Celery worker loads them with its first document."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-        class PdfFetcher(URLFetcher):
-            """Serves ``data:`` URIs and allow-listed static files; refuses everything else."""
+    class PdfFetcher(URLFetcher):
+        """Serves ``data:`` URIs and allow-listed static files; refuses everything else."""
 
-            def __init__(self, static_folder: str | Path | None):
-                super().__init__(allowed_protocols=("data",), allow_redirects=False)
-                self.static_folder = Path(static_folder).resolve() if static_folder else None
-                #: URLs the template asked for and did not get (for tests and logs).
-                self.refused: list[str] = []
+        def __init__(self, static_folder: str | Path | None):
+            super().__init__(allowed_protocols=("data",), allow_redirects=False)
+            self.static_folder = Path(static_folder).resolve() if static_folder else None
+            #: URLs the template asked for and did not get (for tests and logs).
+            self.refused: list[str] = []
 
-            def fetch(self, url: str, headers=None) -> URLFetcherResponse:
-                if url.startswith("data:"):
-                    return super().fetch(url, headers)
-                if url.startswith(STATIC_BASE) and self.static_folder is not None:
-                    path = self._static_path(url[len(STATIC_BASE):])
-                    if path is not None:
-                        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
-                self.refused.append(url)
-                log.warning("PDF rendering refused to fetch %s", url[:200])
-                raise ValueError(f"URL not allowed in PDF rendering: {url[:200]}")
+        def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            if url.startswith(STATIC_BASE) and self.static_folder is not None:
+                path = self._static_path(url[len(STATIC_BASE):])
+                if path is not None:
+                    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            self.refused.append(url)
+            log.warning("PDF rendering refused to fetch %s", url[:200])
+            raise ValueError(f"URL not allowed in PDF rendering: {url[:200]}")
 
-            def _static_path(self, relative: str) -> Path | None:
-                relative = relative.split("?", 1)[0].split("#", 1)[0]
-                if not relative or "\\" in relative or "%" in relative:
-                    return None
-                path = (self.static_folder / relative).resolve()
-                if not path.is_relative_to(self.static_folder) or path.suffix.lower() not in STATIC_EXTENSIONS:
-                    return None
-                return path if path.is_file() else None
+        def _static_path(self, relative: str) -> Path | None:
+            relative = relative.split("?", 1)[0].split("#", 1)[0]
+            if not relative or "\\" in relative or "%" in relative:
+                return None
+            path = (self.static_folder / relative).resolve()
+            if not path.is_relative_to(self.static_folder) or path.suffix.lower() not in STATIC_EXTENSIONS:
+                return None
+            return path if path.is_file() else None
 
-        _FETCHER = PdfFetcher
-    return _FETCHER
-
-
-_FETCHER = None
+    return PdfFetcher
 
 
 def __getattr__(name: str):
-    """``procure.pdf.PdfFetcher`` — :class:`PdfFetcher` — is built on first access."""
-    if name == "PdfFetcher":
+    if name == "PdfFetcher":  # procure.pdf.PdfFetcher, as before, created on first use
         return _fetcher_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise AttributeError(name)
 
 
 def page_label_css() -> Markup:
@@ -119,7 +109,7 @@ def render_html(template_name: str, **ctx) -> str:
     return render_template(template_name, **ctx)
 
 
-def render_pdf(template_name: str, *, locale: str | None = None, fetcher: PdfFetcher | None = None,
+def render_pdf(template_name: str, *, locale: str | None = None, fetcher=None,
                **ctx) -> bytes:
     """Render ``templates/<template_name>`` with ``ctx`` to PDF bytes.
 
@@ -137,12 +127,12 @@ def _render_html_in(locale: str | None, template_name: str, ctx: dict) -> str:
     return render_html(template_name, **ctx)
 
 
-def html_to_pdf(html: str, *, fetcher: PdfFetcher | None = None) -> bytes:
+def html_to_pdf(html: str, *, fetcher=None) -> bytes:
     """HTML (from :func:`render_html`) to PDF bytes through the locked-down fetcher."""
-    from weasyprint import HTML
-
     if fetcher is None:
         fetcher = _fetcher_class()(current_app.static_folder)
+    from weasyprint import HTML
+
     return HTML(string=html, base_url=STATIC_BASE, url_fetcher=fetcher).write_pdf()
 
 
@@ -156,7 +146,7 @@ class HashedPdf:
     content_sha256: str
 
 
-def render_pdf_hashed(template_name: str, *, locale: str | None = None, fetcher: PdfFetcher | None = None,
+def render_pdf_hashed(template_name: str, *, locale: str | None = None, fetcher=None,
                       **ctx) -> HashedPdf:
     """As :func:`render_pdf`, for a document that prints its content hash: the template
     gets ``content_sha256`` (print it where the footer should show it); it is rendered

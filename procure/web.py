@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from flask import abort, flash, request
 from flask_login import current_user
 
+from . import told
 from .errors import DomainError, NotPermitted
 from .extensions import db
 from .permissions import NO_OBJECT, can
@@ -23,20 +24,32 @@ def perform(fn: Callable[..., Any], *args, form=None, **kwargs) -> Any:
     """Call one service and commit once. On a DomainError roll back, attach the message
     to the form field it names (or flash it), and raise ServiceFailed so the view can
     re-render the form with what the user typed."""
+    told.reset()
     try:
         result = fn(*args, **kwargs)
         db.session.commit()
         return result
     except NotPermitted:
         db.session.rollback()
+        told.reset()
         abort(403)
     except DomainError as exc:
         db.session.rollback()
+        told.reset()
         if form is not None and exc.field and exc.field in form:
             form[exc.field].errors = list(form[exc.field].errors) + [str(exc.message)]
         else:
             flash(str(exc.message), "danger")
         raise ServiceFailed(str(exc.message)) from exc
+
+
+def flash_done(message: str, category: str = "success") -> None:
+    """Flash what the action did, followed by who was told of it (the people the
+    service notified during :func:`perform`), e.g. "已提交。已通知：项目主管 李明。"."""
+    message, sentence = str(message), told.told_sentence()
+    if sentence:  # Chinese sentences follow each other without a space
+        message += ("" if message.endswith(("。", "！", "；")) else " ") + sentence
+    flash(message, category)
 
 
 def require_view(action: str, obj=NO_OBJECT) -> None:

@@ -124,3 +124,44 @@ def test_same_markup_in_a_page_and_in_a_pdf(app):
         assert word in text
 
 
+
+
+def test_wan_axis_and_labels_keep_exact_yuan_in_the_bars():
+    svg = bar_chart_svg(["一般公共预算"], {"预算": [D("5250000.00")], "已支付": [D("442000.55")]}, unit="wan",
+                        unit_label="单位：万元")
+    root = _parse(svg)
+    assert root.find(".//svg:text[@class='unit']", NS).text == "单位：万元"
+    ticks = [t.text for t in root.findall(".//svg:text[@class='tick']", NS)]
+    assert ticks[-1] == "600"  # 万元, not 6,000,000
+    assert [t.text for t in root.findall(".//svg:text[@class='value']", NS)] == ["525.00", "44.20"]
+    assert [b.get("data-value") for b in _bars(root)] == ["5250000.00", "442000.55"]  # exact yuan
+    assert "442,000.55" in "".join(root.find(".//svg:rect[@class='bar'][2]/svg:title", NS).itertext())
+    with pytest.raises(ValueError):
+        bar_chart_svg(["a"], {"x": [D(1)]}, unit="lakh")
+
+
+def _boxes(root, cls):
+    """(left, right) of each text of ``cls`` by the same estimate the chart uses."""
+    from procure.charts import text_width
+
+    out = []
+    for t in root.findall(f".//svg:text[@class='{cls}']", NS):
+        w = text_width("".join(t.itertext()) if cls != "category" else t.text, 9 if cls == "value" else 11)
+        x = D(t.get("x"))
+        out.append((x - w / 2, x + w / 2) if t.get("text-anchor") == "middle" else (x, x + w))
+    return out
+
+
+def test_crowded_charts_leave_out_what_would_overlap():
+    cats = ["重庆市民政局慈善事业促进和社会工作处", "重庆市民政局社会组织管理局", "福利彩票公益金", "中央财政专项"]
+    series = {n: [D("12345678.90")] * 4 for n in ("预算指标", "已分配", "已签约", "已支付资金及其他很长的名字")}
+    root = _parse(bar_chart_svg(cats, series, width=350, height=300, unit="yuan"))
+    assert root.findall(".//svg:text[@class='value']", NS) == []  # 12,345,678.90 is wider than a bar
+    cat = _boxes(root, "category")
+    assert all(a[1] <= b[0] for a, b in zip(cat, cat[1:], strict=False))  # cut to their groups
+    assert all(t.text.endswith("…") for t in root.findall(".//svg:text[@class='category']", NS)[:2])
+    legend = root.findall(".//svg:text[@class='legend']", NS)
+    assert len({t.get("y") for t in legend}) >= 2  # wrapped onto a second row at 350 px
+    assert all(D(t.get("x")) < 350 for t in legend)
+    wide = _parse(bar_chart_svg(cats[:2], {"预算": [D("5250000"), D("2400000")]}, width=880, unit="wan"))
+    assert len(wide.findall(".//svg:text[@class='value']", NS)) == 2  # room enough: the figures are shown

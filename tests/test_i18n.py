@@ -69,3 +69,42 @@ def test_large_amounts_are_quoted_as_reports_do(app):
 
     assert format_large_amount(Decimal("40030000.00"), "zh_CN") == "4,003.00万元"
     assert format_large_amount(Decimal("40030000.00"), "en") == "40.03 million yuan"
+
+
+def test_translations_follow_force_locale_and_language_switches(app):
+    """procure/babelctx.py keeps the translations found on the context: they change with
+    ``force_locale`` (e-mails in the recipient's language) and with the session's language."""
+    from flask import session
+    from flask_babel import gettext, refresh
+
+    with app.test_request_context():
+        session["lang"] = "zh_Hans_CN"
+        zh = gettext("Projects")
+        assert zh != "Projects"
+        with force_locale("en"):
+            assert gettext("Projects") == "Projects"
+            with force_locale("zh_Hans_CN"):
+                assert gettext("Projects") == zh
+            assert gettext("Projects") == "Projects"
+        assert gettext("Projects") == zh
+        session["lang"] = "en"
+        refresh()
+        assert gettext("Projects") == "Projects"
+
+
+@pytest.mark.parametrize("lang", ["zh_Hans_CN", "en"])
+@pytest.mark.parametrize("fmt", ["short", "medium", "long", "yyyy-MM-dd HH:mm"])
+def test_fast_datetime_formats_equal_babels(app, lang, fmt):
+    """procure.timeutil's parsed-once patterns give Flask-Babel's own output."""
+    from flask import session
+    from flask_babel import format_date, format_datetime
+
+    from procure.timeutil import local_date, local_datetime, to_local
+
+    moments = [datetime(2026, 1, 1, 0, 0), datetime(2026, 6, 30, 15, 59, 59), datetime(2025, 12, 31, 16, 0, 1)]
+    with app.test_request_context():
+        session["lang"] = lang
+        for moment in moments:
+            assert local_datetime(moment, fmt) == format_datetime(to_local(moment), fmt)
+            if not any(c in fmt for c in "Hm"):
+                assert local_date(moment.date(), fmt) == format_date(moment.date(), fmt)

@@ -225,3 +225,47 @@ def test_every_page_reads_in_chinese(app, demo, role):
     for line in unique:
         first.setdefault(line.split(" in …")[0].split(": ", 1)[1], line)
     assert not unique, f"{len(unique)} findings as {role}:\n" + "\n".join(list(first.values())[:80])
+
+
+def representative_pages(app, client, ids: dict, *, per_endpoint: int = 3, limit: int = 400) -> dict[str, str]:
+    """One page per endpoint that ``client`` (signed in as a role, or not) may read: the
+    first URL of the endpoint that answers 200 with HTML, tried from the URL map (each
+    endpoint once, with the first demo row) and the links of the pages read (at most
+    ``per_endpoint`` tries of an endpoint: a role's own rows are linked from its pages).
+    Returns {endpoint: url}, in the order found (the dashboard first for a signed-in user)."""
+    adapter = app.url_map.bind("localhost")
+    found: dict[str, str] = {}
+    tries: Counter = Counter()
+    first = {name: values[:1] for name, values in ids.items()}
+    queue = deque(["/dashboard", *_seeds(app, first)])
+    seen = set(queue)
+    skip_prefixes = ("/static/", "/bootstrap/", "/documents/", "/logout", "/language/")
+    fetched = 0
+    while queue and fetched < limit:
+        url = queue.popleft()
+        try:
+            endpoint, _args = adapter.match(urlsplit(url).path, method="GET")
+        except Exception:  # noqa: BLE001 - a redirect rule or an unknown path: not a page
+            continue
+        if endpoint in found or endpoint in SKIP_ENDPOINTS or tries[endpoint] >= per_endpoint:
+            continue
+        tries[endpoint] += 1
+        fetched += 1
+        resp = client.get(url)
+        assert resp.status_code < 500, f"{url} answered {resp.status_code}"
+        if resp.status_code != 200 or resp.mimetype != "text/html":
+            continue
+        found[endpoint] = url
+        parser = _Page()
+        parser.feed(resp.get_data(as_text=True))
+        for href in parser.links:
+            parts = urlsplit(urljoin(url, href))
+            if parts.netloc not in ("", "localhost") or parts.path.startswith(skip_prefixes):
+                continue
+            if parts.path.endswith((".xlsx", ".json", ".pdf", ".csv")):
+                continue
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return found

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from .. import audit, history, nav
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
@@ -24,7 +25,7 @@ from ..nav import NavItem
 from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as svc
 from .forms import AddEvaluatorForm, DecideForm, DeclareForm, FinalReportForm, OrganizeForm, ScoreForm
 from .models import Acceptance, AcceptanceEvaluator, AcceptanceState, EvaluatorState
@@ -114,7 +115,7 @@ def report(contract_id: int):
         db.session.expire_all()
         return _report_form_page(contract, svc.acceptance_of(contract), form, 400)
     if submit:
-        flash(_("The final report was submitted; the department's officers organize the evaluation."), "success")
+        flash_done(_("The final report was submitted; the department's officers organize the evaluation."))
         return redirect(url_for("acceptance.detail", acceptance_id=acc.id))
     flash(_("Draft saved."), "success")
     return redirect(url_for("acceptance.report", contract_id=contract.id))
@@ -182,7 +183,7 @@ def _post(acceptance_id: int, action: str, form_cls, key: str, prefix: str, call
             db.session.expire_all()
             acc = db.session.get(Acceptance, acceptance_id)
         else:
-            flash(done, "success")
+            flash_done(done)
             return redirect(url_for("acceptance.detail", acceptance_id=acc.id))
     return _detail(acc, 400, **{key: form})
 
@@ -234,9 +235,11 @@ def decide(acceptance_id: int):
 def _project_acceptance(project) -> Markup | None:
     """The project page's part: the acceptance of its contract(s), or the way to write
     the final report for the organization."""
-    rows = db.session.scalars(visible(current_user, "acceptance.view", Acceptance).join(
-        Contract, Contract.id == Acceptance.contract_id).where(Contract.project_id == project.id)
-        .options(joinedload(Acceptance.contract)).order_by(Acceptance.id)).all()
+    ids = [c.id for c in contract_queries.of_project(project)]  # their contracts, already in the session
+    if not ids:
+        return None
+    rows = db.session.scalars(visible(current_user, "acceptance.view", Acceptance)
+                              .where(Acceptance.contract_id.in_(ids)).order_by(Acceptance.id)).all()
     due = []
     if current_user.role.value == "org":
         taken = select(Acceptance.contract_id)

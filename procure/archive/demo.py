@@ -54,6 +54,7 @@ from ..projects import services as ps
 from ..projects.models import Project, ProjectState, ServiceCategory
 from ..roles import Role
 from ..timeutil import utcnow
+from . import demo_ledger
 from . import services as archive
 
 ORDER = 90
@@ -213,7 +214,8 @@ def _bathing_contract(ctx, officer, year: int) -> Contract:
     today = local_today()
     category = db.session.scalar(select(ServiceCategory).where(ServiceCategory.code == "A01"))
     project = ps.create_project(officer, ps.ProjectData(
-        title="渝中区失能老人上门助浴服务", category_id=category.id, fiscal_year=year, service_area="重庆市渝中区",
+        title=f"{year}年渝中区失能老人上门助浴服务项目", category_id=category.id, fiscal_year=year,
+        service_area="重庆市渝中区",
         target_group="失能、半失能老人", budget_ceiling="280000.00", method="application",
         period_start=date(year, 1, 1), period_end=date(year, 12, 31),
         targets=[ps.TargetData("服务对象人数", "人", "150", True), ps.TargetData("助浴服务次数", "次", "1800"),
@@ -235,6 +237,37 @@ def _bathing_contract(ctx, officer, year: int) -> Contract:
             cs.InstallmentData("20", "acceptance")]))
 
 
+def _signing_contract(ctx, year: int) -> Contract | None:
+    """This year's 社区社会工作服务站 project of ``officer2``'s department, awarded to 康乐
+    three weeks ago: its contract drafted, rendered and signed by the organization,
+    waiting for the department's signature (the project stays awarded)."""
+    officer2 = ctx["users"]["officer2"]
+    project = db.session.scalar(select(Project).where(
+        Project.fiscal_year == year, Project.department_id == officer2.department_id,
+        Project.state == ProjectState.APPROVED, Project.title.like("%社会工作服务站%")).order_by(Project.id))
+    if project is None:
+        return None
+    opening = utcnow().replace(microsecond=0) - timedelta(days=24)
+    tender = contracts_demo._past_award(officer2, project, ctx["users"]["kangle"].organization_id, opening=opening)
+    start = local_today() + timedelta(days=5)
+    contract = cs.draft_contract(officer2, tender, cs.DraftData(
+        period_start=start, period_end=start + timedelta(days=364),
+        service_content="依托社区社会工作服务站开展困难群众个案帮扶、小组活动和社区营造服务，建立服务台账，"
+                        "每季度报送服务进度。\n乙方须配备持证社会工作者不少于4名，服务期内不得分包、转包。",
+        installments=[
+            cs.InstallmentData("30", "milestone", "服务站启动与需求调研", start + timedelta(days=60),
+                               "需求调研报告、服务计划"),
+            cs.InstallmentData("40", "milestone", "中期服务", start + timedelta(days=210), "中期进度报告、服务台账"),
+            cs.InstallmentData("30", "acceptance")]))
+    db.session.commit()
+    run_job(contract.current_version.job_id, build_version_pdf)
+    db.session.expire_all()
+    contract = db.session.get(Contract, contract.id)
+    cs.sign_contract(contracts_demo._org_user(ctx, contract.organization_id), contract, DEMO_PASSWORD)
+    db.session.flush()
+    return contract
+
+
 def load(ctx) -> None:
     users = ctx["users"]
     officer = users["officer"]
@@ -246,6 +279,7 @@ def load(ctx) -> None:
     closed, raised, current = by_year.get(years[0]), by_year.get(years[1]), by_year.get(years[2])
     rehab = _rehab_contract(ctx, officer, years[1])
     bathing = _bathing_contract(ctx, officer, years[2])
+    signing = _signing_contract(ctx, years[2])
     vouchers = _Vouchers()
     experts = list(db.session.scalars(select(User).where(User.username.in_(("expert", "expert2", "expert3")),
                                                          User.role == Role.EVALUATOR).order_by(User.id)))
@@ -293,9 +327,12 @@ def load(ctx) -> None:
         _pay(second, users, vouchers, upto="second")
     db.session.flush()
 
+    # The money through the year: the ledger's dates in their places (demo_ledger.py),
+    # before the closing freezes the closed project's rows.
+    demo_ledger.load(ctx, closing=closed)
     # Closing: the 2-years-ago project, all paid, acceptance passed.
     if closed is not None:
         archive.close_project(officer, closed.project, "项目验收合格，款项已全部支付，归档。")
     db.session.flush()
     ctx["delivery"] = {"closed": closed, "raised": raised, "rehab": rehab, "current": current,
-                       "bathing": bathing}
+                       "bathing": bathing, "signing": signing}

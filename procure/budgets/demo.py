@@ -9,10 +9,10 @@ from . import services as bs
 
 ORDER = 40
 
-#: (department index, source code, amount) per year
+#: (department index, source code, amount) per year: budget figures, in whole 万元
 APPROPRIATIONS = [
     (0, "general", "3200000.00"), (0, "lottery", "1500000.00"), (0, "central", "2000000.00"),
-    (0, "matching", "800000.00"), (1, "general", "1800000.00"), (1, "lottery", "950000.50"),
+    (0, "matching", "800000.00"), (1, "general", "1800000.00"), (1, "lottery", "950000.00"),
 ]
 
 
@@ -30,7 +30,7 @@ def load(ctx) -> None:
                 finance, source_id=sources[code].id, fiscal_year=year, department_id=deps[dep_i].id,
                 amount=amount, reference=f"渝财社〔{year}〕{10 + dep_i}号")
     bs.adjust_appropriation(finance, apprs[(this_year, 0, "general")], "250000.00", "年中追加：居家养老服务扩面")
-    bs.adjust_appropriation(finance, apprs[(this_year, 1, "lottery")], "-50000.50", "彩票公益金收入调减")
+    bs.adjust_appropriation(finance, apprs[(this_year, 1, "lottery")], "-50000.00", "彩票公益金收入调减")
 
     # The modules above budgets (projects, reports) continue from these.
     ctx["appropriations"] = apprs

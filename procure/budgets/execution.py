@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ..auth.models import Department
-from ..charts import bar_chart_svg
+from ..charts import bar_chart_svg, responsive
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import ZERO, Appropriation, FundingSource
@@ -133,12 +133,17 @@ def budget_execution(year: int, source_id: int | None = None, department_id: int
     return report
 
 
-def execution_chart(report: ExecutionReport, width: int = 640, height: int = 300) -> Markup:
+def execution_chart(report: ExecutionReport, width: int | None = None, height: int = 300) -> Markup:
     """The report's chart (by funding source), drawn on the server: the finance dashboard,
-    the report page and the PDF show the same SVG."""
+    the report page (wide and narrow, :func:`procure.charts.responsive`, when no ``width``
+    is given) and the PDF show the same figures."""
     lines = report.by_source
-    return bar_chart_svg(
-        [line.label for line in lines],
-        {_("Appropriated"): [x.appropriated for x in lines], _("Allocated"): [x.allocated for x in lines],
-         _("Committed"): [x.committed for x in lines], _("Paid"): [x.paid for x in lines]},
-        width=width, height=height, empty_message=_("No appropriations match the filter."))
+
+    def draw(w: int, h: int) -> Markup:
+        return bar_chart_svg(
+            [line.label for line in lines],
+            {_("Appropriated"): [x.appropriated for x in lines], _("Allocated"): [x.allocated for x in lines],
+             _("Committed"): [x.committed for x in lines], _("Paid"): [x.paid for x in lines]},
+            width=w, height=h, empty_message=_("No appropriations match the filter."), unit="wan",
+            unit_label=_("Unit: 10,000 yuan"))
+    return draw(width, height) if width else responsive(draw, height)

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import nav
 from ..auth.models import Department
 from ..extensions import db
-from ..money import money_formatter
+from ..money import format_wan, money_formatter, to_money
 from ..nav import NavItem
 from ..parsing import fiscal_year_arg
 from ..web import ServiceFailed, perform, require_view
@@ -30,26 +30,37 @@ from .queries import default_year, fiscal_years
 bp = Blueprint("budgets", __name__, url_prefix="/budgets")
 
 _ROW = Markup('''<tr class="{}"><td>{}</td>
-<td class="text-end" data-col="appropriated">{}</td>
-<td class="text-end" data-col="allocated">{}</td>
-<td class="text-end" data-col="committed">{}</td>
-<td class="text-end" data-col="paid">{}</td>
-<td class="text-end" data-col="remaining">{}</td>
+<td class="text-end" data-col="appropriated"{}>{}</td>
+<td class="text-end" data-col="allocated"{}>{}</td>
+<td class="text-end" data-col="committed"{}>{}</td>
+<td class="text-end" data-col="paid"{}>{}</td>
+<td class="text-end" data-col="remaining"{}>{}</td>
 <td class="text-end">{}</td></tr>
 ''')
+_EXACT = Markup(' data-yuan="{0}" title="{0:,}"')
 
 
 @bp.app_template_global("figures_row")
-def figures_row(line, cls: str = "", label=None) -> Markup:
+def figures_row(line, cls: str = "", label=None, unit: str = "wan") -> Markup:
     """One row of a figures table (templates/budgets/_chart.html's head): a report draws
     one per group, so it is built here rather than by a template macro (a macro call and
-    five money filters, each looking up the locale, cost several times as much)."""
-    money = money_formatter()
+    five money filters, each looking up the locale, cost several times as much).
+
+    The figures are in 万元 (``unit="wan"``, the table's unit line says so) or in yuan with
+    the currency sign (``unit="yuan"``); each cell keeps the exact yuan in ``data-yuan``
+    and its tooltip."""
+    fmt = format_wan if unit == "wan" else money_formatter()
+
+    def cell(value) -> tuple:
+        if value is None:
+            return "", ""
+        exact = to_money(value)
+        return _EXACT.format(exact), fmt(exact)
+
     rate = line.rate
     return _ROW.format(cls, escape(line.label if label is None else label),
-                       "" if line.appropriated is None else money(line.appropriated), money(line.allocated),
-                       money(line.committed), money(line.paid), money(line.remaining),
-                       "—" if rate is None else f"{rate}%")
+                       *cell(line.appropriated), *cell(line.allocated), *cell(line.committed), *cell(line.paid),
+                       *cell(line.remaining), "—" if rate is None else f"{rate}%")
 
 nav.register(NavItem(_l("Budgets"), "budgets.dashboard", "budget.view", group=nav.FUNDS_GROUP, order=20))
 nav.register(NavItem(_l("Appropriations"), "budgets.appropriations", "budget.view", group=nav.FUNDS_GROUP,

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from .. import audit, policy, signals, signing, workflow
+from .. import audit, pades, policy, signals, signing, workflow
 from ..auth.models import User, UserStatus
 from ..budgets import ledger
 from ..budgets.models import ZERO, ContractFunding
@@ -30,7 +30,7 @@ from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders import services as tender_rules  # noqa: F401 - defines tender.manage, checked here
 from ..tenders.models import Tender, TenderState
-from ..timeutil import to_local, utcnow
+from ..timeutil import long_day, to_local, utcnow
 from .models import (
     CONTRACT_MACHINE,
     VERSION_MACHINE,
@@ -211,7 +211,7 @@ def draft_contract(actor, tender: Tender, data: DraftData) -> Contract:
     limit, years, source = term_limit(start, bool(data.is_continuous))
     if end > limit:
         raise ValidationError(_l("The term may run at most %(years)s year(s), to %(limit)s at the latest (%(source)s).",
-                                 years=years, limit=limit.isoformat(), source=source), field="period_end")
+                                 years=years, limit=long_day(limit), source=source), field="period_end")
     amount = bid.price
     schedule = _schedule(data, amount, start, end)
     contract = Contract(
@@ -366,8 +366,6 @@ def sign_contract(actor, contract: Contract, password: str) -> Signature:
     source = version.signed_document if done else version.pdf_document
     for_whom = contract.department.name if party == Party.DEPARTMENT else contract.organization.name
     credential = signing.credential_for(actor, actor.id, actor.name, for_whom)
-    from .. import pades  # pyHanko on first use: some 20 MB a web worker need not hold
-
     signed = pades.sign_pdf(read_document(source), signing.signer_key(credential), field_name=f"sig_{party.value}",
                             name=actor.name, reason=f"{contract.number} v{version.number} {party.value}")
     doc = store_document(actor, signed, f"{contract.number}-v{version.number}-signed.pdf", "application/pdf",
@@ -507,7 +505,7 @@ def amend_contract(actor, contract: Contract, data: AmendData) -> ContractVersio
     limit, years, source = term_limit(start, bool(data.is_continuous))
     if end > limit:
         raise ValidationError(_l("The term may run at most %(years)s year(s), to %(limit)s at the latest (%(source)s).",
-                                 years=years, limit=limit.isoformat(), source=source), field="period_end")
+                                 years=years, limit=long_day(limit), source=source), field="period_end")
     schedule = _schedule(data, amount, start, end)
     before = contract.snapshot()
     workflow.claim_revision(contract, None, state=C.ACTIVE)

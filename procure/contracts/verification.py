@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
+from .. import pades
 from ..errors import ValidationError
 from ..extensions import db
 from .models import ContractState, ContractVersion, Signature, VersionState
@@ -104,8 +105,6 @@ def verify_hash(raw: str) -> Verdict:
 
 
 def verify_pdf(data: bytes) -> Verdict:
-    from .. import pades  # pyHanko on first use: some 20 MB a web worker need not hold
-
     data = bytes(data)
     whole = hashlib.sha256(data).hexdigest()
     hashes = pades.revision_hashes(data)

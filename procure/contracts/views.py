@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from .. import audit, history, nav
 from ..documents.uploads import check_upload
@@ -25,9 +24,9 @@ from ..queues import register as register_queue
 from ..tenders import followups
 from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
+from . import queries, verification
 from . import services as cs
-from . import verification
 from .forms import AmendForm, DraftForm, SignForm, TerminateForm, VerifyForm
 from .models import Contract, ContractState, ContractVersion, Party
 
@@ -140,7 +139,7 @@ def sign(contract_id: int):
         except ServiceFailed:
             db.session.refresh(contract)
         else:
-            flash(_("Your signature was added to the contract PDF."), "success")
+            flash_done(_("Your signature was added to the contract PDF."))
             return redirect(url_for("contracts.detail", contract_id=contract.id))
     return _detail(contract, 400, sign_form=form)
 
@@ -195,9 +194,7 @@ def amend(contract_id: int):
 @project_part(order=10)
 def _project_contracts(project) -> Markup | None:
     """The project page's part: its contract(s) and their state."""
-    rows = db.session.scalars(visible(current_user, "contract.view", Contract)
-                              .where(Contract.project_id == project.id)
-                              .options(joinedload(Contract.organization)).order_by(Contract.id)).all()
+    rows = [c for c in queries.of_project(project) if can(current_user, "contract.view", c)]
     tenders = []
     if can(current_user, "contract.draft"):
         taken = select(Contract.tender_id)

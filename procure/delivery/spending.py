@@ -34,7 +34,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..auth.models import Department
-from ..charts import bar_chart_svg
+from ..charts import bar_chart_svg, responsive
 from ..contracts.models import Contract, ContractState
 from ..errors import NotPermitted
 from ..extensions import db
@@ -250,7 +250,7 @@ def may_view_project(user, project: Project) -> bool:
     return bool(contracts) and any(can(user, "spending.view", c) for c in contracts)
 
 
-def spending_chart(report: ProjectSpending, width: int = 640, height: int = 260) -> Markup:
+def spending_chart(report: ProjectSpending, width: int | None = None, height: int = 260) -> Markup:
     """Approved, confirmed and pending by category (page and PDF share it)."""
     totals: dict[str, CategoryLine] = {}
     for c in report.contracts:
@@ -263,8 +263,12 @@ def spending_chart(report: ProjectSpending, width: int = 640, height: int = 260)
     series = {_("Approved budget"): [totals[c].approved for c in cats],
               _("Confirmed spending"): [totals[c].confirmed for c in cats],
               _("Reported, pending review"): [totals[c].pending for c in cats]}
-    return bar_chart_svg([category_label(c) for c in cats], series, width=width, height=height,
-                         empty_message=_("No spending reported yet."))
+
+    def draw(w: int, h: int) -> Markup:
+        return bar_chart_svg([category_label(c) for c in cats], series, width=w, height=h,
+                             empty_message=_("No spending reported yet."), unit="wan",
+                             unit_label=_("Unit: 10,000 yuan"))
+    return draw(width, height) if width else responsive(draw, height)
 
 
 # --- the list of projects ---------------------------------------------------------------

@@ -12,13 +12,14 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import audit, history
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState, Milestone
 from ..extensions import db, login_manager
 from ..parsing import parse_int
-from ..permissions import can, visible
+from ..permissions import can
 from ..projects.views import project_part
 from ..tenders.bidding import BREAKDOWN_CATEGORIES
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ds
 from .forms import ApproveForm, ReportForm, RevisionForm, SubmitReportForm
 from .models import MilestoneReport, ReportState, ReportSubmission
@@ -49,8 +50,7 @@ def _seen(form) -> int | None:
 def _project_milestones(project) -> Markup | None:
     """The project page's part: each milestone of its contracts with its report's state
     (overdue included), linked to the contract's milestones page."""
-    contracts = db.session.scalars(visible(current_user, "contract.view", Contract)
-                                   .where(Contract.project_id == project.id).order_by(Contract.id)).all()
+    contracts = [c for c in contract_queries.of_project(project) if can(current_user, "contract.view", c)]
     by_contract = ds.milestones_of_many([c.id for c in contracts])
     rows = [(c, by_contract[c.id]) for c in contracts if by_contract.get(c.id)]
     if not rows:
@@ -139,7 +139,7 @@ def submit(milestone_id: int):
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash(_("Version %(n)s of the report was submitted for review.", n=sub.number), "success")
+            flash_done(_("Version %(n)s of the report was submitted for review.", n=sub.number))
             return redirect(url_for("delivery.report", report_id=report.id))
     else:
         for errors in form.errors.values():
@@ -203,7 +203,7 @@ def _review(report_id: int, form_class, prefix: str, service, done: str, form_ar
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash(done, "success")
+            flash_done(done)
             return redirect(url_for("delivery.report", report_id=report.id))
     return _report_page(db.session.get(MilestoneReport, report_id), 400, **{form_arg: form})
 

@@ -29,7 +29,7 @@ from markupsafe import escape
 from sqlalchemy import Text, bindparam, cast, column, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from .. import dispatch, permissions
+from .. import dispatch, permissions, told
 from ..errors import ValidationError
 from ..extensions import db
 from ..permissions import ALL
@@ -252,6 +252,8 @@ def notify(recipients: Iterable, template: str, obj=None, *, context: dict | Non
     for w in written:
         if w.email is not None:
             dispatch.after_commit(SEND_TASK, w.email.id)
+    told_ids = {w.user_id for w in written}
+    told.record(u for u in people if u.id in told_ids)  # the page says who was told
     return written
 
 

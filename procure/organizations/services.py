@@ -19,7 +19,9 @@ from sqlalchemy.orm import selectinload
 from .. import audit, permissions, policy
 from ..errors import NotFound, ValidationError
 from ..extensions import db
+from ..parsing import reason_text
 from ..roles import Role
+from ..timeutil import long_day
 from . import creditcode
 from .models import (
     ENTRY_MACHINE,
@@ -290,9 +292,7 @@ def _new_entry(actor, org: Organization, which: CreditList, listed_on: date, rea
 def add_credit_entry(actor, org: Organization, which: CreditList, listed_on: date, reason: str) -> CreditEntry:
     """Put the organization on a list (officers and admin), listed at once."""
     permissions.require(actor, "organization.manage", org)
-    reason = _clean(reason)
-    if not reason:
-        raise ValidationError(_l("Give the reason for the listing."), field="reason")
+    reason = reason_text(reason, "reason", _l("Give the reason for the listing."))
     if db.session.scalar(select(CreditEntry.id).where(
             CreditEntry.organization_id == org.id, CreditEntry.list == which,
             CreditEntry.state == EntryState.LISTED)):
@@ -371,7 +371,8 @@ def list_missing_reports(today: date, actor=None) -> list[CreditEntry]:
     listed_on = annual_report_due(year) + timedelta(days=1)
     for org in orgs:
         # The entry's reason is an official record, written in the authority's language.
-        reason = f"未按规定报送{year}年度工作报告（应于{annual_report_due(year).isoformat()}前报送）"
+        due = annual_report_due(year)
+        reason = f"未按规定报送{year}年度工作报告（应于{due.year}年{due.month}月{due.day}日前报送）"
         out.append(_new_entry(actor, org, CreditList.ABNORMAL, listed_on if auto else today, reason,
                               EntryState.LISTED if auto else EntryState.PROPOSED, rule_key=key))
     return out
@@ -512,7 +513,7 @@ def check_eligibility(org: Organization, at: date, min_rating: int | None = None
     elif add_years(org.registration_date, years) > at:
         reasons.append(Reason("registered", _l(
             "Registered on %(d)s: less than %(n)d year(s) before %(at)s.",
-            d=org.registration_date.isoformat(), n=years, at=at.isoformat())))
+            d=long_day(org.registration_date), n=years, at=long_day(at))))
     year = last_due_year(at)
     if (require_annual_report and org.kind != OrgKind.FILED and org.registration_date is not None
             and org.registration_date <= date(year, 12, 31)):

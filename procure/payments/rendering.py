@@ -16,6 +16,7 @@ from ..jobs import services as jobs
 from ..jobs.models import Job
 from ..money import format_money, rmb_upper
 from ..pdf import render_pdf
+from ..printing import signoff_for
 from . import services
 from .models import Payment
 
@@ -38,7 +39,8 @@ def render_notice(payment: Payment, locale: str = "zh_CN") -> bytes:
                           installment=inst, milestone=inst.milestone,
                           amount_figures=format_money(payment.amount, locale), amount_upper=rmb_upper(payment.amount),
                           contract_amount=format_money(contract.amount, locale), sources=sources,
-                          approvals=payment.approvals)
+                          approvals=payment.approvals,
+                          prepared=signoff_for(payment.paid_by, unit=contract.department.name, at=payment.paid_at))
 
 
 def build_notice_pdf(job: Job) -> Document:

@@ -47,7 +47,7 @@ from ..parsing import has_control_chars
 from ..permissions import define, own_department, own_organization, require, role_in
 from ..projects.services import ensure_open
 from ..roles import Role
-from ..timeutil import to_local, utcnow
+from ..timeutil import long_day, to_local, utcnow
 from .models import PAYMENT_MACHINE, Payment, PaymentApproval, PaymentState, Step, Waiting
 
 log = logging.getLogger(__name__)
@@ -444,12 +444,12 @@ def record_paid(actor, payment: Payment, voucher_number: str, paid_on: date, *, 
         if payment.voucher_number == voucher and payment.paid_on == paid_on:
             return payment  # a double submission: it was recorded once, answer with it
         raise Conflict(_l("This payment was already recorded paid (voucher %(voucher)s, %(date)s).",
-                          voucher=payment.voucher_number, date=payment.paid_on.isoformat()))
+                          voucher=payment.voucher_number, date=long_day(payment.paid_on)))
     _seen(payment, seen)
     PAYMENT_MACHINE.check(payment.state, P.PAID)
     if paid_on < to_local(payment.approved_at).date():
         raise ValidationError(_l("The date of payment cannot be before the approval (%(date)s).",
-                                 date=to_local(payment.approved_at).date().isoformat()), field="paid_on")
+                                 date=long_day(payment.approved_at)), field="paid_on")
     other = db.session.scalar(select(Payment.id).where(Payment.voucher_number == voucher, Payment.id != payment.id))
     if other is not None:
         raise ValidationError(_l("This voucher number is already recorded for another payment."),

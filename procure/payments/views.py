@@ -6,22 +6,23 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, history, nav
+from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, Installment
 from ..extensions import db
 from ..nav import NavItem
 from ..parsing import parse_int
 from ..permissions import can, visible
 from ..projects.views import project_part
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ps
 from .forms import ApproveForm, RecordForm, RejectForm, RequestForm
 from .models import Payment, PaymentState, Step, Waiting
@@ -94,7 +95,7 @@ def request_installment(contract_id: int, installment_id: int):
         except ServiceFailed:
             pass
         else:
-            flash(_("Payment requested."), "success")
+            flash_done(_("Payment requested."))
             return redirect(url_for("payments.detail", payment_id=payment.id))
     return redirect(url_for("payments.contract_payments", contract_id=contract.id))
 
@@ -147,7 +148,7 @@ def _act(payment_id: int, form_name: str, form, fn, done: str, args, actions: tu
         except ServiceFailed:
             payment = db.get_or_404(Payment, payment_id)
         else:
-            flash(done, "success")
+            flash_done(done)
             return redirect(url_for("payments.detail", payment_id=payment_id))
     return _detail(payment, 400, **{form_name: form})
 
@@ -188,11 +189,12 @@ def _project_payments(project) -> Markup | None:
     """The project page's part: the payments of its contracts, with what is paid."""
     if not can(current_user, "payment.view"):
         return None
+    ids = [c.id for c in contract_queries.of_project(project)]  # their contracts, already in the session
+    if not ids:
+        return None
     rows = db.session.scalars(visible(current_user, "payment.view", Payment)
-                              .join(Contract, Contract.id == Payment.contract_id)
-                              .where(Contract.project_id == project.id)
-                              .options(selectinload(Payment.installment), selectinload(Payment.contract))
-                              .order_by(Payment.id)).all()
+                              .where(Payment.contract_id.in_(ids))
+                              .options(joinedload(Payment.installment)).order_by(Payment.id)).all()
     if not rows:
         return None
     paid = sum((p.amount for p in rows if p.state == P.PAID), Decimal("0.00"))

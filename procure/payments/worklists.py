@@ -4,15 +4,16 @@ every read narrowed by a permission rule's own filter.
 - officers: payments of their department waiting for their confirmation
   (``payment.confirm``);
 - finance: payments waiting for a finance approval, and approved payments to record
-  paid (``payment.approve`` / ``payment.record``). A finance officer excluded from a
-  payment's approval (separation of duties) still sees it listed: someone else must act,
-  and the payment page says so."""
+  paid (``payment.approve`` / ``payment.record``). A home lists only what its user can
+  act on (issue 12): a payment that a finance officer may not approve (separation of
+  duties: they requested it, reviewed what raised it or approved a step) is left out of
+  their list; the other finance officers find it in theirs."""
 
 from __future__ import annotations
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..contracts.models import Contract
 from ..extensions import db
@@ -21,7 +22,7 @@ from ..permissions import visible
 from ..queues import Queue, WorkItem, WorkList, register_list
 from ..queues import register as register_queue
 from . import services  # noqa: F401  (the module's rules: payment.confirm, payment.approve, payment.record)
-from .models import Payment, PaymentState, Waiting
+from .models import Payment, PaymentApproval, PaymentState, Waiting
 
 LIMIT = 20
 
@@ -40,8 +41,15 @@ def _to_confirm(user) -> list[WorkItem]:
                   _l("Confirm the payment request"), _l("Requested"), Payment.requested_at)
 
 
+def _may_approve(user):
+    """Not excluded from the finance step (``services.excluded_from_finance``, as SQL)."""
+    return and_(or_(Payment.requested_by_id.is_(None), Payment.requested_by_id != user.id),
+                or_(Payment.reviewed_by_id.is_(None), Payment.reviewed_by_id != user.id),
+                Payment.id.not_in(select(PaymentApproval.payment_id).where(PaymentApproval.user_id == user.id)))
+
+
 def _to_approve(user) -> list[WorkItem]:
-    return _items(user, "payment.approve", Payment.waiting_for == Waiting.FINANCE,
+    return _items(user, "payment.approve", and_(Payment.waiting_for == Waiting.FINANCE, _may_approve(user)),
                   _l("Approve the payment"), _l("Requested"), Payment.requested_at)
 
 

@@ -18,7 +18,7 @@ from ..budgets.models import ZERO, Allocation
 from ..errors import BudgetExceeded, InvalidTransition, RecordClosed, ValidationError
 from ..extensions import db
 from ..money import format_money
-from ..parsing import MAX_AMOUNT, MAX_ID, check_fiscal_year, parse_amount, parse_id
+from ..parsing import MAX_AMOUNT, MAX_ID, check_fiscal_year, parse_amount, parse_id, reason_text
 from ..permissions import define, held_through, own_department, require, role_in
 from ..roles import Role
 from ..timeutil import utcnow
@@ -247,9 +247,7 @@ def submit_project(actor, project: Project) -> Project:
 def return_project(actor, project: Project, reason: str) -> Project:
     """submitted → draft: finance sends the project back with a reason."""
     require(actor, "project.budget_check")
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_l("Say why the project is returned."), field="reason")
+    reason = reason_text(reason, "reason", _l("Say why the project is returned."))
     PROJECT_MACHINE.check(project.state, S.DRAFT)
     notices.returned(actor, project, reason)
     return PROJECT_MACHINE.transition(project, S.DRAFT, actor, reason=reason, values={"state_reason": reason})
@@ -310,9 +308,7 @@ def cancel_project(actor, project: Project, reason: str) -> Project:
     else:
         require(actor, "project.edit", project)
     ensure_open(project)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError(_l("Say why the project is cancelled."), field="reason")
+    reason = reason_text(reason, "reason", _l("Say why the project is cancelled."))
     PROJECT_MACHINE.check(project.state, S.CANCELLED)
     locked = ledger.lock_for_money(project_id=project.id)
     project = locked.project

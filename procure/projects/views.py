@@ -20,7 +20,7 @@ from ..parsing import parse_id
 from ..permissions import can, visible
 from ..queues import Queue
 from ..queues import register as register_queue
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import services as ps
 from . import story
 from .forms import BudgetCheckForm, CategoryForm, ProjectForm, ReasonForm, ServedForm
@@ -201,7 +201,7 @@ def submit(project_id: int):
     except ServiceFailed:
         pass
     else:
-        flash(_("Submitted for the budget check."), "success")
+        flash_done(_("Submitted for the budget check."))
     return redirect(url_for("projects.detail", project_id=project.id))
 
 
@@ -217,7 +217,7 @@ def approve(project_id: int):
         except ServiceFailed:
             db.session.refresh(project)
         else:
-            flash(_("Funds reserved; the project is approved."), "success")
+            flash_done(_("Funds reserved; the project is approved."))
             return redirect(url_for("projects.detail", project_id=project.id))
     return _detail(project, 400, budget_form=form)
 
@@ -231,7 +231,7 @@ def _form_action(project: Project, form, form_name: str, service, value, message
         except ServiceFailed:
             db.session.refresh(project)
         else:
-            flash(message, "success")
+            flash_done(message)
             return redirect(url_for("projects.detail", project_id=project.id))
     return _detail(project, 400, **{form_name: form})
 

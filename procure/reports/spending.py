@@ -17,6 +17,7 @@ from ..extensions import db
 from ..jobs import services as jobs
 from ..jobs.models import Job
 from ..pdf import render_pdf
+from ..printing import signoff_for, xlsx_signoff
 from ..projects.models import Project
 from ..timeutil import to_local
 
@@ -29,24 +30,23 @@ PERCENT = "0.0"
 UNIT_LINE = "单位：元"
 
 
-def Font(**kw):  # noqa: N802 - openpyxl's Font
-    """openpyxl's ``Font``: openpyxl is imported on first use, so a web worker that never
-    exports a spreadsheet does not load it."""
-    from openpyxl.styles import Font as _Font
-
-    return _Font(**kw)
-
-
 def generated_text(report: ProjectSpending) -> str:
     """The generation time in Beijing time (as the page, the xlsx and the PDF print it)."""
     return to_local(report.generated_at).strftime("%Y-%m-%d %H:%M") + " (北京时间)"
 
 
-def spending_xlsx(report: ProjectSpending) -> bytes:
-    """The project spending report as an xlsx workbook: one block per contract with a
-    total row, and the project's total row (the same totals as the page and the PDF)."""
-    from openpyxl import Workbook  # imported on first use (see Font)
+def _spending_signoff(report: ProjectSpending, prepared_by):
+    """The preparer's department, else (an organization's staff) the project's."""
+    unit = None if getattr(prepared_by, "department", None) else (report.department or None)
+    return signoff_for(prepared_by, unit=unit, at=report.generated_at)
 
+
+def spending_xlsx(report: ProjectSpending, prepared_by=None) -> bytes:
+    """The project spending report as an xlsx workbook: one block per contract with a
+    total row, and the project's total row (the same totals as the page and the PDF),
+    then the sign-off (编制单位, 编制日期, 制表人, 审核人)."""
+    from openpyxl import Workbook  # here: see procure/pdf.py on heavy imports
+    from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = _("Project spending")[:31]
@@ -89,6 +89,7 @@ def spending_xlsx(report: ProjectSpending) -> bytes:
             ws.cell(row=ws.max_row, column=col).number_format = MONEY
     ws.append([])
     line(_("Project total"), report.total, bold=True)
+    xlsx_signoff(ws, _spending_signoff(report, prepared_by))
     for col, width in zip("ABCDEFG", (30, 24, 16, 16, 18, 16, 12), strict=True):
         ws.column_dimensions[col].width = width
     out = BytesIO()
@@ -96,12 +97,14 @@ def spending_xlsx(report: ProjectSpending) -> bytes:
     return out.getvalue()
 
 
-def spending_pdf(report: ProjectSpending, locale: str = "zh_CN") -> bytes:
-    """The project spending report as PDF bytes (the same chart and totals as the page)."""
+def spending_pdf(report: ProjectSpending, locale: str = "zh_CN", prepared_by=None) -> bytes:
+    """The project spending report as PDF bytes (the same chart and totals as the page,
+    the sign-off below: the project's department unless ``prepared_by`` has one)."""
     with force_locale(locale):
+        prepared = _spending_signoff(report, prepared_by)
         return render_pdf("pdf/project_spending.html", locale=locale, report=report,
                           chart=spending_chart(report, width=620, height=240), unit_line=UNIT_LINE,
-                          generated=generated_text(report), title=_("Project spending report"))
+                          generated=generated_text(report), title=_("Project spending report"), prepared=prepared)
 
 
 def request_spending_pdf(user, project: Project) -> Job:
@@ -118,7 +121,7 @@ def build_spending_pdf(job: Job):
     jobs.job_progress(job.id, 0, 3, _("Computing the figures"))
     report = project_spending(db.session.get(Project, p["project"]))
     jobs.job_progress(job.id, 1, 3, _("Rendering the PDF"))
-    data = spending_pdf(report, p.get("locale") or "zh_CN")
+    data = spending_pdf(report, p.get("locale") or "zh_CN", job.requested_by)
     jobs.job_progress(job.id, 2, 3, _("Storing the document"))
     return store_document(job.requested_by, data, f"项目支出情况表-{report.project_id}.pdf", "application/pdf",
                           "project_spending_report", obj=job, permission="job.view")

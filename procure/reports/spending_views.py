@@ -50,7 +50,7 @@ def page(project_id: int):
 @bp.route("/<int:project_id>.xlsx")
 def xlsx(project_id: int):
     report = project_spending(_project(project_id))
-    return Response(rs.spending_xlsx(report),
+    return Response(rs.spending_xlsx(report, current_user),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="project-spending-{project_id}.xlsx"'})
 

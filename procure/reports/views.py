@@ -113,7 +113,7 @@ def budget_execution_xlsx_download():
     require_view("report.view")
     year, source_id, dep_id = _filters()
     report = execution_report(current_user, year, source_id, dep_id)
-    return Response(budget_execution_xlsx(report),
+    return Response(budget_execution_xlsx(report, current_user),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="budget-execution-{year}.xlsx"'})
 
@@ -158,7 +158,7 @@ def program_summary_pdf():
 def program_summary_xlsx_download():
     require_view("report.view")
     summary = _summary(current_user)
-    return Response(program_summary_xlsx(summary),
+    return Response(program_summary_xlsx(summary, current_user),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition":
                              f'attachment; filename="program-summary-{summary.year_from}-{summary.year_to}.xlsx"'})

@@ -8,20 +8,27 @@ from io import BytesIO
 from flask_babel import gettext as _
 
 from ..budgets.execution import ExecutionReport, Line
+from ..printing import signoff_for, xlsx_signoff
+from ..timeutil import to_local
 
 MONEY = "#,##0.00"
 PERCENT = "0.0"
+#: A Beijing time in a cell (naive: spreadsheets know no time zones; the label says 北京时间).
+DATETIME = "yyyy-mm-dd hh:mm"
 
 
-def Font(**kw):  # noqa: N802 - openpyxl's Font
-    """openpyxl's ``Font``: openpyxl is imported on first use, so a web worker that never
-    exports a spreadsheet does not load it."""
-    from openpyxl.styles import Font as _Font
+def beijing(value):
+    """A stored (naive UTC) datetime as the naive Beijing time a cell holds."""
+    return to_local(value).replace(tzinfo=None) if value is not None else None
 
-    return _Font(**kw)
+
+def unit_row(ws, unit: str | None = None) -> None:
+    """The unit line above a sheet's table (单位：元)."""
+    ws.append([unit or _("Unit: yuan")])
 
 
 def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
+    from openpyxl.styles import Font  # here: see procure/pdf.py on heavy imports
     values = first + [line.appropriated, line.allocated, line.committed, line.paid, line.remaining,
                       line.rate]
     for col, value in enumerate(values, start=1):
@@ -34,19 +41,22 @@ def _write(ws, row: int, first: list, line: Line, bold: bool = False) -> None:
             cell.font = Font(bold=True)
 
 
-def budget_execution_xlsx(report: ExecutionReport) -> bytes:
-    """The budget execution report as an xlsx workbook: detail sheet and summary sheet."""
-    from openpyxl import Workbook  # imported on first use (see Font)
-
+def budget_execution_xlsx(report: ExecutionReport, prepared_by=None) -> bytes:
+    """The budget execution report as an xlsx workbook: detail sheet and summary sheet,
+    each with its unit line and the sign-off of ``prepared_by``'s department."""
+    from openpyxl import Workbook  # here: see procure/pdf.py on heavy imports
+    from openpyxl.styles import Font
+    signoff = signoff_for(prepared_by, at=report.generated_at)
     wb = Workbook()
     ws = wb.active
     ws.title = _("Budget execution")
     ws.append([_("Budget execution report"), report.filter_text()])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([_("Generated"), report.generated_at.strftime("%Y-%m-%d %H:%M UTC") if report.generated_at else ""])
+    ws.append([_("Generated (Beijing time)"), beijing(report.generated_at)])
+    ws["B2"].number_format = DATETIME
     heads = [_("Funding source"), _("Department"), _("Project"), _("Appropriated"), _("Allocated"), _("Committed"),
              _("Paid"), _("Remaining"), _("Execution rate (%)")]
-    ws.append([])
+    unit_row(ws)
     ws.append(heads)
     for c in ws[4]:
         c.font = Font(bold=True)
@@ -58,37 +68,41 @@ def budget_execution_xlsx(report: ExecutionReport) -> bytes:
             _write(ws, row, [g.source, g.department, p.label], p)
             row += 1
     _write(ws, row, [_("Total"), "", ""], report.total, bold=True)
+    xlsx_signoff(ws, signoff)
     for col, width in zip("ABCDEFGHI", (16, 28, 36, 16, 16, 16, 16, 16, 12), strict=True):
         ws.column_dimensions[col].width = width
 
     for title, lines, first in ((_("By funding source"), report.by_source, _("Funding source")),
                                 (_("By department"), report.by_department, _("Department"))):
         sheet = wb.create_sheet(title[:31])
+        unit_row(sheet)
         sheet.append([first, _("Appropriated"), _("Allocated"), _("Committed"), _("Paid"), _("Remaining"),
                       _("Execution rate (%)")])
-        for c in sheet[1]:
+        for c in sheet[2]:
             c.font = Font(bold=True)
-        r = 2
+        r = 3
         for line in lines:
             _write(sheet, r, [line.label], line)
             r += 1
         _write(sheet, r, [_("Total")], report.total, bold=True)
+        xlsx_signoff(sheet, signoff)
         sheet.column_dimensions["A"].width = 30
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def program_summary_xlsx(summary) -> bytes:
-    """The program summary as an xlsx workbook, with a totals row."""
-    from openpyxl import Workbook  # imported on first use (see Font)
-
+def program_summary_xlsx(summary, prepared_by=None) -> bytes:
+    """The program summary as an xlsx workbook, with a totals row, its unit line and the
+    sign-off of ``prepared_by``'s department."""
+    from openpyxl import Workbook  # here: see procure/pdf.py on heavy imports
+    from openpyxl.styles import Font
     wb = Workbook()
     ws = wb.active
     ws.title = _("Program summary")
     ws.append([_("Program summary"), f"{summary.year_from}–{summary.year_to}"])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([])
+    unit_row(ws)
     heads = [_("Fiscal year"), _("Service category"), _("Projects")] + [s.name for s in summary.sources] + [
         _("Total funds"), _("Beneficiaries targeted"), _("Beneficiaries served")]
     ws.append(heads)
@@ -106,6 +120,7 @@ def program_summary_xlsx(summary) -> bytes:
             cell.number_format = MONEY
     for c in ws[ws.max_row]:
         c.font = Font(bold=True)
+    xlsx_signoff(ws, signoff_for(prepared_by))
     ws.column_dimensions["B"].width = 30
     head = wb.create_sheet(_("Headline"))
     for label, value in ((_("Centrally funded projects"), summary.central_projects),

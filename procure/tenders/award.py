@@ -35,7 +35,7 @@ from ..pdf import render_pdf
 from ..permissions import ADMIN, own_department, own_organization, related, require, role_in
 from ..projects.models import PROJECT_MACHINE, ProcurementMethod, Project, ProjectState
 from ..roles import Role
-from ..timeutil import SHANGHAI, to_local, utcnow
+from ..timeutil import SHANGHAI, long_day, long_time, to_local, utcnow
 from ..workflow import STALE
 from . import evaluation as ev
 from . import evaluation_notices as notices
@@ -279,7 +279,7 @@ def lodge_challenge(actor, tender: Tender, reason, files=()) -> Challenge:
         raise InvalidTransition(_l("A challenge is lodged against a published award, within its challenge window."))
     if now >= tender.challenge_ends_at:
         raise InvalidTransition(_l("The challenge window closed on %(at)s (Beijing time); a challenge can no longer "
-                                   "be lodged.", at=to_local(tender.challenge_ends_at).strftime("%Y-%m-%d %H:%M")))
+                                   "be lodged.", at=long_time(tender.challenge_ends_at)))
     mp = policy.method_policy(tender.method)
     challenge = Challenge(tender_id=tender.id, organization_id=actor.organization_id, reason=reason, lodged_at=now,
                           lodged_by_id=actor.id, answer_due_at=working_days_after(now, mp.answer_working_days),
@@ -385,7 +385,7 @@ def notice_pdf(tender: Tender, bid: Bid, locale: str = "zh_CN") -> bytes:
     with force_locale(locale):
         return render_pdf("pdf/award_notice.html", locale=locale, title=notice_title(tender), tender=tender,
                           bid=bid, project=db.session.get(Project, tender.project_id),
-                          notice_at=to_local(tender.award_notice_at).strftime("%Y-%m-%d"),
+                          notice_at=long_day(tender.award_notice_at),
                           sign_days=policy.value("contract.sign_within_days"),
                           generated=to_local(utcnow()).strftime("%Y-%m-%d %H:%M"))
 

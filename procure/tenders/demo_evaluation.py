@@ -95,7 +95,8 @@ def _opened_tender(ctx, officer, category, title, ceiling, prices, orgs, days_ag
     year = ctx["fiscal_years"][-1]
     finance = ctx["users"]["finance"]
     project = ps.create_project(officer, ps.ProjectData(
-        title=title.replace("采购", "项目"), category_id=category.id, fiscal_year=year, service_area="重庆市渝中区",
+        title=f"{year}年{title}".replace("采购", "项目"), category_id=category.id, fiscal_year=year,
+        service_area="重庆市渝中区",
         target_group="高龄、独居、失能老人", budget_ceiling=ceiling, method="public_tender",
         period_start=date(year, 3, 1), period_end=date(year, 12, 31),
         targets=[ps.TargetData("服务对象人数", "人", "300", True)]))
@@ -105,7 +106,8 @@ def _opened_tender(ctx, officer, category, title, ceiling, prices, orgs, days_ag
     ps.advance_project(officer, project, ProjectState.TENDERING)
     opening = utcnow() - timedelta(days=days_ago)
     tender = Tender(project_id=project.id, department_id=project.department_id, method=project.method,
-                    state=TenderState.CLOSED, title=title, description="详见采购文件。", created_by_id=officer.id,
+                    state=TenderState.CLOSED, title=f"{year}年{title}", description="详见采购文件。",
+                    created_by_id=officer.id,
                     price_weight=Decimal("30.00"), published_at=opening - timedelta(days=25), deadline_at=opening,
                     opening_at=opening, opened_at=opening)
     tender.criteria = [TenderCriterion(position=i, name=n, weight=Decimal(w), max_score=Decimal(m))

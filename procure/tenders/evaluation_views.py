@@ -22,7 +22,7 @@ from ..nav import ADMIN_GROUP, NavItem
 from ..permissions import can, visible
 from ..projects.models import ServiceCategory
 from ..roles import Role
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import award as aw
 from . import evaluation as ev
 from . import followups
@@ -111,7 +111,7 @@ def draw(tender_id: int):
         except ServiceFailed:
             db.session.refresh(tender)
         else:
-            flash(_("The committee was drawn; its members are asked to declare."), "success")
+            flash_done(_("The committee was drawn; its members are asked to declare."))
             return _back("evaluation.committee", tender)
     return _committee_page(tender, 400, draw_form=form)
 
@@ -175,7 +175,7 @@ def start(tender_id: int):
         if tender.state == TenderState.FAILED:
             flash(_("Too few qualified bids: the call failed."), "warning")
         else:
-            flash(_("The evaluation has started; the members are asked to score."), "success")
+            flash_done(_("The evaluation has started; the members are asked to score."))
     return _back("evaluation.committee", tender)
 
 
@@ -232,7 +232,7 @@ def award(tender_id: int, bid_id: int):
         except ServiceFailed:
             db.session.rollback()
             return _results_page(db.session.get(Tender, tender_id), 400)
-        flash(_("The award notice is published; the publicity period and the challenge window run."), "success")
+        flash_done(_("The award notice is published; the publicity period and the challenge window run."))
     return _back("evaluation.results", tender)
 
 
@@ -289,7 +289,7 @@ def answer(challenge_id: int):
         except ServiceFailed:
             pass
         else:
-            flash(_("The answer is sent."), "success")
+            flash_done(_("The answer is sent."))
             return _back("evaluation.challenges", challenge.tender)
     return _challenges_page(db.session.get(Tender, challenge.tender_id), 400, {challenge.id: form})
 
@@ -420,7 +420,7 @@ def challenge(tender_id: int):
         except ServiceFailed:
             pass
         else:
-            flash(_("Your challenge is lodged; the purchasing department must answer it."), "success")
+            flash_done(_("Your challenge is lodged; the purchasing department must answer it."))
             return _back("evaluation.outcome", tender)
     return _outcome_page(tender, 400, challenge_form=form)
 

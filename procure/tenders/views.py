@@ -20,7 +20,7 @@ from ..nav import NavItem
 from ..parsing import parse_id
 from ..permissions import can, visible
 from ..projects.models import METHOD_LABELS, ProcurementMethod, Project, ProjectState
-from ..web import ServiceFailed, perform, require_view
+from ..web import ServiceFailed, flash_done, perform, require_view
 from . import bidding, evaluation, events, followups, invitations
 from . import services as _rules  # noqa: F401 - the permission rules
 from .forms import ActionForm, BidForm, ClarifyForm, DocumentForm, ReasonForm, TenderForm
@@ -79,6 +79,10 @@ def _tender_form(tender: Tender | None = None) -> TenderForm:
         form.project_id.choices = [SelectChoice(str(tender.project_id), tender.project.title)]
     else:
         form.project_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(p.id), p.title) for p in projects]
+        # from the project's page ("prepare the call"): the project chosen already
+        wanted = request.args.get("project_id", "")
+        if request.method == "GET" and any(c.value == wanted for c in form.project_id.choices[1:]):
+            form.project_id.data = wanted
     if request.method == "GET":
         from ..timeutil import to_local, utcnow
 
@@ -205,7 +209,7 @@ def _act(tender_id: int, fn, message, *args):
     except ServiceFailed:
         pass
     else:
-        flash(message, "success")
+        flash_done(message)
     return redirect(url_for("tenders.detail", tender_id=tender_id))
 
 
@@ -460,7 +464,7 @@ def _bid_act(bid_id: int, fn, message):
     except ServiceFailed:
         pass
     else:
-        flash(message, "success")
+        flash_done(message)
     return redirect(url_for("tenders.call", tender_id=bid.tender_id))
 
 

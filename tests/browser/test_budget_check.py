@@ -54,7 +54,8 @@ def test_finance_approves_and_downloads_the_report(page: Page, live_server_with_
     expect(page.locator('[data-queue="budget.check"] .count')).to_have_text("1")
 
     page.goto(f"{live_server}/budgets/?year=2026")
-    expect(page.locator('[data-total="allocated"]')).to_have_text("CN¥100,000.00")
+    expect(page.locator('[data-total="allocated"]')).to_have_text("10.00")  # 万元 (the unit line says so)
+    expect(page.locator('[data-total="allocated"]')).to_have_attribute("title", "CN¥100,000.00")
     page.get_by_role("link", name="社区居家养老服务").click()
     page.wait_for_url(f"{live_server}/projects/{project_id}")
 
@@ -69,8 +70,10 @@ def test_finance_approves_and_downloads_the_report(page: Page, live_server_with_
     expect(page.locator("#project-state")).to_have_text("Funds approved")
 
     page.goto(f"{live_server}/budgets/?year=2026")
-    expect(page.locator('[data-total="allocated"]')).to_have_text("CN¥179,999.99")
-    expect(page.locator('[data-total="remaining"]')).to_have_text("CN¥320,000.01")
+    expect(page.locator('[data-total="allocated"]')).to_have_text("18.00")
+    expect(page.locator('[data-total="allocated"]')).to_have_attribute("title", "CN¥179,999.99")
+    expect(page.locator('[data-total="remaining"]')).to_have_attribute("title", "CN¥320,000.01")
+    expect(page.locator("#totals-unit")).to_have_text("Unit: 10,000 yuan")
     page.screenshot(path=str(artifacts / "budgets-dashboard.png"), full_page=True)
 
     page.get_by_role("link", name="Budget execution report").first.click()

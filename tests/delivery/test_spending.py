@@ -9,6 +9,7 @@ from decimal import Decimal
 from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 
 from procure.delivery import spending as sp
 from procure.delivery.models import ReportState
@@ -134,6 +135,11 @@ def test_the_same_totals_in_the_page_the_xlsx_and_the_pdf(world, client, db):
     assert amounts[:4] == expected
     assert format_money(t.confirmed) in html
     assert "单位：元" in text
+    officer = world.officer  # who asked for it prepared it, in the name of the officer's department
+    assert f"编制单位：{officer.department.name}" in text and f"制表人：{officer.name}" in text
+    assert re.search(r"编制日期：\d{4}年\d{1,2}月\d{1,2}日", text) and "审核人：" in text
+    sheet = [v for row in load_workbook(BytesIO(xl.data)).active.iter_rows(values_only=True) for v in row if v]
+    assert f"编制单位：{officer.department.name}" in sheet and "审核人：＿＿＿＿＿＿＿＿" in sheet
 
 
 def test_admin_cap_flag_on_the_page_and_the_list(world, client, make, db):

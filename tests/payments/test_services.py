@@ -4,6 +4,7 @@ clear message and nothing written."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -88,6 +89,15 @@ def test_report_approved_raises_its_installment_and_the_chain_runs_to_paid(make,
     p = _payment(db, inst.id)
     assert p.state == P.PAID and p.voucher_number == "PZ-2026-001" and p.paid_by_id == ns.fin2.id
     assert p.waiting_for is None and p.notice_document_id
+    # the notice as a bureau prints it: the purchasing department, the Chinese date, who prepared it
+    from pypdf import PdfReader
+
+    from procure.payments.rendering import render_notice
+
+    text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(render_notice(p))).pages)
+    assert f"编制单位：{p.contract.department.name}" in text and f"制表人：{ns.fin2.name}" in text
+    assert f"编制日期：{TODAY.year}年{TODAY.month}月{TODAY.day}日" in text and "审核人：" in text
+    assert "单位：元" in text
     entries = db.session.scalars(select(LedgerEntry).where(LedgerEntry.payment_id == p.id)).all()
     assert [(e.kind, e.amount) for e in entries] == [(EntryKind.PAY, Decimal("18000.00"))]
     assert db.session.scalar(select(func.sum(ContractFunding.paid))

@@ -58,6 +58,8 @@ def test_project_page_shows_timeline_and_money(make, db, client):
     current = re.search(r'data-state="(\w+)" data-status="current"', html)
     assert current and current.group(1) == "contracted"
     assert 'data-state="closed" data-status="todo"' in html
-    assert re.search(r'id="money-committed">[^<]*60,000\.00', html)
-    assert re.search(r'id="money-uncommitted">[^<]*20,000\.00', html)
-    assert "单位：元" in html
+    # the summary in 万元 under its unit line, the exact yuan in the tooltip
+    assert re.search(r'id="money-committed" data-yuan="60000.00" title="[^"]*60,000\.00">6\.00<', html)
+    assert re.search(r'id="money-uncommitted" data-yuan="20000.00" title="[^"]*20,000\.00">2\.00<', html)
+    assert 'id="money-unit">单位：万元<' in html.replace("\n", "")
+    assert "单位：元" in html  # the allocations table keeps exact yuan

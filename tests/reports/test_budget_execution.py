@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from procure.budgets import services as bs
 from procure.projects import services as ps
 from procure.roles import Role
+from procure.timeutil import to_local, utcnow
 
 from ..conftest import login
 
@@ -84,8 +85,9 @@ def test_one_function_totals(dataset):
 def _money_cells(html: str, where: str) -> dict[str, Decimal]:
     part = html.split(where, 1)[1].split("</tr>", 1)[0]
     out = {}
-    for col, text in re.findall(r'data-col="(\w+)">([^<]*)<', part):
-        out[col] = Decimal(re.sub(r"[^\d.\-]", "", text))
+    for col, exact, shown in re.findall(r'data-col="(\w+)" data-yuan="([^"]*)"[^>]*>([^<]*)<', part):
+        out[col] = Decimal(exact)  # the exact yuan; the cell shows 万元 (the table's unit line)
+        assert Decimal(shown.replace(",", "")) == (out[col] / 10000).quantize(Decimal("0.01"))
     return out
 
 
@@ -105,9 +107,17 @@ def test_page_and_xlsx_show_the_same_totals(client, dataset):
     assert got == exp
     assert total_row[3].number_format == "#,##0.00"
     assert all(isinstance(total_row[3 + i].value, int | float) for i in range(5))  # real numbers, not text
+    # the time in Beijing time, naive in the cell, the label saying so
+    assert ws["A2"].value == "Generated (Beijing time)" and ws["A3"].value == "Unit: yuan"
+    beijing_now = to_local(utcnow()).replace(tzinfo=None)
+    assert abs((ws["B2"].value - beijing_now).total_seconds()) < 600
     summary = wb["By funding source"]
-    last = [r for r in summary.iter_rows(min_row=2)][-1]
-    assert last[0].value == "Total" and Decimal(repr(last[1].value)) == exp["appropriated"]
+    assert summary["A1"].value == "Unit: yuan"
+    rows = [r for r in summary.iter_rows(min_row=3)]
+    last = next(r for r in rows if r[0].value == "Total")
+    assert Decimal(repr(last[1].value)) == exp["appropriated"]
+    assert [r[0].value for r in rows if r[0].value and ": " in r[0].value][:2] == [
+        f"Preparing unit: {fin.department.name}", f"Prepared by: {fin.name} ＿＿＿＿＿＿＿＿"]  # the sign-off below
 
 
 def test_command_line_xlsx(app, dataset, tmp_path):
@@ -140,9 +150,9 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     from procure.reports.execution import budget_execution
     from procure.reports.services import execution_pdf
 
-    _fin, exp, _ = dataset
+    fin, exp, _ = dataset
     with app.test_request_context():
-        data = execution_pdf(budget_execution(YEAR), locale="zh_CN")
+        data = execution_pdf(budget_execution(YEAR), locale="zh_CN", prepared_by=fin)
     assert _pdf_totals(data) == exp
     reader = PdfReader(BytesIO(data))
     fonts = set()
@@ -154,6 +164,11 @@ def test_pdf_has_the_same_totals_a_cjk_font_and_a_header(app, dataset, tmp_path)
     assert str(YEAR) in first and "第 1 页" in first  # filter in the header, page numbers
     assert re.search(r"生成时间 \d{4}-\d{2}-\d{2} \d{2}:\d{2}", first)  # generation time in the header
     assert "一般公共预算" in first
+    last = reader.pages[-1].extract_text()  # the sign-off below the table, as a printed report carries
+    today = to_local(utcnow()).date()
+    assert f"编制单位：{fin.department.name}" in last
+    assert f"编制日期：{today.year}年{today.month}月{today.day}日" in last
+    assert f"制表人：{fin.name}" in last and "审核人：" in last and "单位：元" in first
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(data)
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")], check=True)
@@ -244,7 +259,9 @@ def test_page_shows_groups_their_project_lines_on_demand(client, dataset):
     assert total == exp
 
     ws = load_workbook(BytesIO(client.get(f"/reports/budget-execution.xlsx?year={YEAR}").data)).worksheets[0]
-    xlsx_groups = [r for r in ws.iter_rows(min_row=5) if r[2].value in (None, "") and r[0].value != "Total"]
+    table = [r for r in ws.iter_rows(min_row=5, max_row=next(r[0].row for r in ws.iter_rows(min_row=5)
+                                                              if r[0].value == "Total"))]
+    xlsx_groups = [r for r in table if r[2].value in (None, "") and r[0].value != "Total"]
     assert sorted(tuple(Decimal(repr(r[3 + i].value)) for i, _c in enumerate(COLS)) for r in xlsx_groups) == \
         sorted(tuple(g[c] for c in COLS) for g in groups.values())
     assert sum(1 for r in ws.iter_rows(min_row=5) if r[2].value) == 21  # the xlsx keeps every project row
@@ -255,8 +272,7 @@ def test_page_shows_groups_their_project_lines_on_demand(client, dataset):
         body = opened.split('id="execution"', 1)[1].split("<tfoot>", 1)[0]
         rows = [r.split("</tr>", 1)[0] for r in body.split('<tr class="small project-line">')[1:]]
         assert len(rows) in (2, 3)  # two projects, and the cancelled one with nothing allocated
-        lines = [{c: Decimal(re.sub(r"[^\d.\-]", "", t)) for c, t in re.findall(r'data-col="(\w+)">([^<]+)<', r)}
-                 for r in rows]
+        lines = [{c: Decimal(t) for c, t in re.findall(r'data-col="(\w+)" data-yuan="([^"]+)"', r)} for r in rows]
         for c in ("allocated", "committed", "paid"):
             assert sum((x[c] for x in lines), Decimal(0)) == figures[c], (key, c)
         assert "Hide projects" in opened
