@@ -41,10 +41,12 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     cast,
+    column,
     exists,
     false,
     or_,
     select,
+    table,
     true,
     update,
 )
@@ -187,6 +189,30 @@ def related(attr: str, scope: Scope) -> Scope:
             return rel.has(scope.where(user, rel.property.mapper.class_))
 
     return Scope(check, where, f"[{attr}: {scope.name}]")
+
+
+def held_through(table_name: str, key: str, attr: str = "organization_id",
+                 user_attr: str = "organization_id") -> Scope:
+    """Objects that a row of ``table_name`` points at by ``key`` while its ``attr`` is the
+    user's ``user_attr`` (never when the user's is None): the projects an organization
+    holds a contract for, ``held_through("contracts", "project_id")``. The table is named
+    by string, so a lower module admits owners that a higher module records."""
+    rows = table(table_name, column(key), column(attr))
+
+    def held(mine, object_id):
+        return exists().where(rows.c[key] == object_id, rows.c[attr] == mine)
+
+    def check(user, obj) -> bool:
+        mine = getattr(user, user_attr, None)
+        if mine is None or obj is None or getattr(obj, "id", None) is None:
+            return False
+        return bool(db.session.scalar(select(held(mine, obj.id))))
+
+    def where(user, model):
+        mine = getattr(user, user_attr, None)
+        return false() if mine is None else held(mine, model.id).correlate(model)
+
+    return Scope(check, where, f"[{table_name}.{key} with {attr} = user.{user_attr}]")
 
 
 def granted(kind: str, *, without_conflict: bool = True) -> Scope:

@@ -261,7 +261,11 @@ def test_the_filters_say_what_the_rules_mean(world):
     mine = {p.id for p in world.projects if p.department_id == officer.department_id}
     assert ids(officer, "project.view", Project) == mine
     assert ids(finance, "project.view", Project) == {p.id for p in world.projects}
-    assert ids(org_user, "project.view", Project) == set()
+    # an organization's staff: the projects their organization holds a contract for
+    from procure.contracts.models import Contract
+
+    held = {c.project_id for c in world.rows(Contract) if c.organization_id == org_user.organization_id}
+    assert held and ids(org_user, "project.view", Project) == held
     assert ids(org_user, "organization.view", Organization) == {org_user.organization_id}
     assert ids(officer, "organization.view", Organization) == {o.id for o in world.rows(Organization)}
     assert ids(org_user, "base.view", IncubationBase) == {

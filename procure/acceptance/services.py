@@ -663,7 +663,14 @@ def lapse_rectifications(on: date | None = None) -> list[int]:
 # --- the certificate -----------------------------------------------------------------------
 
 def certificate_rendered(actor, acc: Acceptance, pdf: bytes):
-    """Store the certificate (the worker calls this) and make it the acceptance's."""
+    """Store the certificate (the worker calls this) and make it the acceptance's.
+
+    A closed project still takes the certificate of its decision once — the decision was
+    taken while it was open, and the worker may render it after a quick close, so that
+    the archive has it; replacing one it already has is a change, refused with the closed
+    project's message (``ensure_open``), nothing stored: the worker's job fails with it."""
+    if acc.certificate_document_id is not None:
+        ensure_open(acc.contract.project)
     doc = store_document(actor, pdf, f"验收报告-{acc.contract.number}-{acc.round}.pdf", "application/pdf",
                          kind="acceptance_certificate", obj=acc, permission="acceptance.view")
     acc.certificate_document_id = doc.id

@@ -43,6 +43,11 @@ GUARDED: dict[type, tuple[str, str]] = {
     ReportSubmission: ("report", "report_id"),
 }
 
+#: Columns a closed project still lets fill once, from empty: the document rendered by the
+#: worker for a decision taken before the project closed (the acceptance certificate is
+#: queued at the decision and may land after a quick close). Replacing one is a change.
+LATE_FILL: dict[type, frozenset[str]] = {Acceptance: frozenset({"certificate_document_id"})}
+
 MESSAGE = _l("This project is closed and archived: nothing in it can be changed or deleted.")
 
 
@@ -62,6 +67,17 @@ def _refuse_if_closed(session: Session, projects, contracts, reports) -> None:
             raise RecordClosed(MESSAGE)
 
 
+def _late_fill_only(obj) -> bool:
+    """Whether the only change to ``obj`` fills an empty :data:`LATE_FILL` column."""
+    allowed = LATE_FILL.get(type(obj))
+    if not allowed:
+        return False
+    state = inspect(obj)
+    changed = {a.key: a.history for a in state.attrs if a.history.has_changes()}
+    return bool(changed) and set(changed) <= allowed and all(
+        not [v for v in (h.deleted or ()) if v is not None] for h in changed.values())
+
+
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, flush_context, instances) -> None:
     ids: dict[str, set] = {"project": set(), "contract": set(), "report": set()}
@@ -70,6 +86,8 @@ def _before_flush(session: Session, flush_context, instances) -> None:
         if spec is None:
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        if obj in session.dirty and _late_fill_only(obj):
             continue
         level, attr = spec
         state = inspect(obj)

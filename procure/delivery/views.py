@@ -202,33 +202,31 @@ def version(report_id: int, number: int):
                            contract=report.contract, sub=sub, content=sub.content, categories=BREAKDOWN_CATEGORIES)
 
 
-@bp.route("/reports/<int:report_id>/approve", methods=["POST"])
-def approve(report_id: int):
+def _review(report_id: int, form_class, prefix: str, service, done: str, form_arg: str):
+    """The officer's review of a submitted report (approve, or request a revision): the
+    form, the service with the report's revision, then the report's page — with the
+    message ``done``, or again with the form's errors (400)."""
     report = db.get_or_404(MilestoneReport, report_id)
     require_view("milestone_report.review", report)
-    form = ApproveForm(prefix="ok")
+    form = form_class(prefix=prefix)
     if form.validate_on_submit():
         try:
-            perform(ds.approve_report, current_user, report, form.comment.data or "", _seen(form), form=form)
+            perform(service, current_user, report, form.comment.data or "", _seen(form), form=form)
         except ServiceFailed:
             db.session.expire_all()
         else:
-            flash_done(_("The report was approved; the organization was told."))
+            flash_done(done)
             return redirect(url_for("delivery.report", report_id=report.id))
-    return _report_page(db.session.get(MilestoneReport, report_id), 400, approve_form=form)
+    return _report_page(db.session.get(MilestoneReport, report_id), 400, **{form_arg: form})
+
+
+@bp.route("/reports/<int:report_id>/approve", methods=["POST"])
+def approve(report_id: int):
+    return _review(report_id, ApproveForm, "ok", ds.approve_report,
+                   _("The report was approved; the organization was told."), "approve_form")
 
 
 @bp.route("/reports/<int:report_id>/revision", methods=["POST"])
 def revision(report_id: int):
-    report = db.get_or_404(MilestoneReport, report_id)
-    require_view("milestone_report.review", report)
-    form = RevisionForm(prefix="rev")
-    if form.validate_on_submit():
-        try:
-            perform(ds.request_revision, current_user, report, form.comment.data or "", _seen(form), form=form)
-        except ServiceFailed:
-            db.session.expire_all()
-        else:
-            flash_done(_("A revision was requested; the organization was told."))
-            return redirect(url_for("delivery.report", report_id=report.id))
-    return _report_page(db.session.get(MilestoneReport, report_id), 400, revision_form=form)
+    return _review(report_id, RevisionForm, "rev", ds.request_revision,
+                   _("A revision was requested; the organization was told."), "revision_form")

@@ -492,8 +492,13 @@ def record_paid(actor, payment: Payment, voucher_number: str, paid_on: date, *, 
 
 
 def notice_rendered(actor, payment: Payment, pdf: bytes) -> Payment:
-    """Store the rendered payment notice (the worker calls this)."""
+    """Store the rendered payment notice (the worker calls this). A closed project still
+    takes the notice of a payment recorded before it closed, once (the worker may render
+    it after a quick close, and the archive keeps it); replacing a notice it already has
+    is refused with the closed project's message (``ensure_open``), nothing stored."""
     contract = payment.contract
+    if payment.notice_document_id is not None:
+        ensure_open(contract.project)
     doc = store_document(actor, pdf, f"拨付通知-{contract.number}-{payment.installment.position + 1}.pdf",
                          "application/pdf", kind="payment_notice", obj=payment, permission="payment.view")
     payment.notice_document_id = doc.id

@@ -19,7 +19,7 @@ from ..errors import BudgetExceeded, InvalidTransition, RecordClosed, Validation
 from ..extensions import db
 from ..money import format_money
 from ..parsing import MAX_AMOUNT, MAX_ID, check_fiscal_year, parse_amount, parse_id, reason_text
-from ..permissions import define, own_department, require, role_in
+from ..permissions import define, held_through, own_department, require, role_in
 from ..roles import Role
 from ..timeutil import utcnow
 from . import notices
@@ -39,9 +39,17 @@ CANCELLABLE = frozenset({S.DRAFT, S.SUBMITTED, S.APPROVED, S.TENDERING, S.AWARDE
 
 
 define("catalogue.manage", {Role.ADMIN})
-#: Finance and admin see every project; an officer the projects of their department.
-define("project.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE},
-       role_in(Role.FINANCE, Role.ADMIN) | own_department(), model=Project)
+#: Finance and admin see every project; an officer the projects of their department; an
+#: organization's staff the projects their organization holds a contract for (a contract in
+#: any state, as ``contract.view`` shows it to them). The contracts table is named by
+#: string: contracts sit above projects.
+define("project.view", {Role.ADMIN, Role.OFFICER, Role.FINANCE, Role.ORG},
+       role_in(Role.FINANCE, Role.ADMIN) | own_department()
+       | (role_in(Role.ORG) & held_through("contracts", "project_id")), model=Project)
+#: The list of projects and the government side of a project's page (the money summary,
+#: the funds reserved from appropriations, the project's own history): staff only. An
+#: organization reaches its project from its contract; the budget behind it is internal.
+define("project.list", {Role.ADMIN, Role.OFFICER, Role.FINANCE})
 define("project.create", {Role.OFFICER})
 define("project.edit", {Role.OFFICER}, own_department(), model=Project)
 define("project.budget_check", {Role.FINANCE}, model=Project)

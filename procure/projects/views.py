@@ -29,7 +29,7 @@ from .models import Project, ProjectState, ServiceCategory
 
 bp = Blueprint("projects", __name__, url_prefix="/projects")
 
-nav.register(NavItem(_l("Projects"), "projects.index", "project.view", group=nav.PROCUREMENT_GROUP,
+nav.register(NavItem(_l("Projects"), "projects.index", "project.list", group=nav.PROCUREMENT_GROUP,
                      order=10))
 nav.register(NavItem(_l("Service catalogue"), "projects.catalogue", "catalogue.manage",
                      group=ADMIN_GROUP, order=905))
@@ -72,7 +72,7 @@ def _signed_in():
 
 @bp.route("/")
 def index():
-    require_view("project.view")
+    require_view("project.list")
     return listing.respond(PROJECTS, "projects/index.html", current_user)
 
 
@@ -163,10 +163,11 @@ def _budget_form(project: Project) -> BudgetCheckForm:
 
 def _detail(project: Project, status: int = 200, **forms):
     require_view("project.view", project)
-    totals = ps.project_totals([project.id]).get(project.id)
+    internal = can(current_user, "project.list")  # the money, the funds, the history: staff only
+    totals = ps.project_totals([project.id]).get(project.id) if internal else None
     events = db.session.scalars(select(audit.AuditEvent).where(
         audit.AuditEvent.object_type == "projects", audit.AuditEvent.object_id == str(project.id))
-        .order_by(audit.AuditEvent.seq.desc()).limit(30)).all()
+        .order_by(audit.AuditEvent.seq.desc()).limit(30)).all() if internal else []
     ctx = {"budget_form": None, "return_form": ReasonForm(prefix="ret"), "cancel_form": ReasonForm(prefix="cancel"),
            "served_form": ServedForm()}
     if project.state == ProjectState.SUBMITTED and can(current_user, "project.budget_check"):
@@ -174,8 +175,9 @@ def _detail(project: Project, status: int = 200, **forms):
     ctx.update(forms)
     parts = [html for html in (fn(project) for fn in PROJECT_PARTS) if html]
     return render_template("projects/detail.html", project=project, totals=totals, parts=parts,
-                           timeline=story.timeline(project), money=story.money(project, totals or ()),
-                           events=history.entries(events, current_user),
+                           timeline=story.timeline(project), internal=internal,
+                           money=story.money(project, totals or ()) if internal else None,
+                           events=history.entries(events, current_user) if internal else None,
                            cancellable=project.state in ps.CANCELLABLE, **ctx), status
 
 
