@@ -41,6 +41,7 @@ PDF = b"%PDF-1.4\n%test\n" + b"1 0 obj\n<<>>\nendobj\n" * 4
 #: A list page is open to more people but must not show A's rows to those not in READ_A.
 TABLE: dict[str, tuple[frozenset, bool, object]] = {
     "delivery.milestones": (READ_A, False, None),
+    "delivery.reports": (STAFF_LIST | {ORG_A, ORG_B}, True, None),
     "delivery.edit": (frozenset({ORG_A}), False,
                       lambda w: {"revision": "0", "narrative": "写入的叙述", "actuals-0-actual": "5"}),
     "delivery.submit": (frozenset({ORG_A}), False, lambda w: {"send-revision": ""}),
