@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
-from procure import create_app
+from procure import create_app, refcache
 from procure.extensions import db as _db
 
 from .factories import Factory
@@ -103,6 +103,7 @@ def truncate_all(engine) -> None:
     ``TRUNCATE`` sets them (a query without ORDER BY sees rows in the same order as
     before: same storage, same plan). A test that wrote more than ``DELETE_AT_MOST`` rows into a table gets
     the full ``TRUNCATE``."""
+    refcache.clear()  # the rows go behind the session's back: the filters' choices too
     tables = [t.name for t in _db.metadata.sorted_tables]
     with engine.begin() as conn:
         if engine.dialect.name != "postgresql":
@@ -270,6 +271,7 @@ def demo_snapshot(app, tmp_path_factory) -> DemoSnapshot:
 
 def restore_demo(engine, snapshot: DemoSnapshot) -> None:
     """Copy the session's demo rows into the (empty) tables, the sequences set past them."""
+    refcache.clear()
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))  # rows of all tables at once
         conn.execute(sa.text("; ".join(f"INSERT INTO public.{name} SELECT * FROM {DEMO_SCHEMA}.{name}"

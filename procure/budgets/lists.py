@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import listing as L
+from .. import refcache
 from ..auth.models import Department
 from ..extensions import db
 from .models import Appropriation, FundingSource
@@ -14,7 +15,8 @@ from .models import Appropriation, FundingSource
 
 def departments() -> list[tuple[int, str]]:
     """(id, name) of every department, by name: the department filter of the lists."""
-    return [tuple(r) for r in db.session.execute(select(Department.id, Department.name).order_by(Department.name))]
+    return refcache.cached("departments", ("departments",), lambda: [tuple(r) for r in db.session.execute(
+        select(Department.id, Department.name).order_by(Department.name))])
 
 
 def department_filter(column) -> L.Filter:
@@ -23,8 +25,8 @@ def department_filter(column) -> L.Filter:
 
 
 def sources() -> list[tuple[int, str]]:
-    return [tuple(r) for r in db.session.execute(select(FundingSource.id, FundingSource.name)
-                                                   .order_by(FundingSource.position))]
+    return refcache.cached("funding_sources", ("funding_sources",), lambda: [tuple(r) for r in db.session.execute(
+        select(FundingSource.id, FundingSource.name).order_by(FundingSource.position))])
 
 
 SOURCE_POSITION = L.related(Appropriation.source_id, FundingSource.id, FundingSource.position)

@@ -4,7 +4,6 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -14,10 +13,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import String, cast, func, select, union_all
-from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
-from .. import audit, nav, permissions
+from .. import audit, nav, permissions, refcache
 from .. import history as readable_history
 from ..auth.models import User
 from ..extensions import db
@@ -122,42 +120,13 @@ LIST_FILTER_HOOKS: list = []
 #: The list counts its matches up to this many and shows "10,000+" beyond: an exact count
 #: reads every matching row on every page view, the whole registry when unfiltered.
 COUNT_CAP = 10_000
-#: How long a worker keeps the registration authorities of the filter drop-down. A change
-#: of organizations through this worker's session clears it at once; another worker's
-#: copy is at most this old.
-AUTHORITIES_TTL = 60.0
-
-
 def registration_authorities() -> list[str]:
-    """The distinct registration authorities (the list's drop-down), cached per worker:
-    the DISTINCT reads the whole table, and the answer changes with imports only."""
-    cache = current_app.extensions.setdefault("organization_authorities", {})
-    now = time.monotonic()
-    if cache.get("until", 0) > now and cache.get("version") == _AUTHORITIES_VERSION[0]:
-        return cache["value"]
-    version = _AUTHORITIES_VERSION[0]
-    value = db.session.scalars(select(Organization.registration_authority).distinct().where(
-        Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all()
-    cache.update(value=value, until=now + AUTHORITIES_TTL, version=version)
-    return value
-
-
-#: Bumped whenever this process writes organizations (ORM flush or an INSERT/UPDATE/DELETE
-#: statement on the table): the cached drop-down is read again.
-_AUTHORITIES_VERSION = [0]
-
-
-@sa_event.listens_for(Session, "after_flush")
-def _orgs_flushed(session, _ctx):
-    if any(isinstance(o, Organization) for o in (*session.new, *session.dirty, *session.deleted)):
-        _AUTHORITIES_VERSION[0] += 1
-
-
-@sa_event.listens_for(Session, "do_orm_execute")
-def _orgs_written(state):
-    if (state.is_insert or state.is_update or state.is_delete) and Organization.__table__ in {
-            getattr(m, "local_table", None) for m in state.all_mappers} | {getattr(state.statement, "table", None)}:
-        _AUTHORITIES_VERSION[0] += 1
+    """The distinct registration authorities (the list's drop-down), kept per worker
+    (``procure.refcache``): the DISTINCT reads the whole table, and the answer changes
+    with imports only."""
+    return refcache.cached("organizations.authorities", ("organizations",), lambda: db.session.scalars(
+        select(Organization.registration_authority).distinct().where(
+            Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all())
 
 
 def count_capped(stmt, cap: int | None = None) -> int:
@@ -349,7 +318,6 @@ def users(org_id: int):
 
 
 def _max_bytes() -> int:
-    from flask import current_app
 
     return int(current_app.config.get("REGISTRY_IMPORT_MAX_BYTES", importer.DEFAULT_MAX_BYTES))
 

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from .. import listing as L
+from .. import refcache
 from ..auth.models import Department
 from ..budgets.lists import department_filter
 from ..budgets.models import Allocation
@@ -25,13 +26,13 @@ CATEGORY_NAME = select(ServiceCategory.name).where(ServiceCategory.id == Project
 
 
 def categories() -> list[tuple[int, str]]:
-    return [tuple(r) for r in db.session.execute(select(ServiceCategory.id, ServiceCategory.name)
-                                                   .order_by(ServiceCategory.code))]
+    return refcache.cached("service_categories", ("service_categories",), lambda: [tuple(r) for r in db.session.execute(
+        select(ServiceCategory.id, ServiceCategory.name).order_by(ServiceCategory.code))])
 
 
 def years() -> list[tuple[int, int]]:
-    return [(y, y) for y in db.session.scalars(select(Project.fiscal_year).distinct()
-                                                .order_by(Project.fiscal_year.desc()))]
+    return refcache.cached("projects.years", ("projects",), lambda: [(y, y) for y in db.session.scalars(
+        select(Project.fiscal_year).distinct().order_by(Project.fiscal_year.desc()))])
 
 
 def _extras(items) -> dict:
