@@ -1,6 +1,8 @@
 """Every page of the demo, as every role and anonymously, in Chinese: no raw keys
 (snake.case or dotted actions, state codes), no Python dicts or lists, no "None", and no
-untranslated English words in the visible text.
+untranslated English words in the visible text. In English (one page per endpoint and
+role): the same raw keys, dicts and "None", and no interface text left in Chinese (a
+text node that equals a translation of the zh catalog).
 
 The pages are found from the URL map (path ids filled with the demo's rows) and by
 following the links of each page within the site.
@@ -9,13 +11,17 @@ following the links of each page within the site.
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter, deque
+from functools import cache
 from html.parser import HTMLParser
 from itertools import zip_longest
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from babel.messages.pofile import read_po
 
 from procure.demo import DEMO_PASSWORD
 
@@ -48,6 +54,37 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 URL = re.compile(r"(?:https?://|/)[\w./?=&%#-]+")
 FILENAME = re.compile(r"[\w.-]+\.(?:csv|xlsx|pdf)\b")
 PY_REPR = re.compile(r"\{'|\['|\bNone\b|\bTrue\b|\bFalse\b")
+#: The language menu names each language in itself.
+LANGUAGE_NAMES = {"简体中文", "English"}
+CJK = re.compile(r"[\u3400-\u9fff]")
+ZH_CATALOG = Path(__file__).resolve().parent.parent / "translations/zh_Hans_CN/LC_MESSAGES/messages.po"
+
+
+@cache
+def en_texts() -> frozenset[str]:
+    """The interface's own English phrases (the catalog's msgids), "None." among them."""
+    with open(ZH_CATALOG, "rb") as fh:
+        catalog = read_po(fh)
+    return frozenset(" ".join(i.split()) for msg in catalog if msg.id
+                     for i in (msg.id if isinstance(msg.id, tuple) else (msg.id,)))
+
+
+@cache
+def zh_texts() -> frozenset[str]:
+    """The zh catalog's translations (both plural forms) with Chinese in them, of two
+    characters or more, placeholders left out: interface text, which an English page
+    must not show as a text node of its own."""
+    with open(ZH_CATALOG, "rb") as fh:
+        catalog = read_po(fh)
+    texts = set()
+    for msg in catalog:
+        if not msg.id:
+            continue
+        for string in msg.string if isinstance(msg.string, tuple) else (msg.string,):
+            string = " ".join(string.split())
+            if len(string) >= 2 and CJK.search(string) and "%(" not in string and "{" not in string:
+                texts.add(string)
+    return frozenset(texts)
 
 
 class _Page(HTMLParser):
@@ -129,7 +166,15 @@ def _demo_facts(db) -> dict:
     # user names are shown on the account pages only (elsewhere "admin" or "finance"
     # would be a role code left raw)
     usernames = sorted(db.session.scalars(sa.select(User.username)), key=len, reverse=True)
-    return {"ids": ids, "data": sorted((d for d in data if d), key=len, reverse=True), "usernames": usernames}
+    # text the demo's people wrote that is also a phrase of the interface (a criterion named
+    # 报价, a budget check noted 预算审核通过): data on an English page, not untranslated text
+    from procure.budgets.models import LedgerEntry
+    from procure.tenders.models import TenderCriterion
+
+    written = {*db.session.scalars(sa.select(TenderCriterion.name)),
+               *db.session.scalars(sa.select(LedgerEntry.reason).where(LedgerEntry.reason.is_not(None)))}
+    return {"ids": ids, "data": sorted((d for d in data if d), key=len, reverse=True), "usernames": usernames,
+            "written": frozenset(" ".join(w.split()) for w in written)}
 
 
 def _seeds(app, ids: dict) -> list[str]:
@@ -154,14 +199,25 @@ def _seeds(app, ids: dict) -> list[str]:
     return seeds
 
 
-def _findings(url: str, html: str, data: list[str]) -> tuple[list[str], list[str]]:
+def _findings(url: str, html: str, data: list[str], lang: str = "zh",
+              written: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
+    """Findings of one page in ``lang`` ("zh" or "en"), and its links. ``data`` is shown
+    as stored (names, codes); ``written`` (English only) is free text of the demo."""
     parser = _Page()
     parser.feed(html)
-    text = " ".join(" ".join(parser.text).split())
+    found, nodes = [], parser.text
+    if lang == "en":
+        known, chinese, english = {*data, *written, *LANGUAGE_NAMES}, zh_texts(), en_texts()
+        nodes = []
+        for node in (" ".join(t.split()) for t in parser.text):
+            if node in chinese and node not in known:
+                found.append(f"{url}: Chinese text {node!r} in …{node}…")
+            if node not in english:  # the interface's own phrases ("None.") are not values
+                nodes.append(node)
+    text = " ".join(" ".join(nodes).split())
     for value in [*ALLOWED_PHRASES, *data]:  # the demo's names and codes are data
         text = text.replace(value, " ")
     text = FILENAME.sub(" ", URL.sub(" ", EMAIL.sub(" ", text)))
-    found = []
 
     def around(m):
         return text[max(0, m.start() - 30):m.end() + 30]
@@ -170,7 +226,7 @@ def _findings(url: str, html: str, data: list[str]) -> tuple[list[str], list[str
         found.append(f"{url}: Python value {m.group()!r} in …{around(m)}…")
     for m in RAW_KEY.finditer(text):
         found.append(f"{url}: raw key {m.group()!r} in …{around(m)}…")
-    for m in WORD.finditer(text):
+    for m in WORD.finditer(text) if lang == "zh" else ():
         if m.group().lower() not in ALLOWED_WORDS:
             found.append(f"{url}: English word {m.group()!r} in …{around(m)}…")
     return found, parser.links
@@ -219,6 +275,10 @@ def test_every_page_reads_in_chinese(app, demo, role):
         assert login(client, role, DEMO_PASSWORD).status_code == 302
     findings, pages = _crawl(app, client, demo)
     assert pages >= (2 if role == "anon" else 4), pages
+    _assert_none(findings, role)
+
+
+def _assert_none(findings: list[str], role: str) -> None:
     unique = sorted(set(findings))
     # one line per distinct word or key, with the first page it was seen on
     first = {}
@@ -227,12 +287,48 @@ def test_every_page_reads_in_chinese(app, demo, role):
     assert not unique, f"{len(unique)} findings as {role}:\n" + "\n".join(list(first.values())[:80])
 
 
-def representative_pages(app, client, ids: dict, *, per_endpoint: int = 3, limit: int = 400) -> dict[str, str]:
+def test_every_page_reads_in_english(app, demo):
+    """Each role's pages (one per endpoint, as representative_pages finds them) with the
+    session's language English: no raw keys, dicts or "None", no interface text in Chinese."""
+    from procure.extensions import limiter
+
+    app.test_client_class = IsolatedClient
+    started, failures, counts = time.monotonic(), [], {}
+    for role in ROLES:
+        client = app.test_client()
+        with app.app_context():
+            limiter.reset()
+        if role != "anon":
+            assert login(client, role, DEMO_PASSWORD).status_code == 302
+        with client.session_transaction() as session:  # the switch, without saving the account's choice
+            session["lang"] = "en"
+        shown = client.get("/login" if role == "anon" else "/dashboard").get_data(as_text=True)
+        assert '<html lang="en' in shown, "the session's language did not switch the page to English"
+        findings: list[str] = []
+
+        def check(url, html, findings=findings):
+            shows_users = any(part in url for part in ("/users", "/notices", "/admin/audit"))
+            data = demo["data"] + (demo["usernames"] if shows_users else [])
+            findings.extend(_findings(url, html, data, lang="en", written=demo["written"])[0])
+
+        counts[role] = len(representative_pages(app, client, demo["ids"], on_page=check))
+        assert counts[role] >= (2 if role == "anon" else 4), counts
+        try:
+            _assert_none(findings, role)
+        except AssertionError as err:
+            failures.append(str(err))
+    print(f"\nEnglish pages per role {counts} read in {time.monotonic() - started:.1f} s")
+    assert not failures, "\n\n".join(failures)
+
+
+def representative_pages(app, client, ids: dict, *, per_endpoint: int = 3, limit: int = 400,
+                         on_page=None) -> dict[str, str]:
     """One page per endpoint that ``client`` (signed in as a role, or not) may read: the
     first URL of the endpoint that answers 200 with HTML, tried from the URL map (each
     endpoint once, with the first demo row) and the links of the pages read (at most
     ``per_endpoint`` tries of an endpoint: a role's own rows are linked from its pages).
-    Returns {endpoint: url}, in the order found (the dashboard first for a signed-in user)."""
+    Returns {endpoint: url}, in the order found (the dashboard first for a signed-in user).
+    ``on_page(url, html)``, if given, is called with each page found."""
     adapter = app.url_map.bind("localhost")
     found: dict[str, str] = {}
     tries: Counter = Counter()
@@ -256,8 +352,11 @@ def representative_pages(app, client, ids: dict, *, per_endpoint: int = 3, limit
         if resp.status_code != 200 or resp.mimetype != "text/html":
             continue
         found[endpoint] = url
+        html = resp.get_data(as_text=True)
+        if on_page is not None:
+            on_page(url, html)
         parser = _Page()
-        parser.feed(resp.get_data(as_text=True))
+        parser.feed(html)
         for href in parser.links:
             parts = urlsplit(urljoin(url, href))
             if parts.netloc not in ("", "localhost") or parts.path.startswith(skip_prefixes):

@@ -23,7 +23,7 @@ from ..auth.models import Department
 from ..charts import bar_chart_svg, responsive
 from ..extensions import db
 from ..timeutil import utcnow
-from .models import ZERO, Appropriation, FundingSource
+from .models import SOURCE_LABELS, ZERO, Appropriation, FundingSource
 
 
 def rate(part: Decimal, whole: Decimal) -> Decimal | None:
@@ -106,7 +106,7 @@ def budget_execution(year: int, source_id: int | None = None, department_id: int
     report = ExecutionReport(year, source_id, department_id, generated_at=utcnow())
     where = appropriation_filter(year, source_id, department_id)
     rows = db.session.execute(
-        select(FundingSource.id, FundingSource.name, Department.id, Department.name,
+        select(FundingSource.id, FundingSource.code, FundingSource.name, Department.id, Department.name,
                func.sum(Appropriation.amount), func.sum(Appropriation.allocated),
                func.sum(Appropriation.committed), func.sum(Appropriation.paid))
         .join(FundingSource, FundingSource.id == Appropriation.source_id)
@@ -114,7 +114,8 @@ def budget_execution(year: int, source_id: int | None = None, department_id: int
         .where(*where)
         .group_by(FundingSource.id, FundingSource.name, FundingSource.position, Department.id, Department.name)
         .order_by(FundingSource.position, Department.name)).all()
-    for sid, sname, did, dname, amount, alloc, comm, paid in rows:
+    for sid, scode, sname, did, dname, amount, alloc, comm, paid in rows:
+        sname = str(SOURCE_LABELS.get(scode, sname))  # the source in the reader's language
         report.groups.append(Line(f"{sname} · {dname}", Decimal(amount), Decimal(alloc), Decimal(comm),
                                   Decimal(paid), source=sname, department=dname, key=(sid, did)))
         if source_id == sid:

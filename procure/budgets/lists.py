@@ -10,7 +10,7 @@ from .. import listing as L
 from .. import refcache
 from ..auth.models import Department
 from ..extensions import db
-from .models import Appropriation, FundingSource
+from .models import SOURCE_LABELS, Appropriation, FundingSource
 
 
 def departments() -> list[tuple[int, str]]:
@@ -25,8 +25,11 @@ def department_filter(column) -> L.Filter:
 
 
 def sources() -> list[tuple[int, str]]:
-    return refcache.cached("funding_sources", ("funding_sources",), lambda: [tuple(r) for r in db.session.execute(
-        select(FundingSource.id, FundingSource.name).order_by(FundingSource.position))])
+    """(id, name in the reader's language) of each funding source, in their order (the rows
+    kept per worker, the label chosen per request)."""
+    rows = refcache.cached("funding_sources", ("funding_sources",), lambda: [tuple(r) for r in db.session.execute(
+        select(FundingSource.id, FundingSource.code, FundingSource.name).order_by(FundingSource.position))])
+    return [(sid, SOURCE_LABELS.get(code, name)) for sid, code, name in rows]
 
 
 SOURCE_POSITION = L.related(Appropriation.source_id, FundingSource.id, FundingSource.position)
@@ -37,7 +40,7 @@ APPROPRIATIONS = L.ListSpec(
     # budget.view is a role check (finance and admin see every appropriation).
     base=lambda user: select(Appropriation),
     columns=[
-        L.col("source", _l("Funding source"), SOURCE_POSITION, path="source.name",
+        L.col("source", _l("Funding source"), SOURCE_POSITION, path="source.label",
               link=("budgets.appropriation", "appr_id", lambda a: a.id)),
         L.col("department", _l("Department"), DEPARTMENT_NAME, path="department.name"),
         L.col("reference", _l("Reference"), Appropriation.reference),

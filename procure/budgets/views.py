@@ -114,7 +114,7 @@ def _appropriation_form() -> AppropriationForm:
     form = AppropriationForm()
     # The funding sources are seeded by the migration (and `flask budgets seed`, the
     # demo): a page that only shows a form never writes.
-    form.source_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(s.id), s.name)
+    form.source_id.choices = [SelectChoice("", "—")] + [SelectChoice(str(s.id), s.label)
                                                          for s in services.funding_sources()]
     form.department_id.choices = [SelectChoice("", "—")] + [
         SelectChoice(str(d.id), d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]

@@ -272,6 +272,12 @@ class ContractVersion(db.Model):
 
     __table_args__ = (UniqueConstraint("contract_id", "number", name="uq_contract_version_number"),)
 
+    @property
+    def reason_label(self):
+        """The reason in the reader's language: the first version is the original contract
+        (its stored reason is in the language of whoever drafted it; the PDF keeps that)."""
+        return _l("Original contract") if self.number == 1 else self.reason
+
     def snapshot(self) -> dict:
         return {"contract_id": self.contract_id, "number": self.number, "reason": self.reason,
                 "amount": self.amount, "period_start": self.period_start, "period_end": self.period_end}

@@ -154,7 +154,7 @@ def _budget_form(project: Project) -> BudgetCheckForm:
                                .order_by(FundingSource.position)).all()
     choices = [SelectChoice("", "—")] + [
         # One message with placeholders: a call inside an f-string is never extracted.
-        SelectChoice(str(a.id), _("%(source)s · remaining %(amount)s", source=a.source.name,
+        SelectChoice(str(a.id), _("%(source)s · remaining %(amount)s", source=a.source.label,
                                   amount=format_money(a.remaining))) for a in apprs]
     for line in form.allocations:
         line.appropriation_id.choices = choices

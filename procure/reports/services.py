@@ -36,7 +36,7 @@ def summary_chart(summary, width: int | None = None, height: int = 260) -> Marku
         per_year = dict.fromkeys(years, ZERO)
         for r in summary.rows:
             per_year[r.year] += r.funds.get(src.code, ZERO)
-        series[src.name] = [per_year[y] for y in years]
+        series[str(src.label)] = [per_year[y] for y in years]
 
     def draw(w: int, h: int) -> Markup:
         return bar_chart_svg([str(y) for y in years], series, width=w, height=h,

@@ -103,7 +103,7 @@ def program_summary_xlsx(summary, prepared_by=None) -> bytes:
     ws.append([_("Program summary"), f"{summary.year_from}–{summary.year_to}"])
     ws["A1"].font = Font(bold=True, size=13)
     unit_row(ws)
-    heads = [_("Fiscal year"), _("Service category"), _("Projects")] + [s.name for s in summary.sources] + [
+    heads = [_("Fiscal year"), _("Service category"), _("Projects")] + [str(s.label) for s in summary.sources] + [
         _("Total funds"), _("Beneficiaries targeted"), _("Beneficiaries served")]
     ws.append(heads)
     for c in ws[3]:
