@@ -25,6 +25,7 @@ def _sign_in(page: Page, base: str, username: str) -> None:
 
 def test_submit_and_return_are_told_to_the_next_person(page: Page, live_server, make, db, artifacts):
     page.set_default_timeout(8000)
+    page.on("dialog", lambda dialog: dialog.accept())  # "return the project?" — yes (reason given)
     officer = make.user(Role.OFFICER, locale="zh_CN")
     fin = make.user(Role.FINANCE, locale="en")
     project = make.project(officer, title="社区居家养老服务")

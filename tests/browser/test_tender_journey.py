@@ -54,6 +54,7 @@ class Journey:
         ctx = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         pg = ctx.new_page()
         pg.set_default_timeout(10000)
+        pg.on("dialog", lambda dialog: dialog.accept())  # the irreversible steps ask first: the officer confirms
         if user is not None:
             pg.goto(f"{self.base}/login")
             pg.fill("#username", user.username)
