@@ -5,8 +5,6 @@ narrowed by a permission rule's own filter."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
-
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, or_, select
@@ -17,17 +15,11 @@ from ..extensions import db
 from ..permissions import visible
 from ..queues import Queue, WorkItem, WorkList, register_list
 from ..queues import register as register_queue
-from ..timeutil import SHANGHAI
 from . import services as ds
 from .models import MilestoneReport, ReportState
 
 R = ReportState
 LIMIT = 20
-
-
-def _start_of(day) -> datetime:
-    """A date as the naive-UTC time of its Beijing midnight (the dashboard shows times)."""
-    return datetime.combine(day, time(0), tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
 
 
 def _to_report():
@@ -58,7 +50,7 @@ def _due_next(user) -> list[WorkItem]:
             step = _l("Write the report")
         items.append(WorkItem(f"{number} · {title}", url_for("delivery.edit", milestone_id=mid),
                               state.label if state is not None else _l("Not started"), step, _l("Due on"),
-                              _start_of(due_on)))
+                              due_on))  # a day: shown as 2026年12月10日, not as midnight
     return items
 
 

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..organizations.models import AnnualReport, Organization, OrgKind, ReportStatus
 from ..organizations.services import annual_report_due, last_due_year
 from ..projects import services as ps
-from ..projects.models import ProjectState, ServiceCategory
+from ..projects.models import Project, ProjectState, ServiceCategory
 from ..roles import Role
 from ..timeutil import to_local, utcnow
 from . import award as aw
@@ -128,9 +128,26 @@ def _opened_tender(ctx, officer, category, title, ceiling, prices, orgs, days_ag
     return tender
 
 
-def _start(officer, tender: Tender, *, conflict: bool = False) -> None:
-    """Draw, declare (with one conflict: the next backup is called), review, start."""
-    ev.draw_committee(officer, tender)
+def _seed_seating(tender: Tender, user, *, after: int = 0) -> str | None:
+    """A draw seed that seats ``user`` on the committee (past the first ``after`` seats).
+
+    The demo tells its visitors to sign in as "expert" and score; a seed drawn at random
+    would seat that account on some loads only. The draw itself stays the real one
+    (``compute_draw`` over the real pool, the seed recorded in the audit trail)."""
+    comp = ev.composition(tender)
+    pool = ev.evaluator_pool(db.session.get(Project, tender.project_id).category_id)
+    for i in range(500):
+        seed = f"demo-{tender.id}-{i}"
+        if user.id in ev.compute_draw(pool, seed, comp.size, comp.min_experts)["members"][after:]:
+            return seed
+    return None
+
+
+def _start(officer, tender: Tender, *, conflict: bool = False, seat=None) -> None:
+    """Draw (seating ``seat`` if given), declare (with one conflict: the next backup is
+    called), review, start."""
+    ev.draw_committee(officer, tender, seed=_seed_seating(tender, seat, after=1 if conflict else 0)
+                      if seat is not None else None)
     if conflict:
         ev.declare(ev.members_of(tender)[0].user, tender, True, "本人曾在其中一家投标机构兼职（演示）")
     for m in ev.members_of(tender, active_only=True):
@@ -174,7 +191,7 @@ def extend(ctx) -> None:
         tenders.append((tender, end))
     # Under evaluation: a conflict and a backup; one bid above the ceiling; scores waiting.
     first = tenders[0][0]
-    _start(officer, first, conflict=True)
+    _start(officer, first, conflict=True, seat=ctx["users"]["expert"])
     # Awarded, with an open challenge from the second-ranked bidder.
     second = tenders[1][0]
     _evaluate(officer, second)
