@@ -14,6 +14,7 @@ fields directly (part A's opening service does that in the running system).
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -137,7 +138,7 @@ def _seed_seating(tender: Tender, user, *, after: int = 0) -> str | None:
     comp = ev.composition(tender)
     pool = ev.evaluator_pool(db.session.get(Project, tender.project_id).category_id)
     for i in range(500):
-        seed = f"demo-{tender.id}-{i}"
+        seed = hashlib.sha256(f"procure demo {tender.id} {i}".encode()).hexdigest()[:32]  # as token_hex(16)
         if user.id in ev.compute_draw(pool, seed, comp.size, comp.min_experts)["members"][after:]:
             return seed
     return None

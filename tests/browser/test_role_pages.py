@@ -27,7 +27,7 @@ from .conftest import serving
 
 pytestmark = pytest.mark.browser
 
-ROLES = ["admin", "officer", "finance", "finance2", "expert", "tongxin", "kangle", "anon"]
+ROLES = ["admin", "officer", "finance", "expert", "tongxin", "kangle", "anon"]  # finance2: finance's pages
 LANGS = ["zh_CN", "en"]
 ARTIFACTS = Path(os.environ.get("PROCURE_ARTIFACTS") or Path(tempfile.gettempdir()) / "procure-role-pages")
 WIDE, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
