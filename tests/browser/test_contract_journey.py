@@ -26,6 +26,7 @@ from procure.contracts.models import Contract, ContractState, VersionState
 from ..conftest import _redis_url, app_config
 from ..factories import Factory
 from .conftest import serving
+from .journey import Journey
 
 pytestmark = pytest.mark.browser
 
@@ -34,29 +35,8 @@ RAW = ("pending_signature", "acceptance", "milestone", "contract.", "None", "_id
        "Version", "Party", "version", "signed", "queued", "running")
 
 
-class People:
-    def __init__(self, browser, base: str, shots):
-        self.browser, self.base, self.shots = browser, base, shots
-
-    def page(self, user=None) -> Page:
-        ctx = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        pg = ctx.new_page()
-        pg.set_default_timeout(20000)
-        if user is not None:
-            pg.goto(f"{self.base}/login")
-            pg.fill("#username", user.username)
-            pg.fill("#password", Factory.PASSWORD)
-            pg.press("#password", "Enter")
-            pg.wait_for_url(f"{self.base}/dashboard")
-        return pg
-
-    def go(self, pg: Page, path: str) -> Page:
-        resp = pg.goto(f"{self.base}{path}")
-        assert resp is not None and resp.status == 200, (path, resp and resp.status)
-        return pg
-
-    def shot(self, pg: Page, name: str) -> None:
-        pg.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+class People(Journey):
+    timeout = 20000
 
     def chinese(self, pg: Page) -> None:
         body = pg.locator("main, .container").first.inner_text()

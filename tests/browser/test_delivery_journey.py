@@ -28,8 +28,8 @@ from procure.timeutil import to_local, utcnow
 from ..acceptance.conftest import OPINION, REPORT
 from ..conftest import app_config
 from ..delivery.conftest import PNG, full_data
-from ..factories import Factory
 from .conftest import serving
+from .journey import Journey
 
 pytestmark = pytest.mark.browser
 #: What a Chinese page must never show: English state codes, raw keys.
@@ -37,30 +37,7 @@ RAW = ("revision_requested", "submitted", "approved", "requested", "passed", "th
        "retain_until", "basis")
 
 
-class Journey:
-    def __init__(self, browser, base: str, shots):
-        self.browser, self.base, self.shots = browser, base, shots
-
-    def page(self, user) -> Page:
-        ctx = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        pg = ctx.new_page()
-        pg.set_default_timeout(10000)
-        pg.on("dialog", lambda d: d.accept())  # the confirm() of irreversible steps
-        pg.goto(f"{self.base}/login")
-        pg.fill("#username", user.username)
-        pg.fill("#password", Factory.PASSWORD)
-        pg.press("#password", "Enter")
-        pg.wait_for_url(f"{self.base}/dashboard")
-        return pg
-
-    def go(self, pg: Page, path: str) -> Page:
-        resp = pg.goto(f"{self.base}{path}")
-        assert resp is not None and resp.status == 200, (path, resp and resp.status)
-        return pg
-
-    def shot(self, pg: Page, name: str) -> None:
-        pg.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
+class DeliveryJourney(Journey):
     def readable(self, pg: Page) -> None:
         body = pg.locator("main").inner_text()
         for raw in RAW:
@@ -121,7 +98,7 @@ def test_a_contract_delivered_paid_accepted_and_archived(app, db, make, browser,
     installments = [i.id for i in contract.installments]
 
     with serving(app, create_app("testing", **app_config(WTF_CSRF_ENABLED=True))) as base:
-        j = Journey(browser, base, shots)
+        j = DeliveryJourney(browser, base, shots)
         org, off, fin = j.page(aw.org_user), j.page(aw.officer), j.page(finance)
 
         # milestone 1: the organization reports; the officer asks for a revision

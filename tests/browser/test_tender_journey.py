@@ -26,9 +26,9 @@ from procure.tenders.models import Bid, BidState, Challenge, ChallengeState, Mem
 from procure.timeutil import to_local, utcnow
 
 from ..conftest import app_config
-from ..factories import Factory
 from ..tenders.evaluation_setup import eligible_org, evaluators
 from .conftest import serving
+from .journey import Journey
 
 pytestmark = pytest.mark.browser
 
@@ -46,32 +46,7 @@ def _local(at) -> str:
     return to_local(at).strftime("%Y-%m-%dT%H:%M")
 
 
-class Journey:
-    def __init__(self, browser, base: str, shots):
-        self.browser, self.base, self.shots, self.pages = browser, base, shots, []
-
-    def page(self, user=None) -> Page:
-        ctx = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-        pg = ctx.new_page()
-        pg.set_default_timeout(10000)
-        pg.on("dialog", lambda dialog: dialog.accept())  # the irreversible steps ask first: the officer confirms
-        if user is not None:
-            pg.goto(f"{self.base}/login")
-            pg.fill("#username", user.username)
-            pg.fill("#password", Factory.PASSWORD)
-            pg.press("#password", "Enter")
-            pg.wait_for_url(f"{self.base}/dashboard")
-        self.pages.append(pg)
-        return pg
-
-    def go(self, pg: Page, path: str) -> Page:
-        resp = pg.goto(f"{self.base}{path}")
-        assert resp is not None and resp.status == 200, (path, resp and resp.status)
-        return pg
-
-    def shot(self, pg: Page, name: str) -> None:
-        pg.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
+class TenderJourney(Journey):
     def no_raw_text(self, pg: Page) -> None:
         """A Chinese page: no English sentence, no raw key or enum value."""
         body = pg.locator("main, .container").first.inner_text()
@@ -119,7 +94,7 @@ def test_a_call_from_publication_to_final_award(app, db, make, browser, artifact
 
     live = create_app("testing", **app_config(WTF_CSRF_ENABLED=True, POLICY_OVERRIDES=dict(OVERRIDES)))
     with serving(app, live) as base:
-        j = Journey(browser, base, shots)
+        j = TenderJourney(browser, base, shots)
 
         # --- the officer creates and publishes the call ---------------------------------------
         off = j.page(officer)
