@@ -46,6 +46,10 @@ class Config:
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:5000")
 
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    #: The key read pages served again while no write has committed since they were built
+    #: (procure/pagecache.py), for at most PAGE_CACHE_SECONDS.
+    PAGE_CACHE = _bool("PAGE_CACHE", True)
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "60"))
 
     # Sessions: HTTP-only, SameSite, short-lived; Secure in production (HTTPS).
     SESSION_COOKIE_HTTPONLY = True
@@ -175,6 +179,8 @@ class TestingConfig(Config):
     JOB_POLL_MS = 200
     BASE_URL = "http://testserver.local"
     CHECK_SCHEMA = False
+    #: Each test sees the page built (tests/test_pagecache.py switches it on).
+    PAGE_CACHE = False
 
 
 class ProductionConfig(Config):

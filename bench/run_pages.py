@@ -174,10 +174,10 @@ PROJECT_ID = 1
 
 # --- servers ------------------------------------------------------------------------
 
-def start(module: str, port: int, url: str) -> subprocess.Popen:
+def start(module: str, port: int, url: str, page_cache: bool = True) -> subprocess.Popen:
     env = dict(os.environ, DATABASE_URL=url, PROCURE_CONFIG="development", SECRET_KEY="bench-secret",
                REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
-               LOGIN_RATE_LIMIT="10000 per minute", PYTHONPATH=str(ROOT))
+               LOGIN_RATE_LIMIT="10000 per minute", PYTHONPATH=str(ROOT), PAGE_CACHE="1" if page_cache else "0")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
                              "--log-level", "warning", module], cwd=ROOT, env=env)
     deadline = time.time() + 60
@@ -268,6 +268,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--only", default="", help="only pages whose label contains one of these (comma-separated)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="serve with the page cache off (procure/pagecache.py): every page built")
     parser.add_argument("--cpu-requests", type=int, default=40,
                         help="requests per batch for the in-process CPU column (0: none)")
     args = parser.parse_args()
@@ -275,7 +277,7 @@ def main() -> None:
         seed(args.url)
     pages = [p for p in PAGES if any(o in p[0] for o in args.only.split(","))]
     counts, cpu = query_counts(args.url, cpu_n=args.cpu_requests, pages=pages)
-    app = start("wsgi:app", APP_PORT, args.url)
+    app = start("wsgi:app", APP_PORT, args.url, page_cache=not args.no_cache)
     floor = start("bench.floor_app:app", FLOOR_PORT, args.url)
     try:
         cookies = {role: sign_in(role) for role in {p[1] for p in pages}}
@@ -308,7 +310,9 @@ def main() -> None:
         return statistics.median(r[label][1] / r[label][3] for r in rounds)
 
     print(f"\n{args.rounds} rounds × {args.seconds:g} s per page (the floor {args.seconds / 2:g} s just before "
-          f"each page), {args.concurrency} connections, medians over rounds\n")
+          f"each page), {args.concurrency} connections, medians over rounds; page cache "
+          f"{'off: every page built' if args.no_cache else 'on (no writes during the run)'}; "
+          "the in-process CPU column is always the page built\n")
     def cpu_cols(label):
         if not cpu:
             return ""

@@ -85,6 +85,9 @@ def _configure_input(app: Flask) -> None:
     app.before_request(check_request_text)
     with app.app_context():
         configure_sqlite(app, list(db.engines.values()))
+        from . import pagecache
+
+        pagecache.init_app(app, db.engine)
 
 
 def _select_locale() -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import listing, nav
+from .. import listing, nav, pagecache
 from ..auth.models import Department
 from ..extensions import db
 from ..money import format_wan, money_formatter, to_money
@@ -90,6 +90,7 @@ def _year_arg() -> int:
 
 
 @bp.route("/")
+@pagecache.cached
 def dashboard():
     require_view("budget.view")
     year = _year_arg()

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import audit, history
+from .. import audit, history, pagecache
 from ..audit import AuditEvent
 from ..extensions import db
 from ..permissions import can, define, owned_by, visible
@@ -29,6 +29,7 @@ def home():
 
 @bp.route("/dashboard")
 @login_required
+@pagecache.cached
 def index():
     require_view("dashboard.view")
     recent = db.session.scalars(visible(current_user, "audit.view_own", AuditEvent)

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import String, cast, func, select, union_all
 from sqlalchemy.orm import selectinload
 
-from .. import audit, nav, permissions, refcache
+from .. import audit, nav, pagecache, permissions, refcache
 from .. import history as readable_history
 from ..auth.models import User
 from ..extensions import db
@@ -136,6 +136,7 @@ def count_capped(stmt, cap: int | None = None) -> int:
 
 
 @bp.route("/")
+@pagecache.cached
 def index():
     require_view("organization.list")
     f = filters_from(request.args)
@@ -210,6 +211,7 @@ DETAIL_SECTIONS: list = []
 
 
 @bp.route("/<int:org_id>")
+@pagecache.cached
 def detail(org_id: int):
     org = _org(org_id, "organization.view")
     return _render_detail(org)

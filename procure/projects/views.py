@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, history, listing, nav
+from .. import audit, history, listing, nav, pagecache
 from ..budgets.models import Appropriation, FundingSource
 from ..budgets.views import dashboard_part
 from ..extensions import db
@@ -71,6 +71,7 @@ def _signed_in():
 
 
 @bp.route("/")
+@pagecache.cached
 def index():
     require_view("project.list")
     return listing.respond(PROJECTS, "projects/index.html", current_user)
@@ -182,6 +183,7 @@ def _detail(project: Project, status: int = 200, **forms):
 
 
 @bp.route("/<int:project_id>")
+@pagecache.cached
 def detail(project_id: int):
     return _detail(db.get_or_404(Project, project_id))
 

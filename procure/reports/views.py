@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import nav
+from .. import nav, pagecache
 from ..auth.models import Department
 from ..budgets import services as budget
 from ..budgets.queries import default_year, fiscal_years
@@ -72,6 +72,7 @@ def _own_job(kind: str) -> Job | None:
 
 
 @bp.route("/budget-execution")
+@pagecache.cached
 def budget_execution():
     require_view("report.view")
     year, source_id, dep_id = _filters()
