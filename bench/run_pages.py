@@ -57,6 +57,17 @@ PAGES = [
     ("budget execution page", "finance", f"/reports/budget-execution?year={YEAR}", 200),
     ("project page with delivery (officer)", "officer", "/projects/{project}", 200),
     ("project page with delivery (finance)", "finance", "/projects/{project}", 200),
+    # the pages of the lifecycle issues (tendering, contracts, delivery)
+    ("tender page (officer)", "officer", "/tenders/{project}", 200),
+    ("tender list (officer)", "officer", "/tenders/", 200),
+    ("contract page (organization)", "org", "/contracts/{project}", 200),
+    ("contract list (finance)", "finance", "/contracts/", 200),
+    ("payment list (finance)", "finance", "/payments/", 200),
+    ("payment page (finance)", "finance", "/payments/2", 200),
+    ("milestone report page (officer)", "officer", "/reports/3", 200),
+    ("milestone report list (officer)", "officer", "/milestone-reports/", 200),
+    ("acceptance page (officer)", "officer", "/acceptances/709", 200),
+    ("spending page (finance)", "finance", "/spending/", 200),
 ]
 USERS = {"admin": "bench-admin", "officer": "bench-officer", "finance": "bench-finance", "org": "bench-org",
          "evaluator": "bench-expert"}
@@ -219,7 +230,13 @@ def sign_in(role: str) -> str:
     r = c.getresponse()
     r.read()
     assert r.status == 302, f"sign-in of {role}: {r.status}"
-    return r.getheader("Set-Cookie").split(";")[0]
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    # the first page gives the session its CSRF secret (a browser keeps the new cookie)
+    c = http.client.HTTPConnection("127.0.0.1", APP_PORT)
+    c.request("GET", "/dashboard", headers={"Cookie": cookie})
+    r = c.getresponse()
+    r.read()
+    return (r.getheader("Set-Cookie") or cookie).split(";")[0]
 
 
 def drive(port: int, path: str, cookie: str | None, status: int, seconds: float, concurrency: int) -> list[float]:

@@ -7,4 +7,6 @@ source scripts/services.sh
 services_up
 
 .venv/bin/ruff check .
-.venv/bin/pytest "$@"  # not exec: the EXIT trap removes throwaway services; set -e keeps pytest's status
+# Two processes (pytest-xdist), a file at a time each: each has its own database and Redis
+# database (tests/conftest.py); PYTEST_WORKERS=0 runs in this process.
+.venv/bin/pytest -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"  # not exec: the EXIT trap removes throwaway services; set -e keeps pytest's status

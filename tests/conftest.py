@@ -48,7 +48,13 @@ def session_database_url() -> str:
 
 
 def _redis_url() -> str:
-    return os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS
+    """Redis of this session; each pytest-xdist worker (gw0, gw1, …) its own database
+    (15, 14, …): its Celery queues and keys never meet another worker's."""
+    url = sa.engine.make_url(os.environ.get("TEST_REDIS_URL") or DEFAULT_REDIS)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        return url.set(database=str(15 - int(worker[2:]))).render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
 
 
 def free_port() -> int:

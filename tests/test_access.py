@@ -59,7 +59,7 @@ def world(app, make, db):
     return users, ids
 
 
-CASES = [(path, role) for path in PAGES for role in [ANON, *ALL_SIGNED_IN]]
+CASES = [(path, role) for path in PAGES for role in [ANON, *sorted(ALL_SIGNED_IN)]]
 
 
 @pytest.mark.parametrize(("path", "role"), CASES, ids=[f"{r}:{p}" for p, r in CASES])
@@ -70,7 +70,7 @@ def test_get_pages(client, world, path, role):
         assert "您无权查看此页面".encode() in resp.data
 
 
-POST_CASES = [(path, role) for path in POSTS for role in [ANON, *(ALL_SIGNED_IN - ADMIN_ONLY)]]
+POST_CASES = [(path, role) for path in POSTS for role in [ANON, *sorted(ALL_SIGNED_IN - ADMIN_ONLY)]]
 
 
 @pytest.mark.parametrize(("path", "role"), POST_CASES, ids=[f"{r}:{p}" for p, r in POST_CASES])

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, history, nav
+from .. import audit, history, nav, pagecache
 from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState
 from ..documents.uploads import check_upload
@@ -43,6 +43,7 @@ def _signed_in():
 
 
 @bp.route("/acceptances/")
+@pagecache.cached
 def index():
     require_view("acceptance.view")
     state = request.args.get("state", "")
@@ -166,6 +167,7 @@ def _detail(acc: Acceptance, status: int = 200, **forms):
 
 
 @bp.route("/acceptances/<int:acceptance_id>")
+@pagecache.cached
 def detail(acceptance_id: int):
     return _detail(db.get_or_404(Acceptance, acceptance_id))
 

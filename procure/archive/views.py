@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import nav
+from .. import nav, pagecache
 from ..extensions import db
 from ..parsing import page_arg, parse_year
 from ..permissions import can
@@ -31,6 +31,7 @@ def _signed_in():
 
 
 @bp.route("/")
+@pagecache.cached
 def index():
     require_view("archive.view")
     q = request.args.get("q", "").strip()[:100]
@@ -43,6 +44,7 @@ def index():
 
 
 @bp.route("/<int:project_id>")
+@pagecache.cached
 def detail(project_id: int):
     project = db.session.get(Project, project_id)
     if project is None:

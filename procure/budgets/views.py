@@ -103,6 +103,7 @@ def dashboard():
 
 
 @bp.route("/appropriations")
+@pagecache.cached
 def appropriations():
     require_view("budget.view")
     year = _year_arg()

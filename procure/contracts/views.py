@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import audit, history, listing, nav
+from .. import audit, history, listing, nav, pagecache
 from ..documents.uploads import check_upload
 from ..errors import ValidationError
 from ..extensions import db, login_manager
@@ -55,6 +55,7 @@ def _signed_in():
 
 
 @bp.route("/contracts/")
+@pagecache.cached
 def index():
     require_view("contract.view")
     return listing.respond(CONTRACTS, "contracts/index.html", current_user)
@@ -136,6 +137,7 @@ def _detail(contract: Contract, status: int = 200, sign_form=None, terminate_for
 
 
 @bp.route("/contracts/<int:contract_id>")
+@pagecache.cached
 def detail(contract_id: int):
     return _detail(db.get_or_404(Contract, contract_id))
 

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import nav
+from .. import nav, pagecache
 from ..auth.models import Department
 from ..extensions import db
 from ..parsing import page_arg, parse_id, parse_year
@@ -24,6 +24,7 @@ nav.register(nav.NavItem(_l("Spending"), "spending.index", "spending.list", grou
 
 
 @bp.route("/")
+@pagecache.cached
 @login_required
 def index():
     require_view("spending.list")

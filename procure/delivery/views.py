@@ -12,7 +12,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import audit, history, listing, nav
+from .. import audit, history, listing, nav, pagecache
 from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, ContractState, Milestone
 from ..extensions import db, login_manager
@@ -64,6 +64,7 @@ def _project_milestones(project) -> Markup | None:
 
 
 @bp.route("/milestone-reports/")
+@pagecache.cached
 def reports():
     """Every milestone report the user may see; officers start at the ones to review."""
     require_view("milestone_report.view")
@@ -71,6 +72,7 @@ def reports():
 
 
 @bp.route("/contracts/<int:contract_id>/milestones")
+@pagecache.cached
 def milestones(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     require_view("contract.view", contract)
@@ -186,6 +188,7 @@ def _report_page(report: MilestoneReport, status: int = 200, approve_form=None, 
 
 
 @bp.route("/reports/<int:report_id>")
+@pagecache.cached
 def report(report_id: int):
     return _report_page(db.get_or_404(MilestoneReport, report_id))
 

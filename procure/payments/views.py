@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, history, listing, nav
+from .. import audit, history, listing, nav, pagecache
 from ..contracts import queries as contract_queries
 from ..contracts.models import Contract, Installment
 from ..extensions import db
@@ -51,6 +51,7 @@ def _signed_in():
 
 
 @bp.route("/payments/")
+@pagecache.cached
 def index():
     require_view("payment.view")
     tab = request.args.get("tab", "")
@@ -62,6 +63,7 @@ def index():
 
 
 @bp.route("/contracts/<int:contract_id>/payments")
+@pagecache.cached
 def contract_payments(contract_id: int):
     contract = db.get_or_404(Contract, contract_id)
     require_view("contract.view", contract)
@@ -114,6 +116,7 @@ def _detail(payment: Payment, status: int = 200, **forms):
 
 
 @bp.route("/payments/<int:payment_id>")
+@pagecache.cached
 def detail(payment_id: int):
     return _detail(db.get_or_404(Payment, payment_id))
 

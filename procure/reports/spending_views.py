@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import pagecache
 from ..delivery.spending import may_view_project, project_spending, spending_chart
 from ..extensions import db
 from ..jobs.models import Job
@@ -41,6 +42,7 @@ def _own_job(project: Project) -> Job | None:
     return job
 
 @bp.route("/<int:project_id>")
+@pagecache.cached
 def page(project_id: int):
     project = _project(project_id)
     report = project_spending(project)

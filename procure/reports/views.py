@@ -133,6 +133,7 @@ def _summary(user):
 
 
 @bp.route("/program-summary")
+@pagecache.cached
 def program_summary_page():
     require_view("report.view")
     summary = _summary(current_user)

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from .. import audit, history, listing, nav, policy
+from .. import audit, history, listing, nav, pagecache, policy
 from ..documents.uploads import check_upload
 from ..errors import DomainError
 from ..extensions import db
@@ -62,6 +62,7 @@ def methods_table() -> list[dict]:
 # --- officers -------------------------------------------------------------------------------
 
 @bp.route("/")
+@pagecache.cached
 def index():
     require_view("tender.view")
     return listing.respond(TENDERS, "tenders/index.html", current_user)
@@ -191,6 +192,7 @@ def _open_challenges(tender: Tender) -> int:
 
 
 @bp.route("/<int:tender_id>")
+@pagecache.cached
 def detail(tender_id: int):
     return _detail(db.get_or_404(Tender, tender_id))
 
@@ -323,6 +325,7 @@ def cancel(tender_id: int):
 # --- organizations ----------------------------------------------------------------------------
 
 @bp.route("/calls")
+@pagecache.cached
 def calls():
     require_view("bid.create")
     page = db.paginate(bidding.open_calls(current_user), per_page=50, error_out=False)
@@ -330,6 +333,7 @@ def calls():
 
 
 @bp.route("/calls/<int:tender_id>")
+@pagecache.cached
 def call(tender_id: int):
     tender = db.get_or_404(Tender, tender_id)
     if can(current_user, "tender.view", tender):
@@ -425,6 +429,7 @@ def _save_and_submit(actor, tender, data):
 
 
 @bp.route("/bids")
+@pagecache.cached
 def my_bids():
     require_view("bid.create")
     stmt = visible(current_user, "bid.view_own", Bid).order_by(Bid.id.desc())

@@ -67,6 +67,8 @@ def serving(app, live_app):
 
 @pytest.fixture()
 def live_server(app, db):
-    """Base URL of a live app (CSRF on) served in a daemon thread."""
-    with serving(app, create_app("testing", **app_config(WTF_CSRF_ENABLED=True))) as url:
+    """Base URL of a live app (CSRF on, pages served from the page cache) served in a
+    daemon thread: as in production, so every journey also shows that no page is stale
+    after an action."""
+    with serving(app, create_app("testing", **app_config(WTF_CSRF_ENABLED=True, PAGE_CACHE=True))) as url:
         yield url
