@@ -78,3 +78,20 @@ def assert_export_matches(client, url: str, table_id: str) -> tuple[list, list[l
             if v is not None:
                 assert money(foot[i]) == xl_money(v), (heads[i], foot[i], v)
     return header, body
+
+
+def job_export(client, url: str) -> tuple[bytes, dict]:
+    """GET the export of the list at ``url`` when it is written by a job (the threshold
+    set below the list's size): the answer is the job's progress page; the job (run at
+    once by the eager test worker) offers the file there. Returns (file, job status)."""
+    sep = "&" if "?" in url else "?"
+    resp = client.get(f"{url}{sep}export=xlsx")
+    assert resp.status_code == 302 and "/jobs/" in resp.location, (resp.status_code, resp.location)
+    page = client.get(resp.location)
+    assert page.status_code == 200 and "job-progress" in page.get_data(as_text=True)
+    job_id = int(resp.location.rstrip("/").split("/")[-2])
+    status = client.get(f"/jobs/{job_id}").json
+    assert status["state"] == "done" and status["download_url"], status
+    data = client.get(status["download_url"])
+    assert data.status_code == 200 and data.mimetype.endswith("spreadsheetml.sheet")
+    return data.data, status

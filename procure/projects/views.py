@@ -72,7 +72,6 @@ def _signed_in():
 
 @bp.route("/")
 def index():
-    require_view("project.list")
     return listing.respond(PROJECTS, "projects/index.html", current_user)
 
 
