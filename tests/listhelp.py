@@ -4,8 +4,10 @@ totals row from the xlsx (openpyxl)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from io import BytesIO
+from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 from openpyxl import load_workbook
@@ -88,8 +90,12 @@ def job_export(client, url: str) -> tuple[bytes, dict]:
     resp = client.get(f"{url}{sep}export=xlsx")
     assert resp.status_code == 302 and "/jobs/" in resp.location, (resp.status_code, resp.location)
     page = client.get(resp.location)
-    assert page.status_code == 200 and "job-progress" in page.get_data(as_text=True)
-    job_id = int(resp.location.rstrip("/").split("/")[-2])
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "job-progress" in html
+    back = lxml.html.fromstring(html).get_element_by_id("job-back").get("href")
+    # the link back is the list as it was asked for (without the export)
+    assert [urlsplit(back).path, parse_qs(urlsplit(back).query)] == [urlsplit(url).path, parse_qs(urlsplit(url).query)]
+    job_id = int(re.search(r"/jobs/(\d+)/progress", resp.location).group(1))
     status = client.get(f"/jobs/{job_id}").json
     assert status["state"] == "done" and status["download_url"], status
     data = client.get(status["download_url"])
