@@ -194,3 +194,21 @@ def test_below_the_threshold_the_export_stays_in_the_request(app, client, db, wo
     _threshold(app, monkeypatch, 1)
     assert client.get("/contracts/?export=xlsx").status_code == 302
     assert len(_jobs(db)) == 1
+
+
+def test_the_jobs_history_names_the_export(app, client, db, world, monkeypatch):
+    from flask_babel import force_locale
+
+    from procure import history
+    from procure.audit import AuditEvent
+
+    _threshold(app, monkeypatch, 0)
+    login(client, world["fin"].username)
+    job_export(client, "/contracts/")
+    job = _jobs(db)[-1]
+    events = db.session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.object_type == "jobs", AuditEvent.object_id == str(job.id)).order_by(AuditEvent.seq)).all()
+    with app.test_request_context(), force_locale("zh_CN"):
+        rows = history.entries(events, world["admin"])
+        assert str(rows[0].object_name) == "列表导出（xlsx）"
+        assert any(str(c.new) and "contracts" in str(c.new) for c in rows[0].changes)
