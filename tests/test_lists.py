@@ -21,6 +21,12 @@ from .payments.conftest import report
 
 @pytest.fixture()
 def world(make, db):
+    return lists_world(make, db)
+
+
+def lists_world(make, db) -> dict:
+    """Two contracts in force in two departments, a milestone report of each, two
+    incubation bases, finance and admin (also the world of the export job's tests)."""
     off1, off2 = make.user(Role.OFFICER), make.user(Role.OFFICER)
     a = make.active_contract(officer=off1)
     b = make.active_contract(officer=off2, price="50000.00")

@@ -56,7 +56,6 @@ def _signed_in():
 
 @bp.route("/contracts/")
 def index():
-    require_view("contract.view")
     return listing.respond(CONTRACTS, "contracts/index.html", current_user)
 
 

@@ -63,7 +63,6 @@ def methods_table() -> list[dict]:
 
 @bp.route("/")
 def index():
-    require_view("tender.view")
     return listing.respond(TENDERS, "tenders/index.html", current_user)
 
 
