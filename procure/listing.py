@@ -35,6 +35,7 @@ from tempfile import SpooledTemporaryFile
 from typing import Any
 
 from flask import abort, current_app, render_template, request, send_file, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, literal, or_, select
@@ -55,6 +56,8 @@ EXPORT_BATCH = 500
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The longest search text kept.
 MAX_SEARCH = 100
+#: The longest filter value read (a choice is at most a registration authority's name).
+MAX_FILTER = 200
 _SORT_KEY = re.compile(r"-?[a-z_]{1,40}")
 
 TEXT, MONEY, DATE, DATETIME, STATE, NUMBER = "text", "money", "date", "datetime", "state", "number"
@@ -168,6 +171,9 @@ class ListSpec:
     #: The rows' ``data-…`` attribute (tests and scripts find a row by it).
     row_attr: str = "id"
     empty: Any = None
+    #: Count the matches no further than this (a list of no amounts over a large table,
+    #: e.g. the registry): the page shows "10,000+" beyond it. None: an exact count.
+    count_cap: int | None = None
     fixed: Callable[[dict], list] | None = None
 
     def __post_init__(self) -> None:
@@ -214,6 +220,14 @@ class Listing:
     @property
     def has_totals(self) -> bool:
         return any(c.is_money for c in self.spec.columns)
+
+    @property
+    def count_label(self) -> str:
+        """The number of matches as the page says it: "10,000+" past the spec's cap."""
+        cap = self.spec.count_cap
+        if cap is not None and self.count > cap:
+            return f"{format_number(cap)}+"
+        return str(self.count)
 
     def args(self, **changes) -> dict:
         """The query arguments of this list (filters, search, sort, kept ones), changed."""
@@ -275,7 +289,7 @@ def _read(spec: ListSpec, args) -> tuple[dict, dict, dict, str, str, bool, list]
         values[f.key] = ""
         if not raw:
             continue
-        value = f.parse(raw[:40], opts)
+        value = f.parse(raw[:MAX_FILTER], opts)
         if value is None:
             messages.append(_("The filter “%(label)s” does not take the value given; it is ignored.",
                               label=f.label))
@@ -326,8 +340,12 @@ def _ordered(spec: ListSpec, stmt: Select, sort: str, desc: bool) -> Select:
 
 def _aggregate(spec: ListSpec, stmt: Select) -> tuple[int, dict]:
     """The number of matches and the sums of the money columns over the whole filtered
-    set, in one select."""
+    set, in one select; with the spec's ``count_cap`` (and no amounts) the count reads no
+    further than the cap + 1 rows."""
     money = [c for c in spec.columns if c.is_money and c.expr is not None]
+    if spec.count_cap is not None and not money:
+        capped = stmt.order_by(None).limit(spec.count_cap + 1).subquery()
+        return db.session.scalar(select(func.count()).select_from(capped)), {}
     agg = stmt.with_only_columns(func.count(literal(1)),
                                  *[func.coalesce(func.sum(c.expr), 0) for c in money],
                                  maintain_column_froms=True).order_by(None)
@@ -363,6 +381,13 @@ def search_clause(q: str, *columns) -> Any:
     words = q.split()[:5]
     escaped = [w.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") for w in words]
     return db.and_(*[or_(*[c.ilike(f"%{w}%", escape="\\") for c in columns]) for w in escaped])
+
+
+def select_for(spec: ListSpec, user, args, keep: dict | None = None) -> Select:
+    """The ordered select of the whole list that ``args`` asks for (filters, search,
+    sort), as the page pages it and the export reads it: for query plans (tests, bench)."""
+    _values, parsed, _choices, q, sort, desc, _messages = _read(spec, args)
+    return _ordered(spec, _filtered(spec, user, parsed, q, spec.conditions(keep or {})), sort, desc)
 
 
 def run(spec: ListSpec, user, *, args=None, keep: dict | None = None) -> Listing:

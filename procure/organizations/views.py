@@ -8,20 +8,18 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import flash as _flash
-from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, func, select, union_all
+from sqlalchemy import String, cast, select, union_all
 from sqlalchemy.orm import selectinload
 
-from .. import audit, nav, pagecache, permissions, refcache
+from .. import audit, listing, nav, pagecache, permissions
 from .. import history as readable_history
 from ..auth.models import User
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
-from ..parsing import parse_id, parse_year
 from ..permissions import define, own_organization
 from ..queues import Queue
 from ..queues import register as register_queue
@@ -37,14 +35,13 @@ from .forms import (
     RatingForm,
     RegistrationForm,
 )
+from .lists import ORGANIZATIONS
 from .models import (
     AnnualReport,
     CreditEntry,
     CreditList,
-    CreditStanding,
     EntryState,
     Organization,
-    OrgKind,
     Rating,
 )
 
@@ -63,95 +60,16 @@ nav.register(NavItem(
     values=lambda u: {"org_id": u.organization_id, "_obj": u.organization}
     if u.organization_id and u.role == "org" else None))
 
-PER_PAGE = 50
-
-
 @bp.before_request
 @login_required
 def _signed_in():
     """Every registry page needs a signed-in user (each view checks its permission)."""
 
 
-def filters_from(args) -> dict:
-    """The list filters as given in the query string (unknown values ignored)."""
-    f = {"q": args.get("q", "").strip()[:100], "kind": "", "rating": "", "standing": "", "authority": "",
-         "base": ""}
-    if args.get("kind") in {k.value for k in OrgKind}:
-        f["kind"] = args["kind"]
-    if args.get("rating") in {"none", "1", "2", "3", "4", "5"}:
-        f["rating"] = args["rating"]
-    if args.get("standing") in {s.value for s in CreditStanding}:
-        f["standing"] = args["standing"]
-    f["authority"] = args.get("authority", "").strip()[:120]
-    base = parse_id(args.get("base"))
-    f["base"] = str(base) if base else ""
-    #: Organizations that owe the annual report of this year (the officers' reminder links here).
-    year = parse_year(args.get("missing_report"), first=1000, last=9998)
-    f["missing_report"] = str(year) if year else ""
-    return f
-
-
-def list_query(f: dict):
-    """One select for the list page, whatever the filters."""
-    stmt = select(Organization)
-    if f["q"]:
-        stmt = stmt.where(services.search_clause(f["q"]))
-    if f["kind"]:
-        stmt = stmt.where(Organization.kind == OrgKind(f["kind"]))
-    if f["rating"] == "none":
-        stmt = stmt.where(Organization.rating_level.is_(None))
-    elif f["rating"]:
-        stmt = stmt.where(Organization.rating_level == int(f["rating"]))
-    if f["standing"]:
-        stmt = stmt.where(Organization.credit_standing == CreditStanding(f["standing"]))
-    if f["authority"]:
-        stmt = stmt.where(Organization.registration_authority == f["authority"])
-    if f.get("missing_report"):
-        stmt = stmt.where(services._must_report_clause(int(f["missing_report"])))
-    for hook in LIST_FILTER_HOOKS:
-        stmt = hook(stmt, f)
-    return stmt.order_by(Organization.name, Organization.id)
-
-
-#: Other parts of the module (incubation bases) add filters here: (stmt, filters) -> stmt.
-LIST_FILTER_HOOKS: list = []
-
-
-#: The list counts its matches up to this many and shows "10,000+" beyond: an exact count
-#: reads every matching row on every page view, the whole registry when unfiltered.
-COUNT_CAP = 10_000
-def registration_authorities() -> list[str]:
-    """The distinct registration authorities (the list's drop-down), kept per worker
-    (``procure.refcache``): the DISTINCT reads the whole table, and the answer changes
-    with imports only."""
-    return refcache.cached("organizations.authorities", ("organizations",), lambda: db.session.scalars(
-        select(Organization.registration_authority).distinct().where(
-            Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all())
-
-
-def count_capped(stmt, cap: int | None = None) -> int:
-    """How many rows ``stmt`` selects, counting no further than ``cap`` + 1."""
-    cap = COUNT_CAP if cap is None else cap
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery()))
-
-
 @bp.route("/")
 @pagecache.cached
 def index():
-    require_view("organization.list")
-    f = filters_from(request.args)
-    stmt = permissions.visible(current_user, "organization.view", list_query(f))
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=False)
-    page.total = count_capped(stmt)
-    total_label = f"{format_number(COUNT_CAP)}+" if page.total > COUNT_CAP else format_number(page.total)
-    return render_template("organizations/index.html", page=page, f=f, authorities=registration_authorities(),
-                           total_label=total_label,
-                           kinds=list(OrgKind), standings=list(CreditStanding),
-                           bases=LIST_CONTEXT["bases"]() if LIST_CONTEXT.get("bases") else [])
-
-
-#: Extra data for the list page's filter form (e.g. "bases": () -> [(id, name)]).
-LIST_CONTEXT: dict = {}
+    return listing.respond(ORGANIZATIONS, "organizations/index.html", current_user)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -383,16 +301,11 @@ def import_job(job_id: int):
 # --- incubation bases ----------------------------------------------------------------
 
 from . import base_views  # noqa: E402
-from . import bases as _bases  # noqa: E402
 from .models import IncubationBase, Residency  # noqa: E402
 
 base_views.register(bp)
 nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", group=nav.REGISTRY_GROUP,
                      order=41))
-
-
-def _base_filter(stmt, f):
-    return _bases.current_base_filter(stmt, int(f["base"])) if f.get("base") else stmt
 
 
 def _residency_section(org):
@@ -403,9 +316,6 @@ def _residency_section(org):
     return "organizations/_residency.html", {"residencies": residencies, "runs": runs}
 
 
-LIST_FILTER_HOOKS.append(_base_filter)
-LIST_CONTEXT["bases"] = lambda: db.session.execute(
-    select(IncubationBase.id, IncubationBase.name).order_by(IncubationBase.name)).all()
 DETAIL_SECTIONS.append(_residency_section)
 
 
