@@ -106,11 +106,19 @@ def bid_url(tender_id: int, tender_state: TenderState, bid_state: BidState) -> s
 # --- organizations ---------------------------------------------------------------------------
 
 
+def _not_bid_on(user):
+    """The calls the user's organization holds no bid on: a call it has bid on (a draft,
+    submitted or withdrawn bid) is listed under its bids, with that bid's next step."""
+    return ~exists().where(Bid.tender_id == Tender.id, Bid.organization_id == user.organization_id)
+
+
 def _open_calls(user) -> list[WorkItem]:
     rows = db.session.execute(visible(user, "tender.bid_on", select(Tender.id, Tender.title, Tender.deadline_at),
-                                      Tender).order_by(Tender.deadline_at, Tender.id).limit(LIMIT)).all()
-    return [WorkItem(title, url_for("tenders.call", tender_id=tid), T.PUBLISHED.label, None,
-                     _l("Bid deadline"), deadline) for tid, title, deadline in rows]
+                                      Tender).where(_not_bid_on(user))
+                              .order_by(Tender.deadline_at, Tender.id).limit(LIMIT)).all()
+    return [WorkItem(title, url_for("tenders.call", tender_id=tid), T.PUBLISHED.label,
+                     _l("Read the call and prepare a bid"), _l("Bid deadline"), deadline)
+            for tid, title, deadline in rows]
 
 
 def _own_bids(user) -> list[WorkItem]:
@@ -137,7 +145,7 @@ def _own_bids(user) -> list[WorkItem]:
 
 register_queue(Queue(
     "tender.open_calls", "tender.bid_on", _l("Open calls you may bid on"), Tender,
-    lambda u: url_for("tenders.calls")))
+    lambda u: url_for("dashboard.index", _anchor="worklist-tender.open_calls"), where=_not_bid_on))
 register_queue(Queue(
     "tender.unsubmitted_bids", "bid.view_own", _l("Bids not submitted yet"), Bid,
     lambda u: url_for("dashboard.index", _anchor="worklist-tender.own_bids"),
