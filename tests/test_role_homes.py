@@ -211,3 +211,15 @@ def test_signed_by_one_side_waits_for_the_other(client, demo_loaded, db):
     client.post("/logout")
     assert login(client, "officer2", DEMO_PASSWORD).status_code == 302
     assert sorted(_home(client)["contract.to_sign"]) == sorted(f"/contracts/{i}" for i in waiting)
+
+
+@pytest.mark.parametrize("role", ["officer", "officer2"])
+def test_no_past_year_project_waits_for_a_call(client, demo_loaded, db, role):
+    """A city's past years are done: the projects waiting for a call on an officer's home
+    are this year's (the demo takes the earlier years' projects through, or cancels them)."""
+    assert login(client, role, DEMO_PASSWORD).status_code == 302
+    listed = _home(client).get("project.to_tender", [])
+    assert listed, f"{role}: the demo has a project of this year waiting for its call"
+    years = set(_scalars(db, "SELECT fiscal_year FROM projects WHERE id = ANY(:ids)",
+                         ids=[int(u.rsplit("/", 1)[1]) for u in listed]))
+    assert years == {datetime.utcnow().year}  # noqa: DTZ003 - the demo's years are UTC years
