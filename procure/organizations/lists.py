@@ -14,8 +14,6 @@ bench/bench_list.py):
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select
 
@@ -23,6 +21,7 @@ from .. import listing as L
 from .. import refcache
 from ..extensions import db
 from ..permissions import visible
+from ..timeutil import local_today
 from . import bases, services
 from .models import CreditStanding, IncubationBase, Organization, OrgKind
 
@@ -53,7 +52,7 @@ def _rating(stmt, value: str):
 
 
 def _report_years() -> list[tuple[int, str]]:
-    last = services.last_due_year(date.today())
+    last = services.last_due_year(local_today())
     return [(y, str(y)) for y in range(last, last - REPORT_YEARS, -1)]
 
 

@@ -21,7 +21,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..parsing import reason_text
 from ..roles import Role
-from ..timeutil import long_day
+from ..timeutil import local_today, long_day
 from . import creditcode
 from .models import (
     ENTRY_MACHINE,
@@ -247,7 +247,7 @@ def record_annual_report(actor, org: Organization, year: int, filed_on: date | N
     permissions.require(actor, "organization.manage", org)
     if org.kind == OrgKind.FILED:
         raise ValidationError(_l("Filed community organizations do not file annual reports."), field="year")
-    if year < 1990 or year > date.today().year:
+    if year < 1990 or year > local_today().year:
         raise ValidationError(_l("Give a past year."), field="year")
     report = db.session.scalar(select(AnnualReport).where(AnnualReport.organization_id == org.id,
                                                           AnnualReport.year == year))

@@ -4,8 +4,6 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import flash as _flash
 from flask_babel import gettext as _
@@ -24,6 +22,7 @@ from ..permissions import define, own_organization
 from ..queues import Queue
 from ..queues import register as register_queue
 from ..roles import Role
+from ..timeutil import local_today
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -114,13 +113,13 @@ def _render_detail(org: Organization, status: int = 200, **forms):
     # built (nor queried) for anyone else.
     manage = permissions.can(current_user, "organization.manage", org)
     if manage:
-        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
-        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
-        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
-    reasons = services.check_eligibility(org, date.today())
+        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=local_today()))
+        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(local_today())))
+        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=local_today()))
+    reasons = services.check_eligibility(org, local_today())
     return render_template("organizations/detail.html", org=org, reasons=reasons,
                            events=readable_history.entries(history(org), current_user) if manage else [],
-                           EntryState=EntryState, today=date.today(),
+                           EntryState=EntryState, today=local_today(),
                            extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
 
 
@@ -219,7 +218,7 @@ def decide_entry(org_id: int, entry_id: int, action: str):
         elif action == "reject":
             perform(services.reject_entry, current_user, entry, form.reason.data or "")
         else:
-            perform(services.remove_entry, current_user, entry, form.removed_on.data or date.today(),
+            perform(services.remove_entry, current_user, entry, form.removed_on.data or local_today(),
                     form.reason.data or "")
     except ServiceFailed:
         pass
