@@ -21,6 +21,7 @@ def test_local_today_is_the_beijing_day():
 
 def test_no_code_asks_the_machine_for_its_day():
     naive = re.compile(r"\b(?:date\.today|datetime\.today)\(\)|\bdatetime\.now\(\)")
-    found = [f"{path.relative_to(ROOT)}:{n}" for folder in ("procure", "workers") for path in (ROOT / folder).rglob("*.py")
+    found = [f"{path.relative_to(ROOT)}:{n}" for folder in ("procure", "workers")
+             for path in (ROOT / folder).rglob("*.py")
              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if naive.search(line)]
     assert found == []
