@@ -99,6 +99,9 @@ class Config:
     #: How often a job's progress bar asks for its state (ms); a failed poll waits twice
     #: as long each time, up to 15 times this (templates/macros/jobs.html).
     JOB_POLL_MS = 1000
+    #: A list's spreadsheet of more rows than this is written by a worker (a job with a
+    #: progress page), not in the request (procure/listing.py, procure/jobs/exports.py).
+    EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", "2000"))
     BOOTSTRAP_BOOTSWATCH_THEME = None
 
     #: The reminder scan also looks at this many earlier days, so a day the beat missed

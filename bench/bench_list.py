@@ -98,13 +98,19 @@ def bulk_fill(db, n: int) -> None:
 
 
 def explain(app, db, queries) -> None:
-    from procure.organizations import views
+    """The plans of the list's count (capped, as the page counts) and page queries: the
+    organization spec of procure.listing as the bench's officer sees it."""
+    from procure import listing
+    from procure.auth.models import User
+    from procure.organizations.lists import ORGANIZATIONS as spec
 
-    with app.app_context():
+    with app.test_request_context():
+        officer = db.session.scalars(sa.select(User).where(User.username == "officer")).one()
         for q in queries:
-            stmt = views.list_query(views.filters_from({"q": q}))
-            for label, s in [("count", sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())),
-                             ("page", stmt.limit(views.PER_PAGE))]:
+            stmt = listing.select_for(spec, officer, {"q": q})
+            capped = stmt.order_by(None).limit(spec.count_cap + 1).subquery()
+            for label, s in [("count", sa.select(sa.func.count()).select_from(capped)),
+                             ("page", stmt.limit(spec.per_page))]:
                 compiled = s.compile(dialect=db.engine.dialect)
                 plan = [r[0] for r in db.session.connection().exec_driver_sql(
                     "EXPLAIN (ANALYZE, COSTS OFF) " + str(compiled), compiled.params)]

@@ -1,9 +1,11 @@
 """Seed-scale data for the budgets benchmark: 17,343 organizations (7,767 social groups,
 9,499 social service organizations, 77 foundations), 3,000 projects over five fiscal
 years with targets, allocations and ledger rows (allocate, commit, pay), appropriations
-for every department × funding source × year. Rows are bulk-inserted (the services
-would take minutes at this scale); the running totals are computed from the same
-amounts as the ledger rows, so ``flask budgets reconcile`` passes.
+for every department × funding source × year. Each project has a contract in force whose
+first stage is paid: a milestone, its installment and the payment recorded paid, which
+the ledger's pay rows name (a foreign key: a payment of the row's own contract). Rows are
+bulk-inserted (the services would take minutes at this scale); the running totals are
+computed from the same amounts as the ledger rows, so ``flask budgets reconcile`` passes.
 
     python -m bench.budgets_data postgresql+psycopg://postgres@127.0.0.1:5432/bench_budgets [--projects N]
 """
@@ -11,7 +13,7 @@ amounts as the ledger rows, so ``flask budgets reconcile`` passes.
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -39,8 +41,6 @@ def _contracts(s, plist, actor_id: int, rng) -> dict[int, int]:
     the contract in force (rows in bulk). The tender rows stay drafts: a final one needs
     its publication times and sealed data key, which the budget pages never read.
     Returns project id → contract id."""
-    from datetime import datetime
-
     from procure.contracts.models import Contract
     from procure.organizations.models import Organization
     from procure.tenders.models import Bid, Tender
@@ -68,6 +68,39 @@ def _contracts(s, plist, actor_id: int, rng) -> dict[int, int]:
                      "activated_at": datetime(p.fiscal_year, 2, 20)})
     s.execute(sa.insert(Contract), rows)
     return dict(s.execute(sa.select(Contract.project_id, Contract.id)).all())
+
+
+def _first_stages_paid(s, paid_of: dict[int, Decimal], actor_id: int) -> dict[int, int]:
+    """Per contract (``paid_of``: contract id → what the ledger pays it), its first stage
+    paid: milestone 0, its installment of that amount and the payment recorded paid (rows
+    in bulk). ``bench/delivery_data.py`` builds the other milestones on them. Returns
+    contract id → payment id."""
+    from procure.contracts.models import Contract, Installment, Milestone
+    from procure.payments.models import Payment
+
+    contracts = s.execute(sa.select(Contract.id, Contract.organization_id, Contract.department_id,
+                                    Contract.period_start, Contract.amount).order_by(Contract.id)).all()
+    s.execute(sa.insert(Milestone), [
+        {"contract_id": c.id, "position": 0, "title": "第1阶段服务", "due_on": c.period_start + timedelta(days=55),
+         "deliverables": "服务记录、签到表、照片"} for c in contracts])
+    milestone_of = dict(s.execute(sa.select(Milestone.contract_id, Milestone.id)).all())
+    s.execute(sa.insert(Installment), [
+        {"contract_id": c.id, "position": 0, "amount": paid_of[c.id], "releases_on": "milestone",
+         "share": (paid_of[c.id] * 100 / c.amount).quantize(Decimal("0.01")), "milestone_id": milestone_of[c.id]}
+        for c in contracts])
+    installment_of = dict(s.execute(sa.select(Installment.contract_id, Installment.id)).all())
+    rows = []
+    for c in contracts:
+        at = datetime.combine(c.period_start + timedelta(days=58), datetime.min.time())
+        rows.append({"contract_id": c.id, "installment_id": installment_of[c.id], "organization_id": c.organization_id,
+                     "department_id": c.department_id, "amount": paid_of[c.id], "state": "paid",
+                     "steps": ["officer", "finance"], "steps_done": 2, "waiting_for": None,
+                     "requested_by_id": actor_id, "requested_at": at, "reviewed_by_id": actor_id,
+                     "approved_at": at + timedelta(days=2), "voucher_number": f"V-B-{c.id}",
+                     "paid_on": (at + timedelta(days=5)).date(), "paid_at": at + timedelta(days=5),
+                     "paid_by_id": actor_id})
+    s.execute(sa.insert(Payment), rows)
+    return dict(s.execute(sa.select(Payment.contract_id, Payment.id)).all())
 
 
 def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
@@ -151,16 +184,20 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
         s.execute(sa.insert(Allocation), alloc_rows)
         alloc_ids = {(r.appropriation_id, r.project_id): r.id
                      for r in s.execute(sa.select(Allocation.id, Allocation.appropriation_id, Allocation.project_id))}
+        paid_of: dict[int, Decimal] = {}
+        for _appr_id, pid, _amount, _committed, paid in plan:
+            paid_of[contract_of[pid]] = paid_of.get(contract_of[pid], Decimal(0)) + paid
+        payment_of = _first_stages_paid(s, paid_of, finance.id)
         ledger, fundings = [], []
         for appr_id, pid, amount, committed, paid in plan:
             alloc_id = alloc_ids[(appr_id, pid)]
             base = {"appropriation_id": appr_id, "project_id": pid, "allocation_id": alloc_id,
                     "actor_id": finance.id}
             cid = contract_of[pid]
-            # the project's id stands in for its payment's number
+            # the contract's first payment, paid from each of its allocations
             ledger += [dict(base, kind="allocate", amount=amount),
                        dict(base, kind="commit", amount=committed, contract_id=cid),
-                       dict(base, kind="pay", amount=paid, contract_id=cid, payment_id=pid)]
+                       dict(base, kind="pay", amount=paid, contract_id=cid, payment_id=payment_of[cid])]
             fundings.append({"contract_id": cid, "allocation_id": alloc_id, "committed": committed, "paid": paid})
         s.execute(sa.insert(LedgerEntry), ledger)
         s.execute(sa.insert(ContractFunding), fundings)
@@ -171,7 +208,8 @@ def generate(url: str, projects: int = PROJECTS, seed: int = 7) -> dict:
         problems = bs.reconcile()
         assert problems == [], problems[:5]
         counts = {"organizations": sum(n for _k, n in ORG_KINDS), "projects": len(plist),
-                  "allocations": len(alloc_rows), "ledger_entries": len(ledger), "appropriations": len(apprs)}
+                  "allocations": len(alloc_rows), "ledger_entries": len(ledger), "appropriations": len(apprs),
+                  "first_stage_payments": len(payment_of)}
     return counts
 
 

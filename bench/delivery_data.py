@@ -1,6 +1,7 @@
 """Delivery data in bulk on top of ``bench/budgets_data.py`` (its projects each have a
-contract in force): per contract, its milestones (default 5: 3,000 contracts → 15,000),
-one installment per milestone plus the final one released by acceptance, the approved
+contract in force whose first milestone is paid, its installment and payment in the
+ledger): per contract, its milestones (default 5: 3,000 contracts → 15,000; the first is
+budgets_data's), one installment per milestone plus the final one released by acceptance, the approved
 budget breakdown; a report on most milestones already due (approved, some submitted or
 sent back for revision, a few missing: overdue) and drafts on some of the next ones, each
 non-draft report with its submission; spending lines spread over the reports (default
@@ -64,14 +65,19 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
     _insert(s, User, [{"username": f"officer-{d}", "email": f"officer{d}@bench.local", "name": f"经办人{d}",
                        "role": Role.OFFICER, "department_id": d, "password_hash": proto.password_hash,
                        "locale": "zh_CN", "session_token": f"d{d}"} for d in deps])
-    # milestones, installments, budget lines
+    # milestones, installments, budget lines (the milestones and installments that
+    # budgets_data made, with their payments, are kept)
+    existing = set(s.execute(sa.select(Milestone.contract_id, Milestone.position)).tuples())
+    has_installment = set(s.scalars(sa.select(Installment.milestone_id).where(Installment.milestone_id.is_not(None))))
+    paid_installments = set(s.scalars(sa.select(Payment.installment_id).where(Payment.state != "rejected")))
     ms, inst, budget = [], [], []
     step = 300 // milestones
     for c in contracts:
         for k in range(milestones):
             due = c.period_start + timedelta(days=step * (k + 1) - rng.randint(0, 10))
-            ms.append({"contract_id": c.id, "position": k, "title": f"第{k + 1}阶段服务", "due_on": due,
-                       "deliverables": "服务记录、签到表、照片"})
+            if (c.id, k) not in existing:
+                ms.append({"contract_id": c.id, "position": k, "title": f"第{k + 1}阶段服务", "due_on": due,
+                           "deliverables": "服务记录、签到表、照片"})
         for cat, share in zip(CATEGORIES, BREAKDOWN, strict=True):
             budget.append({"contract_id": c.id, "category": cat,
                            "amount": (c.amount * share).quantize(Decimal("0.01"))})
@@ -86,6 +92,8 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
     share = Decimal(90) / milestones
     by_contract = {c.id: c for c in contracts}
     for m in mrows:
+        if m.id in has_installment:
+            continue
         amount = (by_contract[m.contract_id].amount * share / 100).quantize(Decimal("0.01"))
         inst.append({"contract_id": m.contract_id, "position": m.position, "share": share.quantize(Decimal("0.01")),
                      "amount": amount, "releases_on": "milestone", "milestone_id": m.id})
@@ -95,6 +103,7 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
     _insert(s, Installment, inst)
     inst_of = dict(s.execute(sa.select(Installment.milestone_id, Installment.id)
                              .where(Installment.milestone_id.is_not(None))).all())
+    paid_milestones = {m for m, i in inst_of.items() if i in paid_installments}
     # reports: on most milestones already due, drafts on some of the next 30 days
     reports, states = [], {}
     worst = worst_day if worst_n else None
@@ -106,6 +115,8 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
             r = rng.random()
             state = ("approved" if r < 0.85 else "submitted" if r < 0.93 else "revision_requested" if r < 0.97
                      else None)
+            if m.id in paid_milestones:  # paid after its report was approved
+                state = "approved"
         elif m.due_on < today + timedelta(days=30):
             state = "draft" if rng.random() < 0.5 else None
         else:
@@ -143,7 +154,7 @@ def add_delivery(s, *, today: date, milestones: int = 5, lines: int = 150000, wo
     # payments of the approved reports' installments
     pays = []
     for r in rrows:
-        if r.state != "approved":
+        if r.state != "approved" or r.milestone_id in paid_milestones:
             continue
         c = by_contract[r.contract_id]
         x = rng.random()

@@ -129,12 +129,14 @@ def _configure_i18n(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rmb_upper"] = rmb_upper
     app.jinja_env.filters["large_amount"] = format_large_amount
-    from .timeutil import local_datetime, long_day
+    from .timeutil import local_datetime, long_day, long_time
 
     app.jinja_env.filters["dt"] = local_datetime
     app.jinja_env.filters["wan"] = format_wan
 
     app.jinja_env.filters["day"] = long_day
+    #: Day and minute (a due time on a work list): 2026年12月5日 00:00, no seconds.
+    app.jinja_env.filters["long_time"] = long_time
     from .badges import state_badge
 
     app.jinja_env.globals["state_badge"] = state_badge

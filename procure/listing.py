@@ -13,6 +13,12 @@ The base select of every list comes from its module, already narrowed by the per
 rule's filter (``visible(...)``); the filters, search and sort only narrow or order it
 further, so the export never shows more than the page.
 
+An export of more rows than ``EXPORT_INLINE_MAX_ROWS`` (config) is not written in the
+request: the answer registered with :func:`on_large_export` (procure.jobs.exports: a
+background job) takes it. The job names the list (every ListSpec is registered by its
+name) and its arguments as read here (:class:`Export`), so the worker rebuilds the same
+filtered, sorted select for the same user, after checking the list's permission again.
+
 Query-string junk (an unknown sort key, a filter value that is no choice, a page number
 that is not a number) is ignored with a message on the page, never a 500. Control
 characters never reach here (:func:`procure.parsing.check_request_text` refuses them).
@@ -28,7 +34,8 @@ from decimal import Decimal
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from flask import render_template, request, send_file, url_for
+from flask import abort, current_app, render_template, request, send_file, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, literal, or_, select
@@ -36,6 +43,7 @@ from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from .extensions import db
 from .parsing import parse_date, parse_id, parse_year, per_page_arg
+from .permissions import can
 from .timeutil import to_local, utcnow
 
 #: The unit line of every table and spreadsheet of amounts.
@@ -45,8 +53,11 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 #: Rows read per round trip while writing a spreadsheet.
 EXPORT_BATCH = 500
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: The longest search text kept.
 MAX_SEARCH = 100
+#: The longest filter value read (a choice is at most a registration authority's name).
+MAX_FILTER = 200
 _SORT_KEY = re.compile(r"-?[a-z_]{1,40}")
 
 TEXT, MONEY, DATE, DATETIME, STATE, NUMBER = "text", "money", "date", "datetime", "state", "number"
@@ -130,16 +141,24 @@ def id_filter(key: str, label, column, choices: Callable[[], list]) -> Filter:
     return Filter(key, label, lambda stmt, v: stmt.where(column == v), kind="id", choices=choices)
 
 
+#: Every list by its name (a ListSpec registers itself): the export job finds its list here.
+SPECS: dict[str, ListSpec] = {}
+
+
 @dataclass
 class ListSpec:
-    """A list: ``base(user)`` the permission-filtered select of ``model``; columns, filters,
-    ``search(text) -> condition``; ``default_sort`` a column key, "-" first for
-    descending; ``options()`` eager loads for the rows; ``extras(objs) -> {id: dict}`` per-row
-    values read in one query per page (or per export batch)."""
+    """A list: ``permission`` the action a user needs to see it at all (checked by
+    :func:`respond` and again by the export job); ``base(user)`` the permission-filtered
+    select of ``model``; columns, filters, ``search(text) -> condition``; ``default_sort``
+    a column key, "-" first for descending; ``options()`` eager loads for the rows;
+    ``extras(objs) -> {id: dict}`` per-row values read in one query per page (or per
+    export batch); ``fixed(keep) -> [condition]`` the conditions of the view's kept
+    arguments (a tab, a year), so that the page and the export job narrow alike."""
 
     name: str
     title: Any
     model: type
+    permission: str
     base: Callable[[Any], Select]
     columns: list[Column]
     filters: list[Filter] = field(default_factory=list)
@@ -152,9 +171,24 @@ class ListSpec:
     #: The rows' ``data-…`` attribute (tests and scripts find a row by it).
     row_attr: str = "id"
     empty: Any = None
+    #: Count the matches no further than this (a list of no amounts over a large table,
+    #: e.g. the registry): the page shows "10,000+" beyond it. None: an exact count.
+    count_cap: int | None = None
+    fixed: Callable[[dict], list] | None = None
+
+    def __post_init__(self) -> None:
+        # One list per name: the export job rebuilds a list from its name, so two lists
+        # sharing one could export the wrong rows under the wrong permission.
+        if self.name in SPECS:
+            raise ValueError(f"list {self.name!r} defined twice")
+        SPECS[self.name] = self
 
     def column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
+
+    def conditions(self, keep: dict) -> list:
+        """The view's fixed conditions for its kept arguments ([] without ``fixed``)."""
+        return list(self.fixed(keep)) if self.fixed is not None else []
 
 
 @dataclass
@@ -186,6 +220,14 @@ class Listing:
     @property
     def has_totals(self) -> bool:
         return any(c.is_money for c in self.spec.columns)
+
+    @property
+    def count_label(self) -> str:
+        """The number of matches as the page says it: "10,000+" past the spec's cap."""
+        cap = self.spec.count_cap
+        if cap is not None and self.count > cap:
+            return f"{format_number(cap)}+"
+        return str(self.count)
 
     def args(self, **changes) -> dict:
         """The query arguments of this list (filters, search, sort, kept ones), changed."""
@@ -247,7 +289,7 @@ def _read(spec: ListSpec, args) -> tuple[dict, dict, dict, str, str, bool, list]
         values[f.key] = ""
         if not raw:
             continue
-        value = f.parse(raw[:40], opts)
+        value = f.parse(raw[:MAX_FILTER], opts)
         if value is None:
             messages.append(_("The filter “%(label)s” does not take the value given; it is ignored.",
                               label=f.label))
@@ -298,8 +340,12 @@ def _ordered(spec: ListSpec, stmt: Select, sort: str, desc: bool) -> Select:
 
 def _aggregate(spec: ListSpec, stmt: Select) -> tuple[int, dict]:
     """The number of matches and the sums of the money columns over the whole filtered
-    set, in one select."""
+    set, in one select; with the spec's ``count_cap`` (and no amounts) the count reads no
+    further than the cap + 1 rows."""
     money = [c for c in spec.columns if c.is_money and c.expr is not None]
+    if spec.count_cap is not None and not money:
+        capped = stmt.order_by(None).limit(spec.count_cap + 1).subquery()
+        return db.session.scalar(select(func.count()).select_from(capped)), {}
     agg = stmt.with_only_columns(func.count(literal(1)),
                                  *[func.coalesce(func.sum(c.expr), 0) for c in money],
                                  maintain_column_froms=True).order_by(None)
@@ -337,14 +383,20 @@ def search_clause(q: str, *columns) -> Any:
     return db.and_(*[or_(*[c.ilike(f"%{w}%", escape="\\") for c in columns]) for w in escaped])
 
 
-def run(spec: ListSpec, user, *, args=None, where: Iterable = (), keep: dict | None = None) -> Listing:
+def select_for(spec: ListSpec, user, args, keep: dict | None = None) -> Select:
+    """The ordered select of the whole list that ``args`` asks for (filters, search,
+    sort), as the page pages it and the export reads it: for query plans (tests, bench)."""
+    _values, parsed, _choices, q, sort, desc, _messages = _read(spec, args)
+    return _ordered(spec, _filtered(spec, user, parsed, q, spec.conditions(keep or {})), sort, desc)
+
+
+def run(spec: ListSpec, user, *, args=None, keep: dict | None = None) -> Listing:
     """The list page for ``user``: filters, search and sort from ``args`` (the request's
-    query string), ``where`` fixed conditions of the view (a tab), ``keep`` the arguments
-    that carry them."""
+    query string), ``keep`` the view's fixed arguments (a tab), narrowing the list by
+    ``spec.fixed``."""
     args = request.args if args is None else args
     values, parsed, choices, q, sort, desc, messages = _read(spec, args)
-    where = list(where)
-    stmt = _filtered(spec, user, parsed, q, where)
+    stmt = _filtered(spec, user, parsed, q, spec.conditions(keep or {}))
     count, totals = _aggregate(spec, stmt)
     rows = _ordered(spec, stmt, sort, desc)
     if spec.options is not None:
@@ -360,17 +412,61 @@ def run(spec: ListSpec, user, *, args=None, where: Iterable = (), keep: dict | N
                    {k: v for k, v in keep.items() if v})
 
 
-def respond(spec: ListSpec, template: str, user, *, where: Iterable = (), keep: dict | None = None, **context):
-    """The list page, or its spreadsheet when the query string asks ``export=xlsx``."""
-    where = list(where)
+def respond(spec: ListSpec, template: str, user, *, keep: dict | None = None, **context):
+    """The list page, or its spreadsheet when the query string asks ``export=xlsx``
+    (written here, or by a background job when it has more rows than
+    ``EXPORT_INLINE_MAX_ROWS``). 403 without the list's permission."""
+    if not can(user, spec.permission):
+        abort(403)
+    keep = {k: v for k, v in (keep or {}).items() if v}
     if request.args.get("export") == "xlsx":
-        values, parsed, _choices, q, sort, desc, _messages = _read(spec, request.args)
-        stmt = _filtered(spec, user, parsed, q, where)
-        count, totals = _aggregate(spec, stmt)
-        return xlsx_response(spec, _ordered(spec, stmt, sort, desc), totals, count,
-                             describe(spec, values, _choices, q))
-    listing = run(spec, user, where=where, keep=keep)
+        export = prepare_export(spec, user, request.args, keep)
+        if _large_export is not None and export.count > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+            return _large_export(export)
+        return xlsx_response(export)
+    listing = run(spec, user, keep=keep)
     return render_template(template, listing=listing, **context)
+
+
+#: What answers an export too large to write in the request (see :func:`on_large_export`).
+_large_export: Callable[[Export], Any] | None = None
+
+
+def on_large_export(answer: Callable[[Export], Any]) -> None:
+    """Let ``answer(export)`` (a view's response) take the exports of more rows than
+    ``EXPORT_INLINE_MAX_ROWS``; without one every export is written in the request."""
+    global _large_export
+    _large_export = answer
+
+
+@dataclass
+class Export:
+    """A list's whole filtered set as the spreadsheet writes it: ``stmt`` the ordered
+    select with its eager loads, the count and totals, the filters in words, and the
+    arguments that rebuild it (``args`` as read — ignored ones dropped — and ``keep``)."""
+
+    spec: ListSpec
+    stmt: Select
+    count: int
+    totals: dict
+    filters_text: str
+    args: dict
+    keep: dict
+
+
+def prepare_export(spec: ListSpec, user, args, keep: dict) -> Export:
+    """The export of ``spec`` for ``user`` with the query arguments ``args`` (the
+    request's, or a job's) and the view's kept arguments ``keep``: the same select as
+    the page, over the whole filtered set."""
+    values, parsed, choices, q, sort, desc, _messages = _read(spec, args)
+    stmt = _filtered(spec, user, parsed, q, spec.conditions(keep))
+    count, totals = _aggregate(spec, stmt)
+    stmt = _ordered(spec, stmt, sort, desc)
+    if spec.options is not None:
+        stmt = stmt.options(*spec.options())
+    read = {k: v for k, v in values.items() if v}
+    read.update({"q": q, "sort": sort, "dir": "desc" if desc else "asc"})
+    return Export(spec, stmt, count, totals, describe(spec, values, choices, q), read, dict(keep))
 
 
 def describe(spec: ListSpec, values: dict, choices: dict, q: str) -> str:
@@ -419,15 +515,17 @@ def _batches(stmt: Select, spec: ListSpec) -> Iterator[list]:
         offset += EXPORT_BATCH
 
 
-def write_xlsx(spec: ListSpec, stmt: Select, totals: dict, count: int, filters_text: str, out) -> None:
+def write_xlsx(export: Export, out, progress: Callable[[int], None] | None = None) -> None:
     """The whole filtered list into ``out`` as an xlsx workbook (write-only, so a large
     list is not held in memory): title, 单位：元, the filters and the time it was made
-    (Beijing time), the header, the rows, the totals row."""
+    (Beijing time), the header, the rows, the totals row. ``progress(rows written)``
+    after each batch."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
+    spec = export.spec
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(str(spec.title)[:31])
     bold = Font(bold=True)
@@ -462,28 +560,36 @@ def write_xlsx(spec: ListSpec, stmt: Select, totals: dict, count: int, filters_t
         ws.column_dimensions[chr(65 + i) if i < 26 else "A"].width = 16 if c.kind != TEXT else 30
     ws.append([text(spec.title, Font(bold=True, size=13))])
     ws.append([text(UNIT_LINE)])
-    ws.append([text(_("Filters")), text(filters_text)])
+    ws.append([text(_("Filters")), text(export.filters_text)])
     ws.append([text(_("Exported")), text(to_local(utcnow()).strftime("%Y-%m-%d %H:%M") + " (北京时间)")])
     ws.append([text(c.label, bold) for c in spec.columns])
-    for batch in _batches(stmt, spec):
+    written = 0
+    for batch in _batches(export.stmt, spec):
         extra = spec.extras(batch) if spec.extras is not None else {}
         for obj in batch:
             e = extra.get(obj.id, {})
             ws.append([cell(c, c.value(obj, e)) for c in spec.columns])
-    if totals:
-        first = text(_("Total (%(count)s rows)", count=count), bold)
+        written += len(batch)
+        if progress is not None:
+            progress(written)
+    if export.totals:
+        totals = export.totals
+        first = text(_("Total (%(count)s rows)", count=export.count), bold)
         row = [first] + [cell(c, totals[c.key], bold) if c.key in totals else None for c in spec.columns[1:]]
         ws.append(row)
     wb.save(out)
 
 
-def xlsx_response(spec: ListSpec, stmt: Select, totals: dict, count: int, filters_text: str):
-    if spec.options is not None:
-        stmt = stmt.options(*spec.options())
-    out = SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it
-    write_xlsx(spec, stmt, totals, count, filters_text, out)
-    out.seek(0)
-    name = f"{spec.name}-{to_local(utcnow()).strftime('%Y%m%d-%H%M')}.xlsx"
-    return send_file(out, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=name, max_age=0)
+def export_filename(spec: ListSpec) -> str:
+    """The spreadsheet's file name: the list's name and the Beijing time it was made."""
+    return f"{spec.name}-{to_local(utcnow()).strftime('%Y%m%d-%H%M')}.xlsx"
 
+
+def xlsx_response(export: Export):
+    """The spreadsheet written in the request (an export of at most
+    ``EXPORT_INLINE_MAX_ROWS`` rows)."""
+    out = SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - send_file closes it
+    write_xlsx(export, out)
+    out.seek(0)
+    return send_file(out, mimetype=XLSX_MIMETYPE, as_attachment=True, download_name=export_filename(export.spec),
+                     max_age=0)

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 
 from .errors import ValidationError
+from .timeutil import local_today
 
 #: Largest amount a Numeric(14, 2) column holds.
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -135,7 +136,7 @@ def parse_date(raw) -> date | None:
 
 def check_fiscal_year(year, field: str = "fiscal_year") -> int:
     """A fiscal year between 2000 and five years from now, else ValidationError."""
-    last = date.today().year + YEARS_AHEAD
+    last = local_today().year + YEARS_AHEAD
     value = year if isinstance(year, int) and not isinstance(year, bool) else parse_int(year, max_value=9999)
     if value is None or not FIRST_FISCAL_YEAR <= value <= last:
         raise ValidationError(_l("The fiscal year must be between %(first)d and %(last)d.",

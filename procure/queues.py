@@ -102,6 +102,9 @@ class WorkList:
     #: Shown when the list is empty (None: the list is left out when empty).
     empty: object = None
     order: int = 0
+    #: (user) -> text or None: a line under the list about related items that are not
+    #: the user's to act on (e.g. contracts waiting for the other party's signature).
+    note: Callable | None = None
 
 
 WORKLISTS: list[WorkList] = []
@@ -120,6 +123,7 @@ def lists_for(user) -> list[dict]:
         if not can(user, worklist.action):
             continue
         items = worklist.items(user)
-        if items or worklist.empty is not None:
-            out.append({"list": worklist, "items": items})
+        note = worklist.note(user) if worklist.note is not None else None
+        if items or note or worklist.empty is not None:
+            out.append({"list": worklist, "items": items, "note": note})
     return out

@@ -17,6 +17,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def local_today() -> date:
+    """Today in Beijing (the bureau's day), whatever the machine's own time zone."""
+    return datetime.now(SHANGHAI).date()
+
+
 def to_local(dt: datetime) -> datetime:
     """A stored naive-UTC datetime as an aware Asia/Shanghai one."""
     return dt.replace(tzinfo=UTC).astimezone(SHANGHAI)

@@ -62,7 +62,9 @@ def safe_next(default: str) -> str:
     """The ``next`` parameter if it is a local path, else ``default``."""
     target = request.args.get("next") or request.form.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+    # a backslash or a control character: browsers read "/\\evil.example" as "//evil.example"
+    if (target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme
+            and "\\" not in target and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
         return target
     return default
 

@@ -314,3 +314,46 @@ class Factory:
         self.db.session.add(c)
         self.db.session.flush()
         return c
+
+    # --- payments -------------------------------------------------------------------
+
+    def payment(self, contract, amount="100.00", *, state=None):
+        """A payment row of ``contract`` (a Contract or its id) for ``amount``, on an
+        installment of its own (released by acceptance, so no milestone is needed):
+        approved and waiting to be recorded paid by default. Rows directly, no ledger: for
+        tests that record it in the ledger themselves (``payment_id`` is a foreign key and
+        must name a payment of the entry's contract); tests of payments raise them through
+        the services."""
+        from datetime import date
+        from decimal import Decimal
+
+        from sqlalchemy import func, select
+
+        from procure.contracts.models import Contract, Installment, Release
+        from procure.payments.models import Payment, PaymentState, Step, Waiting
+
+        if not isinstance(contract, Contract):
+            contract = self.db.session.get(Contract, contract)
+        state = state or PaymentState.APPROVED
+        amount = Decimal(amount)
+        position = self.db.session.scalar(select(func.coalesce(func.max(Installment.position) + 1, 0))
+                                          .where(Installment.contract_id == contract.id))
+        share = min(Decimal(100), max(Decimal("0.01"), (amount * 100 / contract.amount).quantize(Decimal("0.01"))))
+        inst = Installment(contract_id=contract.id, position=position, share=share, amount=amount,
+                           releases_on=Release.ACCEPTANCE)
+        self.db.session.add(inst)
+        self.db.session.flush()
+        payment = Payment(contract_id=contract.id, installment_id=inst.id, organization_id=contract.organization_id,
+                          department_id=contract.department_id, amount=amount, state=state,
+                          steps=[Step.FINANCE.value], steps_done=0 if state == PaymentState.REQUESTED else 1,
+                          waiting_for={PaymentState.REQUESTED: Waiting.FINANCE,
+                                       PaymentState.APPROVED: Waiting.RECORD}.get(state),
+                          requested_by_id=contract.created_by_id)
+        if state == PaymentState.PAID:
+            payment.voucher_number = f"V-T-{next(_seq):06d}"
+            payment.paid_on, payment.paid_by_id = date(2026, 6, 1), contract.created_by_id
+        if state == PaymentState.REJECTED:
+            payment.reject_reason = "测试"
+        self.db.session.add(payment)
+        self.db.session.flush()
+        return payment

@@ -4,8 +4,10 @@ totals row from the xlsx (openpyxl)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from io import BytesIO
+from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 from openpyxl import load_workbook
@@ -78,3 +80,24 @@ def assert_export_matches(client, url: str, table_id: str) -> tuple[list, list[l
             if v is not None:
                 assert money(foot[i]) == xl_money(v), (heads[i], foot[i], v)
     return header, body
+
+
+def job_export(client, url: str) -> tuple[bytes, dict]:
+    """GET the export of the list at ``url`` when it is written by a job (the threshold
+    set below the list's size): the answer is the job's progress page; the job (run at
+    once by the eager test worker) offers the file there. Returns (file, job status)."""
+    sep = "&" if "?" in url else "?"
+    resp = client.get(f"{url}{sep}export=xlsx")
+    assert resp.status_code == 302 and "/jobs/" in resp.location, (resp.status_code, resp.location)
+    page = client.get(resp.location)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "job-progress" in html
+    back = lxml.html.fromstring(html).get_element_by_id("job-back").get("href")
+    # the link back is the list as it was asked for (without the export)
+    assert [urlsplit(back).path, parse_qs(urlsplit(back).query)] == [urlsplit(url).path, parse_qs(urlsplit(url).query)]
+    job_id = int(re.search(r"/jobs/(\d+)/progress", resp.location).group(1))
+    status = client.get(f"/jobs/{job_id}").json
+    assert status["state"] == "done" and status["download_url"], status
+    data = client.get(status["download_url"])
+    assert data.status_code == 200 and data.mimetype.endswith("spreadsheetml.sheet")
+    return data.data, status

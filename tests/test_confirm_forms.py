@@ -2,7 +2,7 @@
 role's page that offers the action carries the form posting to the action's endpoint,
 with the question the browser asks (data-confirm, macros/forms.html) and, where the rule
 requires a reason, a required reason field. The browser's dialog itself:
-tests/browser/test_confirmations.py (four of these); the services' refusals without a
+tests/browser/test_confirmations.py (five of these); the services' refusals without a
 reason: tests/test_irreversible.py."""
 
 from __future__ import annotations
@@ -46,12 +46,40 @@ CASES = [
     ("add to a credit list", "officer", "SELECT '/organizations/' || id FROM organizations ORDER BY id",
      "organizations.add_credit", "reason"),
     ("close and archive a project", "officer", "SELECT '/archive/'", "archive.close", None),
+    ("award a tender", "officer", "SELECT '/evaluation/tenders/' || id || '/results' FROM tenders ORDER BY id",
+     "evaluation.award", None),
+    ("replace a committee member", "officer",
+     "SELECT '/evaluation/tenders/' || id || '/committee' FROM tenders WHERE state IN ('published', 'closed') "
+     "ORDER BY id", "evaluation.replace_member", "reason"),
+    ("withdraw a bid", "tongxin", "SELECT '/tenders/calls/' || id FROM tenders WHERE state = 'published' ORDER BY id",
+     "tenders.withdraw", None),
+    ("confirm a proposed credit listing", "officer",
+     "SELECT DISTINCT '/organizations/' || organization_id FROM org_credit_entries WHERE state = 'proposed'",
+     "organizations.decide_entry", None),
+    ("send a milestone report back for revision", "officer",
+     "SELECT '/reports/' || id FROM milestone_reports WHERE state = 'submitted' ORDER BY id", "delivery.revision",
+     "comment"),
+    ("approve a milestone report (the installment follows)", "officer",
+     "SELECT '/reports/' || id FROM milestone_reports WHERE state = 'submitted' ORDER BY id", "delivery.approve",
+     None),
+    ("submit a milestone report", "tongxin",
+     "SELECT '/milestones/' || milestone_id || '/report' FROM milestone_reports "
+     "WHERE state IN ('draft', 'revision_requested') ORDER BY id", "delivery.submit", None),
+    ("graduate a resident of an incubation base", "admin",
+     "SELECT DISTINCT '/organizations/bases/' || base_id FROM incubation_residencies WHERE graduated_on IS NULL",
+     "organizations.base_graduate", None),
+    ("delete a day of the holiday calendar", "admin", "SELECT '/admin/calendar/'", "calendar.delete", None),
 ]
+
+#: The credit-list decisions share one endpoint: each action's form, its question and its
+#: reason field, on an organization with a proposed and one with a listed entry.
+CREDIT_DECISIONS = [("confirm", "proposed", None), ("reject", "proposed", "reason"), ("remove", "listed", "reason")]
 
 
 #: Actions no page of the demo offers (no acceptance under evaluation, no ranked bid
 #: next in line): their forms are checked in the templates only (test below).
-DEMO_LACKS = {"acceptance.decide", "evaluation.pass_over"}
+DEMO_LACKS = {"acceptance.decide", "evaluation.pass_over", "evaluation.award", "evaluation.replace_member",
+              "calendar.delete"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -151,3 +179,30 @@ def test_every_form_of_the_action_in_the_templates_asks(app, endpoint):
             assert "confirm=" in opening or "confirm_attr(" in opening, \
                 f"{path.relative_to(TEMPLATES)}: a form to {endpoint} does not ask for confirmation: {opening[:200]}"
     assert calls, f"no template has a form to {endpoint}"
+
+
+@pytest.mark.parametrize(("action", "state", "required"), CREDIT_DECISIONS, ids=[c[0] for c in CREDIT_DECISIONS])
+def test_credit_list_decisions_ask_and_want_a_reason(app, demo_loaded, db, action, state, required):
+    """The officer's confirm / reject / remove of a credit-list entry: each form asks first,
+    and the two that the rule gives a reason to (reject, remove) have it required."""
+    from procure.extensions import limiter
+
+    org_id, entry_id = db.session.execute(sa.text(
+        "SELECT organization_id, id FROM org_credit_entries WHERE state = :s ORDER BY id LIMIT 1"), {"s": state}).one()
+    db.session.rollback()
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    with app.app_context():
+        limiter.reset()
+    assert login(client, "officer", DEMO_PASSWORD).status_code == 302
+    html = client.get(f"/organizations/{org_id}").get_data(as_text=True)
+    forms = [f for f in _forms_to(app, html, "organizations.decide_entry")
+             if f["attrs"]["action"].endswith(f"/credit/{entry_id}/{action}")]
+    assert len(forms) == 1, f"no single form to {action} entry {entry_id} on /organizations/{org_id}"
+    form = forms[0]
+    assert (form["attrs"].get("data-confirm") or "").strip()
+    reasons = [f for f in form["fields"] if f.get("name") == "reason"]
+    if required is None:
+        assert not reasons
+    else:
+        assert reasons and all("required" in f for f in reasons)

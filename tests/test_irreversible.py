@@ -36,8 +36,10 @@ def _cases(db):
     with a required reason."""
     from procure.contracts import services as cs
     from procure.contracts.models import Contract, ContractState
+    from procure.delivery import services as ds
+    from procure.delivery.models import MilestoneReport, ReportState
     from procure.organizations import services as orgs
-    from procure.organizations.models import CreditList, Organization
+    from procure.organizations.models import CreditEntry, CreditList, EntryState, Organization
     from procure.payments import services as ps
     from procure.payments.models import Payment, Waiting
     from procure.projects import services as prs
@@ -54,6 +56,10 @@ def _cases(db):
     contract = _one(db, Contract, Contract.state == ContractState.ACTIVE,
                     Contract.department_id == officer.department_id)
     org = _one(db, Organization, Organization.name.contains("同心"))
+    proposed = _one(db, CreditEntry, CreditEntry.state == EntryState.PROPOSED)
+    listed = _one(db, CreditEntry, CreditEntry.state == EntryState.LISTED)
+    report = _one(db, MilestoneReport, MilestoneReport.state == ReportState.SUBMITTED)
+    reviewer = _user(db, "officer") if report.contract.department_id == officer.department_id else _user(db, "officer2")
     return [
         ("cancel a tender", tender, "state", lambda r: bidding.cancel_tender(officer, tender, r)),
         ("return a project", submitted, "state", lambda r: prs.return_project(finance, submitted, r)),
@@ -63,6 +69,11 @@ def _cases(db):
          lambda r: cs.terminate_contract(officer, contract, r, Decimal("0"))),
         ("add to a credit list", org, "name",
          lambda r: orgs.add_credit_entry(officer, org, CreditList.ABNORMAL, date(2026, 1, 5), r)),
+        ("reject a proposed credit listing", proposed, "state", lambda r: orgs.reject_entry(officer, proposed, r)),
+        ("remove from a credit list", listed, "state",
+         lambda r: orgs.remove_entry(officer, listed, max(listed.listed_on, date(2026, 11, 1)), r)),
+        ("send a milestone report back for revision", report, "state",
+         lambda r: ds.request_revision(reviewer, report, r)),
     ]
 
 
@@ -74,8 +85,9 @@ def _credit_entries(db) -> int:
     return db.session.scalar(sa.text("SELECT count(*) FROM org_credit_entries"))
 
 
-@pytest.mark.parametrize("index", range(6), ids=["cancel-tender", "return-project", "cancel-project",
-                                                "reject-payment", "terminate-contract", "credit-list"])
+@pytest.mark.parametrize("index", range(9), ids=["cancel-tender", "return-project", "cancel-project",
+                                                "reject-payment", "terminate-contract", "credit-list",
+                                                "reject-listing", "remove-listing", "report-revision"])
 def test_refused_without_a_reason(app, demo_loaded, db, index):
     name, obj, attr, call = _cases(db)[index]
     model, oid, before = type(obj), obj.id, getattr(obj, attr)

@@ -1,8 +1,9 @@
 """Every list built on procure.listing beyond projects and payments (those have their
 own files): contracts, calls for bids, appropriations, milestone reports, incubation
-bases — each filters, sorts and pages; junk in the query string gives a message, never a
-500; the export equals the page (same rows, same order, same totals); the export shows
-no more than the page to a user who sees part of the list."""
+bases, organizations (its search and query count: tests/organizations) — each filters,
+sorts and pages; junk in the query string gives a message, never a 500; the export
+equals the page (same rows, same order, same totals); the export shows no more than the
+page to a user who sees part of the list."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from .payments.conftest import report
 
 @pytest.fixture()
 def world(make, db):
+    return lists_world(make, db)
+
+
+def lists_world(make, db) -> dict:
+    """Two contracts in force in two departments, a milestone report of each, two
+    incubation bases, finance and admin (also the world of the export job's tests)."""
     off1, off2 = make.user(Role.OFFICER), make.user(Role.OFFICER)
     a = make.active_contract(officer=off1)
     b = make.active_contract(officer=off2, price="50000.00")
@@ -45,6 +52,7 @@ LISTS = {
     "appropriations": ("/budgets/appropriations?year=2026", "appropriations", "appropriation", "amount", "fin"),
     "reports": ("/milestone-reports/", "reports", "report", "organization", "fin"),
     "bases": ("/organizations/bases/", "bases", "base", "area_sqm", "admin"),
+    "organizations": ("/organizations/", "organizations", "org", "name", "fin"),
 }
 
 
@@ -130,3 +138,38 @@ def test_appropriations_need_the_budget_role(app, world):
     c = app.test_client()
     login(c, world["off1"].username)
     assert c.get("/budgets/appropriations?export=xlsx").status_code == 403
+
+
+def test_organization_filters_and_export(client, world, make):
+    """The registry's own filters on the shared list: the page and its export agree, and
+    the export holds only the filtered organizations."""
+    from procure.organizations.models import OrgKind
+
+    fund = make.organization("导出测试基金会", OrgKind.FOUNDATION, with_code=True, rating_level=4,
+                             registration_authority="重庆市民政局")
+    make.commit()
+    login(client, world["fin"].username)
+    for query in ("kind=foundation", "rating=4&authority=重庆市民政局", "q=导出测试", "rating=none&per_page=200",
+                  f"base={world['base1'].id}"):
+        url = f"/organizations/?{query}"
+        ids = page_ids(client.get(url).get_data(as_text=True), "organizations", "org")
+        if "base=" in query:  # the resident of base 1 only
+            assert len(ids) == 1 and fund.id not in ids
+        elif "none" in query:
+            assert fund.id not in ids and ids
+        else:
+            assert ids == [fund.id]
+        _header, rows = assert_export_matches(client, url, "organizations")
+        assert len(rows) == len(ids)
+
+
+def test_organizations_sort_by_credit_standing_by_gravity(client, world, make, db):
+    from procure.organizations.models import CreditStanding
+
+    serious = make.organization("严重失信测试会", with_code=True, credit_standing=CreditStanding.SERIOUS)
+    abnormal = make.organization("异常名录测试会", with_code=True, credit_standing=CreditStanding.ABNORMAL)
+    make.commit()
+    login(client, world["fin"].username)
+    ids = page_ids(client.get("/organizations/?sort=credit_standing&dir=desc").get_data(as_text=True),
+                   "organizations", "org")
+    assert ids[:2] == [serious.id, abnormal.id] and len(ids) > 2

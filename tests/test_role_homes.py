@@ -19,7 +19,7 @@ from procure.demo import DEMO_PASSWORD
 from .conftest import login
 
 #: Roles of the demo, by user name.
-ROLES = ["admin", "officer", "finance", "finance2", "expert", "tongxin", "kangle"]
+ROLES = ["admin", "officer", "officer2", "finance", "finance2", "expert", "tongxin", "kangle"]
 
 SECTION = re.compile(r'<section[^>]*data-worklist="([^"]+)"[^>]*>(.*?)</section>', re.S)
 ITEM = re.compile(r'<tr><td><a href="([^"]+)">')
@@ -60,7 +60,9 @@ def _expected(db, username: str) -> dict[str, list[str]]:
             db, "SELECT id FROM projects WHERE department_id = :d AND state = 'draft' AND state_reason IS NOT NULL",
             d=dep)]
         out["project.to_tender"] = [f"/projects/{i}" for i in _scalars(
-            db, "SELECT id FROM projects WHERE department_id = :d AND state = 'approved'", d=dep)]
+            db, "SELECT id FROM projects p WHERE department_id = :d AND state = 'approved'"
+            # a project whose call is drafted is listed once, under the calls
+            " AND NOT EXISTS (SELECT 1 FROM tenders t WHERE t.project_id = p.id AND t.state = 'draft')", d=dep)]
         out["tender.department"] = [f"/tenders/{i}" for i in _scalars(
             db, "SELECT id FROM tenders WHERE department_id = :d"
             " AND state IN ('draft', 'published', 'closed', 'evaluating', 'awarded')", d=dep)]
@@ -75,7 +77,20 @@ def _expected(db, username: str) -> dict[str, list[str]]:
             " WHERE a.state IN ('submitted', 'evaluating') AND c.department_id = :d", d=dep)]
         out["payment.to_confirm"] = [f"/payments/{i}" for i in _scalars(
             db, "SELECT id FROM payments WHERE waiting_for = 'officer' AND department_id = :d", d=dep)]
-    elif role == "evaluator":
+    if role in ("officer", "org"):
+        # contracts whose version ready for signatures lacks the signature of the user's party
+        party = "department" if role == "officer" else "organization"
+        out["contract.to_sign"] = [f"/contracts/{i}" for i in _scalars(
+            db, "SELECT c.id FROM contracts c JOIN contract_versions v ON v.contract_id = c.id"
+            " WHERE v.state = 'ready' AND c.state IN ('pending_signature', 'active')"
+            " AND (c.department_id = :d OR c.organization_id = :o)"
+            " AND NOT EXISTS (SELECT 1 FROM contract_signatures s WHERE s.version_id = v.id AND s.party = :p)",
+            d=dep if role == "officer" else None, o=org if role == "org" else None, p=party)]
+    if role == "officer":
+        out["contract.to_draft"] = [f"/contracts/new/{i}" for i in _scalars(
+            db, "SELECT id FROM tenders t WHERE state = 'final' AND department_id = :d"
+            " AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.tender_id = t.id)", d=dep)]
+    if role == "evaluator":
         out["tender.assignments"] = [f"/evaluation/tenders/{i}/member" for i in _scalars(
             db, "SELECT t.id FROM committee_members m JOIN tenders t ON t.id = m.tender_id"
             " WHERE m.user_id = :u AND m.state IN ('drawn', 'declared')"
@@ -92,7 +107,9 @@ def _expected(db, username: str) -> dict[str, list[str]]:
             " AND (single_source_organization_id IS NULL OR single_source_organization_id = :o)"
             " AND (method <> 'invited' OR EXISTS (SELECT 1 FROM tender_invitations i"
             "      WHERE i.tender_id = t.id AND i.organization_id = :o))"
-            " AND (:kind <> 'filed' OR admit_filed) AND (min_rating IS NULL OR min_rating <= :rating)",
+            " AND (:kind <> 'filed' OR admit_filed) AND (min_rating IS NULL OR min_rating <= :rating)"
+            # a call the organization has bid on is listed under its bids, not here
+            " AND NOT EXISTS (SELECT 1 FROM bids b WHERE b.tender_id = t.id AND b.organization_id = :o)",
             now=now, o=org, kind=kind, rating=rating or 0)]
         out["tender.own_bids"] = _scalars(
             db, "SELECT b.tender_id FROM bids b JOIN tenders t ON t.id = b.tender_id WHERE b.organization_id = :o"
@@ -125,8 +142,9 @@ ACTION = {
     "payment.to_record": r'action="/payments/\d+/record"',
     "tender.assignments": r'action="/evaluation/tenders/\d+/(declare|scores)"',
     "acceptance.assignments": r'action="/acceptances/\d+/(declare|scores)"',
-    # a call the organization has bid on already: its bid's actions (withdraw, confirm)
-    "tender.open_calls": r'href="/tenders/calls/\d+/bid"|action="/tenders/bids/\d+/(withdraw|confirm)"',
+    "tender.open_calls": r'href="/tenders/calls/\d+/bid"',
+    "contract.to_sign": r'action="/contracts/\d+/sign"',
+    "contract.to_draft": r'action="/contracts/new/\d+"|<form method="post"',
     "tender.own_bids": r'<form method="post"|href="/tenders/calls/\d+/bid"|/evaluation/tenders/\d+',
     "delivery.due_next": r'<form method="post"',
     "acceptance.organization": r'<form method="post"',
@@ -159,3 +177,54 @@ def test_home_lists_what_the_role_must_act_on(client, demo_loaded, db, role):
             html = resp.get_data(as_text=True)
             assert re.search(ACTION[key], html), f"{role}: {key} item {url} has no action ({ACTION[key]})"
 
+
+
+QUEUE = re.compile(r'data-queue="([^"]+)">\s*<div class="card-body">\s*<div class="count[^"]*">(\d+)</div>')
+
+
+@pytest.mark.parametrize("role", ["officer2", "kangle", "tongxin"])
+def test_cards_count_what_the_lists_hold(client, demo_loaded, db, role):
+    """A card counts the items of its list: the signatures card only the contracts waiting
+    for this user's party (kangle signed the 社工站 contract: it waits for the bureau), the
+    open calls card only the calls not bid on yet."""
+    expected = _expected(db, role)
+    assert login(client, role, DEMO_PASSWORD).status_code == 302
+    html = client.get("/dashboard").get_data(as_text=True)
+    cards = {key: int(n) for key, n in QUEUE.findall(html)}
+    assert cards["contract.sign"] == len(expected["contract.to_sign"])
+    if role != "officer2":
+        assert cards["tender.open_calls"] == len(expected["tender.open_calls"])
+    bid_on = set(_scalars(db, "SELECT b.tender_id FROM bids b JOIN users u ON u.organization_id = b.organization_id"
+                              " WHERE u.username = :u", u=role))
+    listed = _home(client)
+    calls = {int(re.search(r"/(\d+)$", u).group(1)) for u in listed.get("tender.open_calls", [])}
+    assert not calls & bid_on, f"{role}: calls already bid on listed as open calls: {calls & bid_on}"
+
+
+def test_signed_by_one_side_waits_for_the_other(client, demo_loaded, db):
+    """The demo's 社工站 contract is signed by kangle and waits for officer2's department:
+    it is officer2's to sign, and kangle's home only notes it waits for the other party."""
+    waiting = _scalars(db, "SELECT c.id FROM contracts c WHERE c.state = 'pending_signature'")
+    assert waiting, "the demo has a contract waiting for signatures"
+    assert login(client, "kangle", DEMO_PASSWORD).status_code == 302
+    html = client.get("/dashboard").get_data(as_text=True)
+    assert not _home(client).get("contract.to_sign")
+    assert 'class="text-muted small worklist-note"' in html
+    client.post("/logout")
+    assert login(client, "officer2", DEMO_PASSWORD).status_code == 302
+    assert sorted(_home(client)["contract.to_sign"]) == sorted(f"/contracts/{i}" for i in waiting)
+
+
+@pytest.mark.parametrize("role", ["officer", "officer2"])
+def test_no_past_year_project_waits_for_a_call(client, demo_loaded, db, role):
+    """A city's past years are done: the projects waiting for a call on an officer's home
+    are this year's (the demo takes the earlier years' projects through, or cancels them)."""
+    assert login(client, role, DEMO_PASSWORD).status_code == 302
+    home = _home(client)
+    listed = home.get("project.to_tender", []) + home.get("tender.department", [])
+    assert listed, f"{role}: the demo has this year's projects or calls to work on"
+    years = set(_scalars(db, "SELECT fiscal_year FROM projects WHERE id = ANY(:ids)"
+                             " OR id IN (SELECT project_id FROM tenders WHERE id = ANY(:ids_t))",
+                         ids=[int(u.rsplit("/", 1)[1]) for u in listed if u.startswith("/projects/")],
+                         ids_t=[int(u.rsplit("/", 1)[1]) for u in listed if u.startswith("/tenders/")]))
+    assert years == {datetime.utcnow().year}  # noqa: DTZ003 - the demo's years are UTC years

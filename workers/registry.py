@@ -9,12 +9,12 @@ from celery import shared_task
 from procure.extensions import db
 from procure.jobs.services import run_job
 from procure.organizations import importer, services
-from procure.timeutil import to_local, utcnow
+from procure.timeutil import local_today
 
 
 def today_in_shanghai() -> date:
     """Deadlines are days in China Standard Time."""
-    return to_local(utcnow()).date()
+    return local_today()
 
 
 @shared_task(name="workers.registry.apply_standing_rules")

@@ -45,7 +45,7 @@ from ..projects.models import PROJECT_MACHINE, Project, ProjectState
 from ..projects.services import ensure_open
 from ..roles import Role
 from ..tenders.evaluation import parse_score
-from ..timeutil import to_local, utcnow
+from ..timeutil import local_today, to_local, utcnow
 from .models import (
     ACCEPTANCE_MACHINE,
     EVALUATOR_MACHINE,
@@ -125,7 +125,7 @@ def _text(value, field_name: str, *, required: bool, message=None, max_len: int 
 
 def today() -> date:
     """Periods run in Shanghai days."""
-    return to_local(utcnow()).date()
+    return local_today()
 
 
 def _default_locale() -> str:

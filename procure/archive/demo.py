@@ -19,7 +19,11 @@ the contracts demo plus two more drafted here the same way.
   review**;
 * this year, 助浴 (同心), a contract whose schedule is set around today: the first
   milestone report **under revision** (the officer's comment), the second milestone
-  **overdue** (no report), the third **due** in 12 days.
+  **overdue** (no report), the third **due** in 12 days;
+* the earlier years' other projects (孵化基地, 残疾人康复 2 years ago, 社工站, 三社联动):
+  awarded (启航, 康乐, 阳光), signed, reported, accepted by a third party (良 or 优), paid
+  in full and **closed** — or, one of them, **cancelled** — so that no past year's project
+  still waits for a call on the officers' homes (``PAST``).
 
 No raw state writes: the only time faked is the schedule of the last contract, drafted
 with due dates before today (the contract's period started 90 days ago), and the earlier
@@ -157,11 +161,12 @@ def _payments(contract: Contract) -> list[Payment]:
                                    .order_by(Payment.id)))
 
 
-def _pay(payment: Payment, users, vouchers: _Vouchers, *, upto: str = "paid") -> Payment:
-    """Move a requested payment along its chain: the officer confirms, finance (and
-    ``finance2`` for a second approval) approve, finance records it paid — stopping at
-    ``upto`` (``second``: after the first finance approval, by finance2)."""
-    pay.confirm_payment(users["officer"], payment, comment="已核对里程碑报告。")
+def _pay(payment: Payment, users, vouchers: _Vouchers, *, upto: str = "paid", officer=None) -> Payment:
+    """Move a requested payment along its chain: the department's officer (``officer``,
+    by default ``officer``) confirms, finance (and ``finance2`` for a second approval)
+    approve, finance records it paid — stopping at ``upto`` (``second``: after the first
+    finance approval, by finance2)."""
+    pay.confirm_payment(officer or users["officer"], payment, comment="已核对里程碑报告。")
     if upto == "second":
         return pay.approve_payment(users["finance2"], payment, comment="初审通过。")
     pay.approve_payment(users["finance"], payment, comment="审核通过。")
@@ -268,6 +273,70 @@ def _signing_contract(ctx, year: int) -> Contract | None:
     return contract
 
 
+#: The earlier years' projects the demo has not contracted yet, by title: who delivered
+#: them (a demo user name, or a registry organization's name with its contact person),
+#: or why they were cancelled. A bureau's past year is done: every project went through
+#: (contract, reports, acceptance, payments, closing) or was cancelled — none is left
+#: "approved, waiting for a call" two years on.
+PAST = {
+    "重庆市社会组织孵化基地运营服务项目": ("重庆市启航联合会", ("qihang", "孙立新（启航联合会）")),
+    "中央财政支持社会组织参与社会服务项目（残疾人康复）": ("kangle", None),
+    "江北区社区社会工作服务站运营项目": ("yangguang", None),
+    "江北区“三社联动”社区服务示范项目": ("yangguang", None),
+}
+#: Cancelled instead (by year and title): the call drew no qualified bid and the street
+#: offices took the service over.
+PAST_CANCELLED = {
+    (-2, "江北区“三社联动”社区服务示范项目"): "未征集到符合资格的社会组织，服务并入街道社区工作站，项目撤销",
+}
+
+
+def _past_user(ctx, who: str, staff) -> User:
+    """The winning organization's staff account: a demo user, or one made for a registry
+    organization (its contact person, a real-looking name)."""
+    users = ctx["users"]
+    if who in users:
+        return users[who]
+    username, name = staff
+    if username not in users:
+        org = next(o for o in ctx["organizations"] if o.name == who)
+        users[username] = accounts.create_user(ctx["admin"], accounts.UserData(
+            username=username, email=demo_email(username), name=name, role=Role.ORG, locale="zh_CN",
+            organization_id=org.id), DEMO_PASSWORD)
+    return users[username]
+
+
+def _past_years(ctx, years: list[int], vouchers: _Vouchers) -> list[Contract]:
+    """Every earlier year's project still approved goes through to the end — awarded,
+    signed, both milestone reports approved, accepted by a third party (良 or 优), paid
+    in full — or is cancelled; returns the contracts whose projects are closed next."""
+    users = ctx["users"]
+    this_year = ctx["fiscal_years"][-1]
+    done = []
+    for project in db.session.scalars(select(Project).where(
+            Project.fiscal_year.in_(years), Project.state == ProjectState.APPROVED).order_by(Project.id)).all():
+        officer = next(u for u in (users["officer"], users["officer2"]) if u.department_id == project.department_id)
+        title = project.title.removeprefix(f"{project.fiscal_year}年")
+        reason = PAST_CANCELLED.get((project.fiscal_year - this_year, title))
+        if reason is not None or title not in PAST:
+            ps.cancel_project(officer, project, reason or "年度计划调整，项目撤销")
+            continue
+        who, staff = PAST[title]
+        winner = _past_user(ctx, who, staff)
+        tender = contracts_demo._past_award(officer, project, winner.organization_id)
+        contract = _sign(ctx, officer, tender, cs.DraftData(
+            period_start=project.period_start, period_end=project.period_end, service_content=contracts_demo.CONTENT,
+            installments=contracts_demo._schedule(project.fiscal_year)))
+        for pos, share in enumerate(("0.30", "0.40")):
+            _report(contract, pos, _spending(contract.amount * Decimal(share)), officer=officer, decision="approve")
+        _acceptance(contract, officer, share="0.92" if project.id % 2 else "0.86")
+        for payment in _payments(contract):
+            _pay(payment, users, vouchers, officer=officer)
+        done.append(contract)
+    db.session.flush()
+    return done
+
+
 def load(ctx) -> None:
     users = ctx["users"]
     officer = users["officer"]
@@ -326,13 +395,17 @@ def load(ctx) -> None:
         _pay(first, users, vouchers)
         _pay(second, users, vouchers, upto="second")
     db.session.flush()
+    # The earlier years' other projects: delivered and paid (closed below), or cancelled.
+    past = _past_years(ctx, years[:-1], vouchers)
 
     # The money through the year: the ledger's dates in their places (demo_ledger.py),
-    # before the closing freezes the closed project's rows.
-    demo_ledger.load(ctx, closing=closed)
-    # Closing: the 2-years-ago project, all paid, acceptance passed.
-    if closed is not None:
-        archive.close_project(officer, closed.project, "项目验收合格，款项已全部支付，归档。")
+    # before the closing freezes the closed projects' rows.
+    closing = ([closed] if closed is not None else []) + past
+    demo_ledger.load(ctx, closing=closing)
+    # Closing: the 2-years-ago project and the earlier years' others, all paid, acceptance passed.
+    for contract in closing:
+        archive.close_project(users["officer"] if contract.department_id == officer.department_id
+                              else users["officer2"], contract.project, "项目验收合格，款项已全部支付，归档。")
     db.session.flush()
     ctx["delivery"] = {"closed": closed, "raised": raised, "rehab": rehab, "current": current,
-                       "bathing": bathing, "signing": signing}
+                       "bathing": bathing, "signing": signing, "past": past}

@@ -19,6 +19,7 @@ delivery demo closes its project, whose rows the archive guard then freezes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -52,9 +53,9 @@ def _ledger(where, at: datetime) -> None:
     db.session.execute(update(LedgerEntry).where(*where).values(created_at=at))
 
 
-def load(ctx, closing: Contract | None = None) -> None:
-    """Date the demo's money; ``closing`` is the contract whose project the delivery demo
-    closes next (its acceptance is dated in the January after its year)."""
+def load(ctx, closing: Iterable[Contract] = ()) -> None:
+    """Date the demo's money; ``closing`` are the contracts whose projects the delivery
+    demo closes next (their acceptance is dated in the January after their year)."""
     db.session.flush()
     today = local_today()
     apprs = {}
@@ -109,8 +110,8 @@ def load(ctx, closing: Contract | None = None) -> None:
             _set(ContractFunding, funding.id, created_at=at)
         _ledger([LedgerEntry.kind == EntryKind.COMMIT, LedgerEntry.contract_id == contract.id], at)
         _earlier_reports(contract, today)
-    if closing is not None:
-        _accepted_in_january(closing)
+    for n, contract in enumerate(closing):
+        _accepted_in_january(contract, n)
     _payments(today)
     db.session.flush()
     db.session.expire_all()
@@ -133,13 +134,15 @@ def _earlier_reports(contract: Contract, today: date) -> None:
             decided_at=reviewed))
 
 
-def _accepted_in_january(contract: Contract) -> None:
-    """The project the demo closes: its acceptance decided in the January after its year."""
+def _accepted_in_january(contract: Contract, n: int = 0) -> None:
+    """A project the demo closes: its acceptance decided in the January after its year
+    (the ``n``-th of them a few days after the one before)."""
     year = contract.project.fiscal_year + 1
+    submitted, decided = date(year, 1, 6) + timedelta(days=2 * n), date(year, 1, 12) + timedelta(days=2 * n)
     for acc in db.session.scalars(select(Acceptance).where(Acceptance.contract_id == contract.id,
                                                            Acceptance.state == AcceptanceState.PASSED)):
-        _set(Acceptance, acc.id, submitted_at=_at(date(year, 1, 6)), decided_at=_at(date(year, 1, 12)),
-             published_at=_at(date(year, 1, 12), 60) if acc.published_at else None)
+        _set(Acceptance, acc.id, submitted_at=_at(submitted), decided_at=_at(decided),
+             published_at=_at(decided, 60) if acc.published_at else None)
 
 
 def _payments(today: date) -> None:

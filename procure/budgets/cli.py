@@ -15,7 +15,8 @@ cli = AppGroup("budgets", help="Budgets: appropriations and the ledger.")
 
 @cli.command("reconcile")
 def reconcile_command():
-    """Compare the running totals with the ledger's sums; exit 1 on any difference."""
+    """Compare the running totals with the ledger's sums and check that each entry's
+    payment is one of its contract; exit 1 on any difference."""
     problems = services.reconcile()
     if problems:
         for line in problems:

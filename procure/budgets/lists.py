@@ -37,6 +37,7 @@ DEPARTMENT_NAME = L.related(Appropriation.department_id, Department.id, Departme
 
 APPROPRIATIONS = L.ListSpec(
     name="appropriations", title=_l("Appropriations"), model=Appropriation, row_attr="appropriation",
+    permission="budget.view",
     # budget.view is a role check (finance and admin see every appropriation).
     base=lambda user: select(Appropriation),
     columns=[
@@ -57,4 +58,6 @@ APPROPRIATIONS = L.ListSpec(
     search=lambda q: L.search_clause(q, DEPARTMENT_NAME, Appropriation.reference),
     search_label=_l("Department or reference"),
     default_sort="source", empty=_l("No appropriations for this year."), per_page=100,
+    # The page's fiscal year (the view's kept ``year``).
+    fixed=lambda keep: [Appropriation.fiscal_year == int(keep["year"])],
 )

@@ -208,9 +208,10 @@ class LedgerEntry(db.Model):
 
     ``amount`` is signed for ``adjust`` (the change of the appropriated amount) and
     positive for the others; ``release`` undoes an allocation, ``decommit`` a commitment,
-    ``reverse`` a payment. ``contract_id`` names a real contract (foreign key, by table
-    name); the payment id is a plain integer until the payments issue adds its table. A
-    payment is recorded at most once per allocation, and reversed at most once: (kind,
+    ``reverse`` a payment. ``contract_id`` names a real contract and ``payment_id`` a real
+    payment (foreign keys, by table name: budgets sits below contracts and payments); the
+    payment is one of the entry's contract (``flask budgets reconcile`` reports one that is
+    not). A payment is recorded at most once per allocation, and reversed at most once: (kind,
     payment_id, allocation_id) is unique (rows without a payment never collide: NULLs
     are distinct).
     """
@@ -224,7 +225,7 @@ class LedgerEntry(db.Model):
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     allocation_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(ForeignKey("contracts.id"), index=True)
-    payment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from .. import audit
 from ..auth.models import Department
@@ -175,10 +175,42 @@ def _differ(problems: list[str], what: str, pairs) -> None:
             problems.append(f"{what}: {name} {total} but {source} says {expected}")
 
 
+def _named_table(column):
+    """The table that a foreign key ``column`` names: budgets sits below contracts and
+    payments, so it reads their tables without importing their models."""
+    return next(iter(column.foreign_keys)).column.table
+
+
+def _payments_of_other_contracts() -> list[str]:
+    """Ledger entries whose payment is one of another contract, or (through its contract)
+    of another project than the entry's."""
+    entries = LedgerEntry.__table__
+    payments = _named_table(entries.c.payment_id)
+    contracts = _named_table(payments.c.contract_id)
+    rows = db.session.execute(
+        select(entries.c.id, entries.c.payment_id, entries.c.contract_id, entries.c.project_id,
+               payments.c.contract_id, contracts.c.project_id)
+        .join(payments, payments.c.id == entries.c.payment_id)
+        .join(contracts, contracts.c.id == payments.c.contract_id)
+        .where(or_(entries.c.contract_id.is_distinct_from(payments.c.contract_id),
+                   and_(entries.c.project_id.is_not(None), entries.c.project_id != contracts.c.project_id)))
+        .order_by(entries.c.id))
+    problems = []
+    for entry, payment, contract, project, paid_contract, paid_project in rows:
+        if contract != paid_contract:
+            problems.append(f"ledger entry {entry}: payment {payment} is of contract {paid_contract}, "
+                            f"not of the entry's contract {contract}")
+        else:
+            problems.append(f"ledger entry {entry}: payment {payment} is of project {paid_project}, "
+                            f"not of the entry's project {project}")
+    return problems
+
+
 def reconcile() -> list[str]:
     """Compare every running total with the ledger's sums, and each allocation's
-    contract money with its contract fundings; the list of differences."""
-    problems: list[str] = []
+    contract money with its contract fundings; check that every entry's payment is one
+    of the entry's contract; the list of differences."""
+    problems: list[str] = _payments_of_other_contracts()
     by_appr = {row[0]: row[1:] for row in db.session.execute(_sums(LedgerEntry.appropriation_id))}
     adjusted = dict(db.session.execute(
         select(AppropriationAdjustment.appropriation_id, func.sum(AppropriationAdjustment.delta))

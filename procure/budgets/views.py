@@ -105,11 +105,9 @@ def dashboard():
 @bp.route("/appropriations")
 @pagecache.cached
 def appropriations():
-    require_view("budget.view")
     year = _year_arg()
-    return listing.respond(APPROPRIATIONS, "budgets/appropriations.html", current_user,
-                           where=[Appropriation.fiscal_year == year], keep={"year": year}, year=year,
-                           years=fiscal_years())
+    return listing.respond(APPROPRIATIONS, "budgets/appropriations.html", current_user, keep={"year": year},
+                           year=year, years=fiscal_years())
 
 
 def _appropriation_form() -> AppropriationForm:

@@ -21,7 +21,7 @@ be entered or completed — never a NotImplementedError, never a wrong count.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 import chinese_calendar
@@ -32,7 +32,7 @@ from .. import permissions
 from ..errors import DomainError
 from ..extensions import db
 from ..roles import Role
-from ..timeutil import SHANGHAI
+from ..timeutil import local_today  # noqa: F401 - the calendar's today, used across modules
 
 permissions.define("calendar.manage", {Role.ADMIN})
 #: Officers see the calendar (and are warned in December when next year is missing).
@@ -86,9 +86,6 @@ def year_ready(year: int) -> bool:
     return package_knows(year) or year_is_complete(year)
 
 
-def local_today() -> date:
-    """Today in Asia/Shanghai (the day the users live in)."""
-    return datetime.now(SHANGHAI).date()
 
 
 def next_year_missing(today: date | None = None) -> int | None:

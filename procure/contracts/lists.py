@@ -17,7 +17,7 @@ ORGANIZATION_NAME = L.related(Contract.organization_id, Organization.id, Organiz
 DEPARTMENT_NAME = L.related(Contract.department_id, Department.id, Department.name)
 
 CONTRACTS = L.ListSpec(
-    name="contracts", title=_l("Contracts"), model=Contract, row_attr="contract",
+    name="contracts", title=_l("Contracts"), model=Contract, row_attr="contract", permission="contract.view",
     base=lambda user: visible(user, "contract.view", Contract),
     columns=[
         L.col("number", _l("Contract number"), Contract.number,

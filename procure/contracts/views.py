@@ -19,8 +19,6 @@ from ..jobs.models import Job, JobState
 from ..nav import NavItem
 from ..permissions import can
 from ..projects.views import project_part
-from ..queues import Queue
-from ..queues import register as register_queue
 from ..tenders import followups
 from ..tenders.models import Tender, TenderState
 from ..timeutil import to_local, utcnow
@@ -35,11 +33,6 @@ bp = Blueprint("contracts", __name__)
 
 nav.register(NavItem(_l("Contracts"), "contracts.index", "contract.view", group=nav.PROCUREMENT_GROUP,
                      order=30))
-
-register_queue(Queue(
-    "contract.sign", "contract.sign", _l("Contracts waiting for signatures"), Contract,
-    lambda u: url_for("contracts.index", state=ContractState.PENDING_SIGNATURE.value),
-    where=lambda u: Contract.state == ContractState.PENDING_SIGNATURE))
 
 #: Pages anyone may open, signed in or not.
 PUBLIC = frozenset({"contracts.verify", "contracts.verify_code"})
@@ -57,7 +50,6 @@ def _signed_in():
 @bp.route("/contracts/")
 @pagecache.cached
 def index():
-    require_view("contract.view")
     return listing.respond(CONTRACTS, "contracts/index.html", current_user)
 
 

@@ -21,6 +21,7 @@ ORGANIZATION_NAME = L.related(MilestoneReport.organization_id, Organization.id, 
 
 REPORTS = L.ListSpec(
     name="milestone-reports", title=_l("Milestone reports"), model=MilestoneReport, row_attr="report",
+    permission="milestone_report.view",
     base=lambda user: visible(user, "milestone_report.view", MilestoneReport),
     columns=[
         L.col("milestone", _l("Milestone"), MILESTONE_TITLE, path="milestone.title",

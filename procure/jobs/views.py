@@ -1,13 +1,17 @@
-"""Job progress: a JSON endpoint the progress macro polls, and a page that shows it."""
+"""Job progress: a JSON endpoint the progress macro polls, and a page that shows it;
+and the answer to a list export too large for the request (procure.listing): a job,
+then its progress page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import listing
 from ..extensions import db
 from ..permissions import require
-from . import services
+from ..web import ServiceFailed, perform, safe_next
+from . import exports, services
 from .models import Job, JobState
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
@@ -37,4 +41,21 @@ def status(job_id: int):
 def progress(job_id: int):
     """A page with the job's progress bar (where a view may redirect after enqueuing)."""
     job = _job_for_viewer(job_id)
-    return render_template("jobs/progress.html", job=job)
+    # ?next= the page the job was asked from (a list whose export this is), if local.
+    return render_template("jobs/progress.html", job=job, back=safe_next("") or None)
+
+
+def export_as_job(export: listing.Export):
+    """Queue the export (committed; the task is sent after the commit) and show its
+    progress page, where the file is downloaded when it is written (with a link back to
+    the list)."""
+    args = {k: v for k, v in request.args.items() if k != "export"}
+    page = url_for(request.endpoint, **(request.view_args or {}), **args)
+    try:
+        job = perform(exports.request_list_export, current_user, export)
+    except ServiceFailed:  # the message is flashed; back to the list
+        return redirect(page)
+    return redirect(url_for("jobs.progress", job_id=job.id, next=page))
+
+
+listing.on_large_export(export_as_job)

@@ -27,6 +27,7 @@ def _residents(items) -> dict:
 
 BASES = L.ListSpec(
     name="incubation-bases", title=_l("Incubation bases"), model=IncubationBase, row_attr="base",
+    permission="base.list",
     base=lambda user: visible(user, "base.view", IncubationBase),
     columns=[
         L.col("name", _l("Name"), IncubationBase.name,

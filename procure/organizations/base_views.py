@@ -28,7 +28,6 @@ def register(bp) -> None:
 
 
 def index():
-    require_view("base.list")
     return listing.respond(BASES, "organizations/bases.html", current_user)
 
 

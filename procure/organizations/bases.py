@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import audit, permissions
-from ..errors import ValidationError
+from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..roles import Role
+from ..workflow import STALE
 from .models import IncubationBase, Organization, Residency
 
 permissions.define("base.list", {Role.ADMIN, Role.OFFICER, Role.FINANCE})
@@ -93,8 +95,12 @@ def graduate(actor, res: Residency, graduated_on: date) -> Residency:
         raise ValidationError(_l("This organization has already graduated."), field="graduated_on")
     if graduated_on < res.moved_in_on:
         raise ValidationError(_l("Graduation cannot precede moving in."), field="graduated_on")
-    res.graduated_on = graduated_on
-    db.session.flush()
+    # compare-and-set: two officers recording the same departure at once, one wins
+    moved = db.session.execute(update(Residency).where(Residency.id == res.id, Residency.graduated_on.is_(None))
+                               .values(graduated_on=graduated_on).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        raise Conflict(STALE)
+    set_committed_value(res, "graduated_on", graduated_on)
     audit.record(actor, "residency.graduate", res, before={"graduated_on": None},
                  after={"graduated_on": graduated_on})
     return res

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..extensions import db
 from ..reminders import engine
+from ..timeutil import local_today
 from . import bases, importer, services
 from .creditcode import ALPHABET, TYPE_DIGIT, check_character
 from .models import CreditList, Organization, OrgKind
@@ -134,7 +135,7 @@ def generated_csv(n: int, today: date, seed: int = 2026) -> bytes:
 def load(ctx: dict) -> None:
     admin = ctx["admin"]
     officer = ctx["users"].get("officer", admin)
-    today = date.today()
+    today = local_today()
     rnd = random.Random(7)
     # The registry sample (updates the foundation's demo organizations by credit code) and
     # a few hundred generated ones.

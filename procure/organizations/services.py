@@ -21,7 +21,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..parsing import reason_text
 from ..roles import Role
-from ..timeutil import long_day
+from ..timeutil import local_today, long_day
 from . import creditcode
 from .models import (
     ENTRY_MACHINE,
@@ -247,7 +247,7 @@ def record_annual_report(actor, org: Organization, year: int, filed_on: date | N
     permissions.require(actor, "organization.manage", org)
     if org.kind == OrgKind.FILED:
         raise ValidationError(_l("Filed community organizations do not file annual reports."), field="year")
-    if year < 1990 or year > date.today().year:
+    if year < 1990 or year > local_today().year:
         raise ValidationError(_l("Give a past year."), field="year")
     report = db.session.scalar(select(AnnualReport).where(AnnualReport.organization_id == org.id,
                                                           AnnualReport.year == year))
@@ -292,7 +292,7 @@ def _new_entry(actor, org: Organization, which: CreditList, listed_on: date, rea
 def add_credit_entry(actor, org: Organization, which: CreditList, listed_on: date, reason: str) -> CreditEntry:
     """Put the organization on a list (officers and admin), listed at once."""
     permissions.require(actor, "organization.manage", org)
-    reason = reason_text(reason, "reason", _l("Give the reason for the listing."))
+    reason = reason_text(reason, "reason", _l("Give the reason for the listing."), limit=500)
     if db.session.scalar(select(CreditEntry.id).where(
             CreditEntry.organization_id == org.id, CreditEntry.list == which,
             CreditEntry.state == EntryState.LISTED)):
@@ -311,9 +311,7 @@ def confirm_entry(actor, entry: CreditEntry) -> CreditEntry:
 def reject_entry(actor, entry: CreditEntry, reason: str) -> CreditEntry:
     """proposed → rejected (reason required)."""
     permissions.require(actor, "organization.manage", entry.organization)
-    reason = _clean(reason)
-    if not reason:
-        raise ValidationError(_l("Give the reason."), field="reason")
+    reason = reason_text(reason, "reason", _l("Give the reason for rejecting the listing."), limit=500)
     entry.removal_reason = reason
     ENTRY_MACHINE.transition(entry, EntryState.REJECTED, actor, reason=reason)
     return entry
@@ -323,9 +321,7 @@ def remove_entry(actor, entry: CreditEntry, removed_on: date, reason: str) -> Cr
     """listed → removed (移出), with the date and reason."""
     if actor is not None:
         permissions.require(actor, "organization.manage", entry.organization)
-    reason = _clean(reason)
-    if not reason:
-        raise ValidationError(_l("Give the reason."), field="reason")
+    reason = reason_text(reason, "reason", _l("Give the reason for the removal."), limit=500)
     if removed_on < entry.listed_on:
         raise ValidationError(_l("The removal cannot precede the listing."), field="removed_on")
     entry.removed_on, entry.removal_reason = removed_on, reason

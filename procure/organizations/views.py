@@ -4,28 +4,25 @@ checks the permission, validates its form and calls one service through ``perfor
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask import flash as _flash
-from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import String, cast, func, select, union_all
+from sqlalchemy import String, cast, select, union_all
 from sqlalchemy.orm import selectinload
 
-from .. import audit, nav, pagecache, permissions, refcache
+from .. import audit, listing, nav, pagecache, permissions
 from .. import history as readable_history
 from ..auth.models import User
 from ..extensions import db
 from ..jobs.models import Job
 from ..nav import NavItem
-from ..parsing import parse_id, parse_year
 from ..permissions import define, own_organization
 from ..queues import Queue
 from ..queues import register as register_queue
 from ..roles import Role
+from ..timeutil import local_today
 from ..web import ServiceFailed, perform, require_view
 from . import importer, services
 from .forms import (
@@ -37,14 +34,13 @@ from .forms import (
     RatingForm,
     RegistrationForm,
 )
+from .lists import ORGANIZATIONS
 from .models import (
     AnnualReport,
     CreditEntry,
     CreditList,
-    CreditStanding,
     EntryState,
     Organization,
-    OrgKind,
     Rating,
 )
 
@@ -63,95 +59,16 @@ nav.register(NavItem(
     values=lambda u: {"org_id": u.organization_id, "_obj": u.organization}
     if u.organization_id and u.role == "org" else None))
 
-PER_PAGE = 50
-
-
 @bp.before_request
 @login_required
 def _signed_in():
     """Every registry page needs a signed-in user (each view checks its permission)."""
 
 
-def filters_from(args) -> dict:
-    """The list filters as given in the query string (unknown values ignored)."""
-    f = {"q": args.get("q", "").strip()[:100], "kind": "", "rating": "", "standing": "", "authority": "",
-         "base": ""}
-    if args.get("kind") in {k.value for k in OrgKind}:
-        f["kind"] = args["kind"]
-    if args.get("rating") in {"none", "1", "2", "3", "4", "5"}:
-        f["rating"] = args["rating"]
-    if args.get("standing") in {s.value for s in CreditStanding}:
-        f["standing"] = args["standing"]
-    f["authority"] = args.get("authority", "").strip()[:120]
-    base = parse_id(args.get("base"))
-    f["base"] = str(base) if base else ""
-    #: Organizations that owe the annual report of this year (the officers' reminder links here).
-    year = parse_year(args.get("missing_report"), first=1000, last=9998)
-    f["missing_report"] = str(year) if year else ""
-    return f
-
-
-def list_query(f: dict):
-    """One select for the list page, whatever the filters."""
-    stmt = select(Organization)
-    if f["q"]:
-        stmt = stmt.where(services.search_clause(f["q"]))
-    if f["kind"]:
-        stmt = stmt.where(Organization.kind == OrgKind(f["kind"]))
-    if f["rating"] == "none":
-        stmt = stmt.where(Organization.rating_level.is_(None))
-    elif f["rating"]:
-        stmt = stmt.where(Organization.rating_level == int(f["rating"]))
-    if f["standing"]:
-        stmt = stmt.where(Organization.credit_standing == CreditStanding(f["standing"]))
-    if f["authority"]:
-        stmt = stmt.where(Organization.registration_authority == f["authority"])
-    if f.get("missing_report"):
-        stmt = stmt.where(services._must_report_clause(int(f["missing_report"])))
-    for hook in LIST_FILTER_HOOKS:
-        stmt = hook(stmt, f)
-    return stmt.order_by(Organization.name, Organization.id)
-
-
-#: Other parts of the module (incubation bases) add filters here: (stmt, filters) -> stmt.
-LIST_FILTER_HOOKS: list = []
-
-
-#: The list counts its matches up to this many and shows "10,000+" beyond: an exact count
-#: reads every matching row on every page view, the whole registry when unfiltered.
-COUNT_CAP = 10_000
-def registration_authorities() -> list[str]:
-    """The distinct registration authorities (the list's drop-down), kept per worker
-    (``procure.refcache``): the DISTINCT reads the whole table, and the answer changes
-    with imports only."""
-    return refcache.cached("organizations.authorities", ("organizations",), lambda: db.session.scalars(
-        select(Organization.registration_authority).distinct().where(
-            Organization.registration_authority.is_not(None)).order_by(Organization.registration_authority)).all())
-
-
-def count_capped(stmt, cap: int | None = None) -> int:
-    """How many rows ``stmt`` selects, counting no further than ``cap`` + 1."""
-    cap = COUNT_CAP if cap is None else cap
-    return db.session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery()))
-
-
 @bp.route("/")
 @pagecache.cached
 def index():
-    require_view("organization.list")
-    f = filters_from(request.args)
-    stmt = permissions.visible(current_user, "organization.view", list_query(f))
-    page = db.paginate(stmt, per_page=PER_PAGE, error_out=False, count=False)
-    page.total = count_capped(stmt)
-    total_label = f"{format_number(COUNT_CAP)}+" if page.total > COUNT_CAP else format_number(page.total)
-    return render_template("organizations/index.html", page=page, f=f, authorities=registration_authorities(),
-                           total_label=total_label,
-                           kinds=list(OrgKind), standings=list(CreditStanding),
-                           bases=LIST_CONTEXT["bases"]() if LIST_CONTEXT.get("bases") else [])
-
-
-#: Extra data for the list page's filter form (e.g. "bases": () -> [(id, name)]).
-LIST_CONTEXT: dict = {}
+    return listing.respond(ORGANIZATIONS, "organizations/index.html", current_user)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -196,13 +113,13 @@ def _render_detail(org: Organization, status: int = 200, **forms):
     # built (nor queried) for anyone else.
     manage = permissions.can(current_user, "organization.manage", org)
     if manage:
-        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=date.today()))
-        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(date.today())))
-        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=date.today()))
-    reasons = services.check_eligibility(org, date.today())
+        forms.setdefault("rating_form", RatingForm(formdata=None, rated_on=local_today()))
+        forms.setdefault("report_form", AnnualReportForm(formdata=None, year=services.last_due_year(local_today())))
+        forms.setdefault("credit_form", CreditEntryForm(formdata=None, listed_on=local_today()))
+    reasons = services.check_eligibility(org, local_today())
     return render_template("organizations/detail.html", org=org, reasons=reasons,
                            events=readable_history.entries(history(org), current_user) if manage else [],
-                           EntryState=EntryState, today=date.today(),
+                           EntryState=EntryState, today=local_today(),
                            extra_sections=[fn(org) for fn in DETAIL_SECTIONS], **forms), status
 
 
@@ -301,7 +218,7 @@ def decide_entry(org_id: int, entry_id: int, action: str):
         elif action == "reject":
             perform(services.reject_entry, current_user, entry, form.reason.data or "")
         else:
-            perform(services.remove_entry, current_user, entry, form.removed_on.data or date.today(),
+            perform(services.remove_entry, current_user, entry, form.removed_on.data or local_today(),
                     form.reason.data or "")
     except ServiceFailed:
         pass
@@ -383,16 +300,11 @@ def import_job(job_id: int):
 # --- incubation bases ----------------------------------------------------------------
 
 from . import base_views  # noqa: E402
-from . import bases as _bases  # noqa: E402
 from .models import IncubationBase, Residency  # noqa: E402
 
 base_views.register(bp)
 nav.register(NavItem(_l("Incubation bases"), "organizations.bases", "base.list", group=nav.REGISTRY_GROUP,
                      order=41))
-
-
-def _base_filter(stmt, f):
-    return _bases.current_base_filter(stmt, int(f["base"])) if f.get("base") else stmt
 
 
 def _residency_section(org):
@@ -403,9 +315,6 @@ def _residency_section(org):
     return "organizations/_residency.html", {"residencies": residencies, "runs": runs}
 
 
-LIST_FILTER_HOOKS.append(_base_filter)
-LIST_CONTEXT["bases"] = lambda: db.session.execute(
-    select(IncubationBase.id, IncubationBase.name).order_by(IncubationBase.name)).all()
 DETAIL_SECTIONS.append(_residency_section)
 
 

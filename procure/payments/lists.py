@@ -12,11 +12,28 @@ from ..budgets.lists import department_filter
 from ..contracts.models import Contract
 from ..organizations.models import Organization
 from ..permissions import visible
-from .models import Payment, PaymentState
+from .models import Payment, PaymentState, Waiting
 
 CONTRACT_NUMBER = L.related(Payment.contract_id, Contract.id, Contract.number)
 ORGANIZATION_NAME = L.related(Payment.organization_id, Organization.id, Organization.name)
 DEPARTMENT_NAME = L.related(Payment.department_id, Department.id, Department.name)
+
+
+#: The tabs of the payments list: key → (label, condition).
+TABS = {
+    "confirm": (_l("To confirm"), lambda: Payment.waiting_for == Waiting.OFFICER),
+    "approve": (_l("To approve"), lambda: Payment.waiting_for == Waiting.FINANCE),
+    "pay": (_l("To pay"), lambda: Payment.state == PaymentState.APPROVED),
+    "paid": (_l("Paid"), lambda: Payment.state == PaymentState.PAID),
+    "rejected": (_l("Rejected"), lambda: Payment.state == PaymentState.REJECTED),
+    "all": (_l("All"), None),
+}
+
+
+def _tab(keep: dict) -> list:
+    """The condition of the payments tab ``keep["tab"]`` (a key of TABS; none for "all")."""
+    condition = TABS[keep.get("tab") or "all"][1]
+    return [condition()] if condition is not None else []
 
 
 def _installment(p, _e) -> str:
@@ -28,7 +45,7 @@ def _next_step(p, _e):
 
 
 PAYMENTS = L.ListSpec(
-    name="payments", title=_l("Payments"), model=Payment, row_attr="payment",
+    name="payments", title=_l("Payments"), model=Payment, row_attr="payment", permission="payment.view",
     base=lambda user: visible(user, "payment.view", Payment),
     columns=[
         L.col("contract", _l("Contract number"), CONTRACT_NUMBER, path="contract.number",
@@ -57,4 +74,5 @@ PAYMENTS = L.ListSpec(
     default_sort="-id", empty=_l("No payments."),
     options=lambda: [selectinload(Payment.contract).selectinload(Contract.organization),
                      selectinload(Payment.installment)],
+    fixed=_tab,
 )

@@ -40,7 +40,7 @@ def _extras(items) -> dict:
 
 
 PROJECTS = L.ListSpec(
-    name="projects", title=_l("Projects"), model=Project, row_attr="project",
+    name="projects", title=_l("Projects"), model=Project, row_attr="project", permission="project.list",
     base=lambda user: visible(user, "project.view", Project),
     columns=[
         L.col("title", _l("Title"), Project.title, link=("projects.detail", "project_id", lambda p: p.id)),

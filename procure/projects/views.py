@@ -73,7 +73,6 @@ def _signed_in():
 @bp.route("/")
 @pagecache.cached
 def index():
-    require_view("project.list")
     return listing.respond(PROJECTS, "projects/index.html", current_user)
 
 

@@ -16,7 +16,7 @@ from .models import Tender, TenderState
 DEPARTMENT_NAME = L.related(Tender.department_id, Department.id, Department.name)
 
 TENDERS = L.ListSpec(
-    name="tenders", title=_l("Calls for bids"), model=Tender, row_attr="tender",
+    name="tenders", title=_l("Calls for bids"), model=Tender, row_attr="tender", permission="tender.view",
     base=lambda user: visible(user, "tender.view", Tender),
     columns=[
         L.col("title", _l("Title"), Tender.title, link=("tenders.detail", "tender_id", lambda t: t.id)),

@@ -21,6 +21,8 @@ from .. import permissions
 from ..extensions import db
 from ..organizations.models import OrgKind
 from ..permissions import Scope, owned_by, visible
+from ..projects.models import Project, ProjectState
+from ..projects.worklists import project_items
 from ..queues import Queue, WorkItem, WorkList, register_list
 from ..queues import register as register_queue
 from ..roles import Role
@@ -106,11 +108,19 @@ def bid_url(tender_id: int, tender_state: TenderState, bid_state: BidState) -> s
 # --- organizations ---------------------------------------------------------------------------
 
 
+def _not_bid_on(user):
+    """The calls the user's organization holds no bid on: a call it has bid on (a draft,
+    submitted or withdrawn bid) is listed under its bids, with that bid's next step."""
+    return ~exists().where(Bid.tender_id == Tender.id, Bid.organization_id == user.organization_id)
+
+
 def _open_calls(user) -> list[WorkItem]:
     rows = db.session.execute(visible(user, "tender.bid_on", select(Tender.id, Tender.title, Tender.deadline_at),
-                                      Tender).order_by(Tender.deadline_at, Tender.id).limit(LIMIT)).all()
-    return [WorkItem(title, url_for("tenders.call", tender_id=tid), T.PUBLISHED.label, None,
-                     _l("Bid deadline"), deadline) for tid, title, deadline in rows]
+                                      Tender).where(_not_bid_on(user))
+                              .order_by(Tender.deadline_at, Tender.id).limit(LIMIT)).all()
+    return [WorkItem(title, url_for("tenders.call", tender_id=tid), T.PUBLISHED.label,
+                     _l("Read the call and prepare a bid"), _l("Bid deadline"), deadline)
+            for tid, title, deadline in rows]
 
 
 def _own_bids(user) -> list[WorkItem]:
@@ -128,16 +138,17 @@ def _own_bids(user) -> list[WorkItem]:
         elif tstate == T.PUBLISHED:
             step, due_label, due = _l("Sealed until the opening"), _l("Opening of bids"), opening
         elif tstate == T.AWARDED:
-            step, due_label, due = _l("Award under publicity"), _l("End of the challenge window"), challenge_end
-        else:
-            step, due_label, due = tstate.label, None, None
+            step, due_label, due = (_l("See the result; a challenge may be lodged until the window ends"),
+                                    _l("End of the challenge window"), challenge_end)
+        else:  # opened, under evaluation: nothing for the organization to do but wait
+            step, due_label, due = _l("Wait for the evaluation result"), None, None
         items.append(WorkItem(title, bid_url(tid, tstate, state), state.label, step, due_label, due))
     return items
 
 
 register_queue(Queue(
     "tender.open_calls", "tender.bid_on", _l("Open calls you may bid on"), Tender,
-    lambda u: url_for("tenders.calls")))
+    lambda u: url_for("dashboard.index", _anchor="worklist-tender.open_calls"), where=_not_bid_on))
 register_queue(Queue(
     "tender.unsubmitted_bids", "bid.view_own", _l("Bids not submitted yet"), Bid,
     lambda u: url_for("dashboard.index", _anchor="worklist-tender.own_bids"),
@@ -200,8 +211,9 @@ def _department_tenders(user) -> list[WorkItem]:
     items = []
     for tid, title, state, event, event_at, _updated in rows:
         step = {T.DRAFT: _l("Complete and publish the call"), T.CLOSED: _l("Draw the committee and evaluate"),
-                T.EVALUATING: _l("Evaluation under way"), T.PUBLISHED: _l("Open for bids"),
-                T.AWARDED: _l("Award under publicity")}.get(state)
+                T.EVALUATING: _l("Follow the committee's scoring, then award"),
+                T.PUBLISHED: _l("Answer questions; open the bids when the time comes"),
+                T.AWARDED: _l("Answer challenges; the award becomes final after the window")}.get(state)
         items.append(WorkItem(title, tender_url(tid, state, manage=True), state.label, step,
                               event.label if event else None, event_at))
     return items
@@ -225,6 +237,17 @@ register_queue(Queue(
     "tender.in_progress", "tender.manage", _l("Calls in progress"), Tender,
     lambda u: url_for("dashboard.index", _anchor="worklist-tender.department"),
     where=lambda u: Tender.state.in_(ACTIVE)))
+def _projects_to_tender(user) -> list[WorkItem]:
+    """Projects whose funds are approved and whose call is still to be drafted: a project
+    with a drafted call is on the list of calls ("complete and publish"), listed once."""
+    drafted = exists().where(Tender.project_id == Project.id, Tender.state == T.DRAFT)
+    return project_items(user, "project.edit", (Project.state == ProjectState.APPROVED) & ~drafted,
+                         (Project.period_start, Project.id), _l("Prepare and publish the call for bids"),
+                         _l("Service starts"), Project.period_start)
+
+
+register_list(WorkList("project.to_tender", "project.edit", _l("Funds approved: calls to start"), _projects_to_tender,
+                       order=7))
 register_list(WorkList("tender.challenges", "challenge.answer", _l("Challenges to answer"), _challenges, order=30))
 register_list(WorkList("tender.department", "tender.manage", _l("Your department's calls"), _department_tenders,
                        empty=_l("No call in progress."), order=31))

@@ -22,6 +22,7 @@ from procure.contracts import services as cs
 from procure.contracts.models import Contract, ContractState
 from procure.delivery.models import MilestoneReport, ReportState, SpendingLine
 from procure.errors import InvalidTransition, NotPermitted, RecordClosed
+from procure.payments.models import PaymentState
 from procure.projects import services as ps
 from procure.projects.models import Project, ProjectState
 from procure.roles import Role
@@ -29,17 +30,22 @@ from procure.timeutil import to_local, utcnow
 
 from ..conftest import login
 from ..delivery.spending_data import report
+from ..factories import Factory
 from ..threads import race
 
 S = ProjectState
-_pay_seq = iter(range(10_000, 1_000_000))
 
 
 def _pay_all(db, aw) -> None:
+    """What is unpaid of the contract, paid under one payment (recorded paid)."""
     locked = ledger.lock_for_money(project_id=aw.project.id, contract_id=aw.contract.id)
+    unpaid = sum(f.committed - f.paid for f in locked.fundings.values())
+    if not unpaid:
+        return
+    payment = Factory(db).payment(aw.contract, unpaid, state=PaymentState.PAID)
     for (cid, alloc_id), f in sorted(locked.fundings.items()):
         if f.committed > f.paid:
-            ledger.pay(locked, alloc_id, cid, f.committed - f.paid, payment_id=next(_pay_seq), actor=aw.officer)
+            ledger.pay(locked, alloc_id, cid, f.committed - f.paid, payment_id=payment.id, actor=aw.officer)
     db.session.flush()
 
 

@@ -68,6 +68,18 @@ def test_login_redirects_only_to_local_next(client, make):
     assert resp.location.endswith("/account/password")
 
 
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x", "/\\/evil.example", "/\tevil",
+                                    "https:/evil.example"])
+def test_login_never_sends_to_another_site(client, make, target):
+    """Browsers read a backslash as a slash: "/\\evil.example" is another site."""
+    user = make.user(Role.EVALUATOR)
+    make.commit()
+    resp = client.post("/login", query_string={"next": target},
+                       data={"username": user.username, "password": make.PASSWORD})
+    # refused outright (a control character in the query string) or sent home, never away
+    assert resp.status_code == 400 or resp.location.endswith("/dashboard"), resp.location
+
+
 def test_login_is_rate_limited(app, client, make):
     user = make.user(Role.EVALUATOR)
     make.commit()

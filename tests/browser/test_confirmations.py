@@ -41,6 +41,11 @@ CASES = {
                            {"reason": "服务机构严重违约。", "settlement": "0"}),
     "disable-user": ("admin", "SELECT id FROM users WHERE username = 'yangguang'",
                      "/admin/users/{id}", "/status", "SELECT status FROM users WHERE id = {id}", {}),
+    "withdraw-bid": ("tongxin", "SELECT b.tender_id FROM bids b JOIN users u ON u.organization_id = b.organization_id "
+                                "WHERE u.username = 'tongxin' AND b.state = 'submitted'",
+                     "/tenders/calls/{id}", "/withdraw",
+                     "SELECT b.state FROM bids b JOIN users u ON u.organization_id = b.organization_id "
+                     "WHERE u.username = 'tongxin' AND b.tender_id = {id}", {}),
 }
 
 

@@ -55,8 +55,9 @@ def test_payment_and_transitions_are_audited(db, make):
     ev = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert ev.after["allocations"] == {str(appr.id): "10.00"}
     c = make.contract(p).id
+    pay_id = make.payment(c, "3.33").id
     bs.commit_funds(make.finance(), p.allocations[0].id, "10.00", contract_id=c)
-    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=1)
+    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=pay_id)
     assert _count(db, "ledger.pay") == 1
-    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=1)  # a retry
+    bs.pay(make.finance(), p.allocations[0].id, "3.33", contract_id=c, payment_id=pay_id)  # a retry
     assert _count(db, "ledger.pay") == 1

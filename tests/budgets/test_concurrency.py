@@ -35,6 +35,7 @@ def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
     funded = make.approved_project(officer, appr, "300.00", ceiling="300.00")
     c1 = make.contract(funded).id
     bs.commit_funds(fin, funded.allocations[0].id, "250.00", contract_id=c1)
+    payment_ids = [make.payment(c1, "30.00").id for _ in range(THREADS)]
     projects = [make.project(officer, ceiling="100.00") for _ in range(THREADS)]
     for p in projects:
         ps.submit_project(officer, p)
@@ -51,7 +52,7 @@ def test_concurrent_approvals_and_payments_never_overspend(app, make, db):
     def pay(i):
         from procure.extensions import db as d
 
-        bs.pay(d.session.get(User, fin_id), alloc_id, "30.00", contract_id=c1, payment_id=i + 1)
+        bs.pay(d.session.get(User, fin_id), alloc_id, "30.00", contract_id=c1, payment_id=payment_ids[i])
 
     ok, refused = _race(app, approve, THREADS)
     # 700.00 were free: exactly seven approvals of 100.00 fit

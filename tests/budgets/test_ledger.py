@@ -104,15 +104,16 @@ def test_commit_and_pay_hard_stops(make, db, officer):
     alloc = project.allocations[0]
     fin = make.finance()
     c7 = make.contract(project).id
+    p1, p3, p4, p5 = (make.payment(c7).id for _ in range(4))
     with pytest.raises(BudgetExceeded, match="500.00"):
         bs.commit_funds(fin, alloc.id, "500.01", contract_id=c7)
     bs.commit_funds(fin, alloc.id, "400.00", contract_id=c7)
     with pytest.raises(BudgetExceeded, match="400.00"):
-        bs.pay(fin, alloc.id, "400.01", contract_id=c7, payment_id=1)
-    bs.pay(fin, alloc.id, "399.99", contract_id=c7, payment_id=3)
-    bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=4)
+        bs.pay(fin, alloc.id, "400.01", contract_id=c7, payment_id=p1)
+    bs.pay(fin, alloc.id, "399.99", contract_id=c7, payment_id=p3)
+    bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=p4)
     with pytest.raises(BudgetExceeded):
-        bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=5)
+        bs.pay(fin, alloc.id, "0.01", contract_id=c7, payment_id=p5)
     assert (appr.allocated, appr.committed, appr.paid) == (Decimal("500.00"), Decimal("400.00"), Decimal("400.00"))
     assert bs.reconcile() == []
     # cancelling an approved project releases only the uncommitted part
@@ -170,8 +171,9 @@ def funded(make, db, officer):
     (ceiling 600.00)."""
     appr = make.appropriation(officer.department, "1000.00")
     project = make.approved_project(officer, appr, "500.00", ceiling="600.00")
+    contracts = Contracts(make, project)
     return SimpleNamespace(appr=appr, project=project, alloc=project.allocations[0], actor=make.finance(),
-                           c=Contracts(make, project))
+                           c=contracts, p=Payments(make, contracts))
 
 
 class Contracts(dict):
@@ -184,6 +186,20 @@ class Contracts(dict):
 
     def __missing__(self, key):
         self[key] = self.make.contract(self.project).id
+        return self[key]
+
+
+class Payments(dict):
+    """Real payments (the ledger's payment ids are foreign keys too), made on first use:
+    ``p[7, 1]`` is the test's "payment 1" of its contract 7."""
+
+    def __init__(self, make, contracts: Contracts):
+        super().__init__()
+        self.make, self.contracts = make, contracts
+
+    def __missing__(self, key):
+        contract, _n = key
+        self[key] = self.make.payment(self.contracts[contract]).id
         return self[key]
 
 
@@ -256,9 +272,9 @@ def test_commit_decommit_pay_reverse(make, db, funded):
     ledger.commit(locked, w.alloc.id, w.c[7], D("400.00"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="100.00"):  # 500.00 allocated, 400.00 committed
         ledger.commit(locked, w.alloc.id, w.c[7], D("100.01"), actor=w.actor)
-    ledger.pay(locked, w.alloc.id, w.c[7], D("150.00"), payment_id=1, actor=w.actor)
+    ledger.pay(locked, w.alloc.id, w.c[7], D("150.00"), payment_id=w.p[7, 1], actor=w.actor)
     with pytest.raises(BudgetExceeded, match="250.00"):  # 400.00 committed, 150.00 paid
-        ledger.pay(locked, w.alloc.id, w.c[7], D("250.01"), payment_id=2, actor=w.actor)
+        ledger.pay(locked, w.alloc.id, w.c[7], D("250.01"), payment_id=w.p[7, 2], actor=w.actor)
     with pytest.raises(BudgetExceeded, match="250.00"):  # de-commit only the unpaid part
         ledger.decommit(locked, w.alloc.id, w.c[7], D("250.01"), actor=w.actor)
     ledger.decommit(locked, w.alloc.id, w.c[7], D("50.00"), actor=w.actor, reason="合同变更")
@@ -268,10 +284,10 @@ def test_commit_decommit_pay_reverse(make, db, funded):
     assert (w.appr.committed, w.appr.paid) == (D("350.00"), D("150.00"))
     # reverse: at most what that payment paid; an unknown payment has nothing to reverse
     with pytest.raises(BudgetExceeded, match="150.00"):
-        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=1, amount=D("150.01"), actor=w.actor)
+        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=w.p[7, 1], amount=D("150.01"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="无可冲销"):
-        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=99, actor=w.actor)
-    entry = ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=1, actor=w.actor, reason="退票")
+        ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=w.p[7, 99], actor=w.actor)
+    entry = ledger.reverse(locked, w.alloc.id, w.c[7], payment_id=w.p[7, 1], actor=w.actor, reason="退票")
     assert entry.kind == EntryKind.REVERSE and entry.amount == D("150.00")
     assert (funding.committed, funding.paid) == (D("350.00"), D("0.00"))
     assert w.alloc.paid == w.appr.paid == D("0.00")
@@ -279,7 +295,7 @@ def test_commit_decommit_pay_reverse(make, db, funded):
     locked8 = _locked(w, w.c[8])
     ledger.commit(locked8, w.alloc.id, w.c[8], D("150.00"), actor=w.actor)
     with pytest.raises(BudgetExceeded, match="0.00"):
-        ledger.pay(locked8, w.alloc.id, w.c[8], D("150.01"), payment_id=3, actor=w.actor)
+        ledger.pay(locked8, w.alloc.id, w.c[8], D("150.01"), payment_id=w.p[8, 3], actor=w.actor)
     assert w.alloc.committed == D("500.00")
     assert db.session.scalar(select(func.count()).select_from(ContractFunding)) == 2
     kinds = [e.kind.value for e in db.session.scalars(select(LedgerEntry).where(LedgerEntry.contract_id.is_not(None))
@@ -291,19 +307,19 @@ def test_commit_decommit_pay_reverse(make, db, funded):
 def test_a_payment_recorded_twice_answers_once(make, db, funded):
     w = funded
     bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
-    first = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=42)
+    first = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=w.p[5, 42])
     db.session.commit()
-    again = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=42)
+    again = bs.pay(w.actor, w.alloc.id, "120.00", contract_id=w.c[5], payment_id=w.p[5, 42])
     assert again.id == first.id
     assert w.alloc.paid == w.appr.paid == D("120.00")
     assert db.session.scalar(select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == "pay")) == 1
     # the same payment asked differently is a conflict, not a second payment
     with pytest.raises(Conflict, match="120.00"):
-        bs.pay(w.actor, w.alloc.id, "99.00", contract_id=w.c[5], payment_id=42)
+        bs.pay(w.actor, w.alloc.id, "99.00", contract_id=w.c[5], payment_id=w.p[5, 42])
     # a reversal is recorded once too
     locked = _locked(w, w.c[5])
-    r1 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=42, actor=w.actor)
-    r2 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=42, actor=w.actor)
+    r1 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=w.p[5, 42], actor=w.actor)
+    r2 = ledger.reverse(locked, w.alloc.id, w.c[5], payment_id=w.p[5, 42], actor=w.actor)
     assert r1.id == r2.id and w.alloc.paid == D("0.00")
     assert bs.reconcile() == []
 
@@ -356,7 +372,7 @@ def test_ceiling_counts_existing_allocations(make, db, officer):
 def test_reconcile_covers_contract_fundings(app, make, db, funded):
     w = funded
     bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
-    bs.pay(w.actor, w.alloc.id, "100.00", contract_id=w.c[5], payment_id=1)
+    bs.pay(w.actor, w.alloc.id, "100.00", contract_id=w.c[5], payment_id=w.p[5, 1])
     db.session.commit()
     assert bs.reconcile() == []
     db.session.execute(text("UPDATE contract_fundings SET paid = 100.01"))
@@ -364,6 +380,35 @@ def test_reconcile_covers_contract_fundings(app, make, db, funded):
     problems = bs.reconcile()
     assert any(p.startswith(f"contract {w.c[5]} on allocation {w.alloc.id}: paid 100.01") for p in problems), problems
     assert any(p.startswith(f"allocation {w.alloc.id}: paid 100.00 but its contract fundings") for p in problems)
+
+
+def test_a_payment_id_names_a_real_payment(make, db, funded):
+    w = funded
+    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
+    with pytest.raises(IntegrityError, match="fk_ledger_entries_payment_id_payments"):
+        bs.pay(w.actor, w.alloc.id, "100.00", contract_id=w.c[5], payment_id=987654)
+
+
+def test_reconcile_reports_a_payment_of_another_contract(app, make, db, officer, funded):
+    """The primitives take the payment id as given; an entry whose payment is one of
+    another contract (or, through its contract, of another project) is reported."""
+    w = funded
+    bs.commit_funds(w.actor, w.alloc.id, "300.00", contract_id=w.c[5])
+    first = bs.pay(w.actor, w.alloc.id, "100.00", contract_id=w.c[5], payment_id=w.p[5, 1])
+    db.session.commit()
+    assert bs.reconcile() == []
+    stray = bs.pay(w.actor, w.alloc.id, "50.00", contract_id=w.c[5], payment_id=w.p[6, 1])
+    db.session.commit()
+    assert bs.reconcile() == [f"ledger entry {stray.id}: payment {w.p[6, 1]} is of contract {w.c[6]}, "
+                              f"not of the entry's contract {w.c[5]}"]
+    bad = app.test_cli_runner().invoke(args=["budgets", "reconcile"])
+    assert bad.exit_code == 1 and f"payment {w.p[6, 1]} is of contract {w.c[6]}" in bad.output
+    # the entry's contract is its payment's, but that contract is now another project's
+    elsewhere = make.project(officer)
+    db.session.execute(text(f"UPDATE contracts SET project_id = {elsewhere.id} WHERE id = {w.c[5]}"))
+    db.session.commit()
+    assert f"ledger entry {first.id}: payment {w.p[5, 1]} is of project {elsewhere.id}, not of the entry's " \
+           f"project {w.project.id}" in bs.reconcile()
 
 
 def test_new_entry_kinds_are_translated(db):
@@ -391,9 +436,10 @@ def test_primitives_on_sqlite(tmp_path, services_ready):
         alloc = make.approved_project(officer, appr, "500.00", ceiling="600.00").allocations[0]
         fin = make.finance()
         c1 = make.contract(alloc.project).id
+        p1 = make.payment(c1).id
         bs.commit_funds(fin, alloc.id, "300.00", contract_id=c1)
-        first = bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=1)
-        assert bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=1).id == first.id
+        first = bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=p1)
+        assert bs.pay(fin, alloc.id, "100.00", contract_id=c1, payment_id=p1).id == first.id
         locked = ledger.lock_for_money(allocation_ids=[alloc.id], contract_id=c1)
         alloc.allocated = D("9000.00")
         sdb.session.flush()

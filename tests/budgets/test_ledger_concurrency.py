@@ -6,7 +6,6 @@ overspend and one project is never approved twice."""
 
 from __future__ import annotations
 
-import itertools
 import random
 import threading
 from collections import Counter
@@ -69,6 +68,7 @@ def _user(user_id: int) -> User:
 # --- a mixed run of every primitive -------------------------------------------------
 
 THREADS, OPS = 8, 50
+PAYMENTS_A_CONTRACT = 50
 
 
 def test_mixed_concurrent_run_reconciles(app, make, db):
@@ -83,13 +83,16 @@ def test_mixed_concurrent_run_reconciles(app, make, db):
     # six contracts (real rows: the ledger's contract ids are foreign keys), each funded
     # by one or both allocations of a project
     real = {c: make.contract(projects[c % 4], officer=officer).id for c in range(1, 7)}
+    # and real payments of each (a foreign key too), taken one per "pay": about 17 a
+    # contract are taken (a quarter of the operations, over six contracts); a run that
+    # took more would fail (StopIteration), not pass quietly
+    payment_ids = {cid: iter([make.payment(cid).id for _ in range(PAYMENTS_A_CONTRACT)]) for cid in real.values()}
     make.commit()
     appr_ids = [a.id for a in apprs]
     project_ids = [p.id for p in projects]
     allocs = {p.id: sorted(a.id for a in p.allocations) for p in projects}
     contracts = {real[c]: (project_ids[c % 4], allocs[project_ids[c % 4]][: 1 + c % 2]) for c in range(1, 7)}
     fin_id = fin.id
-    payment_ids = itertools.count(1)
     paid_log: list[tuple[int, int, int, Decimal, int]] = []  # payment, allocation, contract, amount, entry
     log_lock = threading.Lock()
     tally = Counter()
@@ -124,7 +127,7 @@ def test_mixed_concurrent_run_reconciles(app, make, db):
                 elif kind == "decommit":
                     ledger.decommit(locked, alloc_id, c, amount(rng), actor=actor)
                 else:
-                    pay_id, value = next(payment_ids), amount(rng)
+                    pay_id, value = next(payment_ids[c]), amount(rng)
                     entry = ledger.pay(locked, alloc_id, c, value, payment_id=pay_id, actor=actor)
                     _db.session.flush()
                     return ("paid", (pay_id, alloc_id, c, value, entry.id))
@@ -201,15 +204,16 @@ def contract_world(make, db):
     p = make.approved_project(officer, appr, "500.00", ceiling="500.00")
     c = make.contract(p, officer=officer).id
     bs.commit_funds(fin, p.allocations[0].id, "400.00", contract_id=c)
+    payment = make.payment(c, "150.00").id
     make.commit()
-    return fin.id, p.allocations[0].id, appr.id, c
+    return fin.id, p.allocations[0].id, appr.id, c, payment
 
 
 def test_a_payment_sent_many_times_at_once_is_recorded_once(app, db, contract_world):
-    fin_id, alloc_id, appr_id, c = contract_world
+    fin_id, alloc_id, appr_id, c, payment = contract_world
 
     def pay(i):
-        return bs.pay(_user(fin_id), alloc_id, "150.00", contract_id=c, payment_id=77).id
+        return bs.pay(_user(fin_id), alloc_id, "150.00", contract_id=c, payment_id=payment).id
 
     results = _run(app, pay, THREADS)
     assert {r[0] for r in results} == {"ok"}, results
@@ -227,14 +231,14 @@ def test_a_payment_sent_many_times_at_once_is_recorded_once(app, db, contract_wo
 def test_the_payment_key_holds_even_for_a_caller_without_locks(app, db, contract_world):
     """The unique key is the last line: callers that read the rows without locking them
     (a bug) still record the payment once and each get the first entry."""
-    fin_id, alloc_id, appr_id, c = contract_world
+    fin_id, alloc_id, appr_id, c, payment = contract_world
 
     def pay_unlocked(i):
         alloc = _db.session.get(Allocation, alloc_id)
         funding = _db.session.scalar(select(ContractFunding).where(ContractFunding.contract_id == c))
         locked = ledger.Locked(appropriations={appr_id: _db.session.get(Appropriation, appr_id)},
                                allocations={alloc_id: alloc}, fundings={(c, alloc_id): funding})
-        return ledger.pay(locked, alloc_id, c, D("150.00"), payment_id=78, actor=_user(fin_id)).id
+        return ledger.pay(locked, alloc_id, c, D("150.00"), payment_id=payment, actor=_user(fin_id)).id
 
     results = _run(app, pay_unlocked, THREADS)
     assert {r[0] for r in results} == {"ok"}, results

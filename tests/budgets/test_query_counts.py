@@ -34,7 +34,7 @@ def _fill(make, departments: int, projects_each: int):
                 p = make.approved_project(officer, appr, "1000.00", ceiling="2000.00", category=cat, served=i)
                 c = make.contract(p, officer=officer, amount="900.00").id
                 bs.commit_funds(fin, p.allocations[0].id, "900.00", contract_id=c)
-                bs.pay(fin, p.allocations[0].id, "100.00", contract_id=c, payment_id=p.id)
+                bs.pay(fin, p.allocations[0].id, "100.00", contract_id=c, payment_id=make.payment(c).id)
         ps.submit_project(officer, make.project(officer, category=cat))
     make.commit()
     return fin, first

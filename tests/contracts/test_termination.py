@@ -13,6 +13,7 @@ from procure.budgets.models import Allocation
 from procure.contracts import services as cs
 from procure.contracts.models import Contract, ContractState
 from procure.errors import InvalidTransition, NotPermitted, ValidationError
+from procure.payments.models import PaymentState
 
 from .conftest import drafted, final_award
 from .test_amendments import _active, _committed
@@ -21,7 +22,8 @@ from .test_amendments import _active, _committed
 def test_terminate_with_settlement_returns_the_rest(make, db, ca):
     award, contract = _active(make, db)
     alloc = db.session.scalar(select(Allocation).where(Allocation.project_id == award.project.id))
-    bs.pay(make.finance(), alloc.id, "15000.00", contract_id=contract.id, payment_id=1)
+    bs.pay(make.finance(), alloc.id, "15000.00", contract_id=contract.id,
+           payment_id=make.payment(contract, "15000.00", state=PaymentState.PAID).id)
     db.session.commit()
     for settlement, message in (("14999.99", "15,000.00"), ("60036.01", "60,036.00"), ("1e9", "")):
         with pytest.raises(ValidationError) as err:

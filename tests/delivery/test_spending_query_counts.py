@@ -13,10 +13,12 @@ from procure.budgets import ledger
 from procure.contracts.models import Contract, ContractState
 from procure.delivery.models import MilestoneReport, ReportEvidence, ReportState, SpendingLine
 from procure.documents.services import store_document
+from procure.payments.models import PaymentState
 from procure.projects.models import Project, ProjectState
 from tests.querycount import page_statements
 
 from ..conftest import login
+from ..factories import Factory
 from .spending_data import budget_lines, report
 
 BREAKDOWN = (("personnel", "36000.00"), ("activities", "15000.00"), ("materials", "6000.00"), ("admin", "3000.00"))
@@ -38,8 +40,10 @@ def _project_with_spending(make, db, officer, lines: int):
 
 def _close(db, aw):
     locked = ledger.lock_for_money(project_id=aw.project.id, contract_id=aw.contract.id)
-    for n, ((cid, alloc_id), f) in enumerate(sorted(locked.fundings.items())):
-        ledger.pay(locked, alloc_id, cid, f.committed - f.paid, payment_id=aw.contract.id * 100 + n, actor=aw.officer)
+    payment = Factory(db).payment(aw.contract, sum(f.committed - f.paid for f in locked.fundings.values()),
+                                  state=PaymentState.PAID)
+    for (cid, alloc_id), f in sorted(locked.fundings.items()):
+        ledger.pay(locked, alloc_id, cid, f.committed - f.paid, payment_id=payment.id, actor=aw.officer)
     db.session.execute(update(Contract).where(Contract.id == aw.contract.id).values(state=ContractState.COMPLETED))
     db.session.execute(update(Project).where(Project.id == aw.project.id).values(state=ProjectState.ACCEPTANCE))
     db.session.add(Acceptance(contract_id=aw.contract.id, organization_id=aw.org.id, state=AcceptanceState.PASSED,

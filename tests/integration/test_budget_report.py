@@ -28,7 +28,8 @@ def test_worker_renders_the_budget_report(db, make, tmp_path):
     project = make.approved_project(officer, appr, "23456.01", ceiling="30000.00")
     contract = make.contract(project, officer=officer, amount="20000.00")
     bs.commit_funds(fin, project.allocations[0].id, "20000.00", contract_id=contract.id)
-    bs.pay(fin, project.allocations[0].id, "12345.67", contract_id=contract.id, payment_id=1)
+    bs.pay(fin, project.allocations[0].id, "12345.67", contract_id=contract.id,
+           payment_id=make.payment(contract, "12345.67").id)
     make.commit()
     app = live_app(mail_port=1)
     app.config["DOCUMENTS_DIR"] = str(tmp_path / "documents")

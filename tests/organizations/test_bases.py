@@ -106,3 +106,31 @@ def test_base_page_and_filter(client, world):
     listed = client.get(f"/organizations/?base={ids['base']}").get_data(as_text=True)
     assert "青苗社" in listed and "旁观者协会" in listed and "孵化运营中心" not in listed
     assert "渝中区孵化基地" in client.get(f"/organizations/{ids['young']}").get_data(as_text=True)
+
+
+def test_two_officers_recording_one_departure_at_once(app, db, world, make):
+    """Compare-and-set on PostgreSQL with real threads: one departure is recorded, the other
+    officer is told someone else changed it first; one audit event."""
+    from procure.audit import AuditEvent
+    from procure.organizations.models import Residency
+
+    from ..threads import race
+
+    users, ids = world
+    second = make.user(Role.OFFICER)
+    make.commit()
+
+    def leave(actor_id, day):
+        def fn(db_):
+            from procure.auth.models import User
+
+            with app.test_request_context():
+                bases.graduate(db_.session.get(User, actor_id), db_.session.get(Residency, ids["res"]), day)
+        return fn
+
+    ok, refused = race(app, [leave(users[OFFICER].id, date(2025, 3, 1)), leave(second.id, date(2025, 4, 1))])
+    assert len(ok) == 1 and len(refused) == 1 and refused[0][1] == "Conflict"
+    db.session.expire_all()
+    won = date(2025, 3, 1) if ok == [0] else date(2025, 4, 1)
+    assert db.session.get(Residency, ids["res"]).graduated_on == won
+    assert db.session.query(AuditEvent).filter_by(action="residency.graduate").count() == 1

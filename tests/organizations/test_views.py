@@ -205,7 +205,7 @@ def test_list_filters_and_constant_query_count(client, world, make, db, app):
 
 
 def test_list_authorities_follow_writes_and_count_is_capped(client, world, make, db, app, monkeypatch):
-    from procure.organizations import views
+    from procure.organizations.lists import ORGANIZATIONS
 
     users, ids = world
     login(client, users[OFFICER].username)
@@ -221,10 +221,10 @@ def test_list_authorities_follow_writes_and_count_is_capped(client, world, make,
     assert '<option value="改名区民政局"' in page and '<option value="新设区民政局"' not in page
 
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Organization))
-    assert f'id="org-total">({total})' in page
-    monkeypatch.setattr(views, "COUNT_CAP", total - 1)
+    assert f'id="organizations-count">{total} in all' in page
+    monkeypatch.setattr(ORGANIZATIONS, "count_cap", total - 1)
     page = client.get("/organizations/").get_data(as_text=True)
-    assert f'id="org-total">({total - 1}+)' in page
+    assert f'id="organizations-count">{total - 1}+ in all' in page
 
 
 @pytest.mark.parametrize("query", ["base=²", "base=99999999999999999999", "missing_report=²",

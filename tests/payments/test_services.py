@@ -164,17 +164,20 @@ def test_refused_final_installment_before_acceptance_passed(make, db):
              text="验收通过后")
 
 
-def _pay_outside(db, ns, amount: str, payment_id: int = 990001):
-    """Money of the contract paid under another payment id (as an earlier system would)."""
+def _pay_outside(make, db, ns, amount: str) -> int:
+    """Money of the contract paid under another payment (outside its schedule's
+    installments, as an earlier system would); that payment's id."""
+    other = make.payment(ns.contract, amount, state=P.PAID).id
     locked = ledger.lock_for_money(contract_id=ns.contract.id)
     (_cid, alloc_id), = locked.fundings
-    ledger.pay(locked, alloc_id, ns.contract.id, Decimal(amount), payment_id=payment_id, actor=ns.fin3)
+    ledger.pay(locked, alloc_id, ns.contract.id, Decimal(amount), payment_id=other, actor=ns.fin3)
     db.session.commit()
+    return other
 
 
 def test_refused_beyond_the_contracts_unpaid_amount(make, db):
     ns = world(make, db, approved=())
-    _pay_outside(db, ns, "50000.00")  # 10,000.00 left; the first installment is 18,000.00
+    _pay_outside(make, db, ns, "50000.00")  # 10,000.00 left; the first installment is 18,000.00
     report(db, ns.contract, ns.contract.milestones[0], ns.officer)
     db.session.commit()
     inst = db.session.get(Installment, ns.contract.installments[0].id)
@@ -186,18 +189,18 @@ def test_approval_and_recording_refused_when_the_money_went_meanwhile(make, db):
     p = _payment(db, ns.contract.installments[0].id)
     ps.confirm_payment(ns.officer, p)
     db.session.commit()
-    _pay_outside(db, ns, "50000.00")
+    _pay_outside(make, db, ns, "50000.00")
     p = _payment(db, p.installment_id)
     _refused(db, BudgetExceeded, ps.approve_payment, _user(db, ns.fin1.id), p, text="10,000.00")
 
 
 def test_raise_refused_quietly_keeps_the_report_approval(make, db):
     ns = world(make, db, approved=())
-    _pay_outside(db, ns, "50000.00")
+    other = _pay_outside(make, db, ns, "50000.00")
     r = report(db, ns.contract, ns.contract.milestones[0], ns.officer)
     signals.milestone_report_approved.send(r, actor=ns.officer)
     db.session.commit()
-    assert db.session.scalar(select(func.count()).select_from(Payment)) == 0
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(Payment.id != other)) == 0
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "payment.not_raised"))
 
 

@@ -51,7 +51,8 @@ def dataset(make, db):
                 contract = make.contract(project, officer=officer, amount=str(committed))
                 bs.commit_funds(fin, project.allocations[0].id, committed, contract_id=contract.id)
                 paid = (committed / 3).quantize(Decimal("0.01"))
-                bs.pay(fin, project.allocations[0].id, paid, contract_id=contract.id, payment_id=project.id)
+                bs.pay(fin, project.allocations[0].id, paid, contract_id=contract.id,
+                       payment_id=make.payment(contract, paid).id)
                 exp["committed"] += committed
                 exp["paid"] += paid
         # a cancelled project: its money is released and appears nowhere

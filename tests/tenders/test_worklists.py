@@ -87,7 +87,8 @@ def _dashboard(client, user) -> str:
 def test_an_organization_sees_the_calls_it_may_bid_on_and_only_its_own_bids(client, world):
     html = _dashboard(client, world["users"]["mine"])
     calls = _section(html, "tender.open_calls")
-    assert "公开招标甲" in calls and "需要3A丙" not in calls and "单一来源乙" not in calls
+    # 甲 holds the organization's draft bid: it is listed under the bids, with the bid's step
+    assert "公开招标甲" not in calls and "需要3A丙" not in calls and "单一来源乙" not in calls
     assert "草稿丁" not in calls and "已开标戊" not in calls and "他部门己" in calls
     bids = _section(html, "tender.own_bids")
     assert "公开招标甲" in bids and "在截止前提交" in bids and "已开标戊" in bids
@@ -97,6 +98,7 @@ def test_an_organization_sees_the_calls_it_may_bid_on_and_only_its_own_bids(clie
 
     rival = _dashboard(client, world["users"]["rival"])
     assert "单一来源乙" in _section(rival, "tender.open_calls")
+    assert "公开招标甲" not in _section(rival, "tender.open_calls")  # bid on: under its bids
     own = _section(rival, "tender.own_bids")
     assert "公开招标甲" in own and "开标前密封" in own and "已开标戊" not in own
     assert "我方社工中心" not in rival
@@ -110,9 +112,10 @@ def test_counts_follow_the_rules(app, world):
 
     with app.test_request_context():
         counts = {i["queue"].key: i["count"] for i in queues_for(world["users"]["mine"])}
-        assert counts["tender.open_calls"] == 2 and counts["tender.unsubmitted_bids"] == 1
+        # the calls not bid on yet (甲 holds each organization's bid: it counts under the bids)
+        assert counts["tender.open_calls"] == 1 and counts["tender.unsubmitted_bids"] == 1
         counts = {i["queue"].key: i["count"] for i in queues_for(world["users"]["rival"])}
-        assert counts["tender.open_calls"] == 3 and counts["tender.unsubmitted_bids"] == 0
+        assert counts["tender.open_calls"] == 2 and counts["tender.unsubmitted_bids"] == 0
         counts = {i["queue"].key: i["count"] for i in queues_for(world["officer"])}
         assert counts["tender.in_progress"] == 5 and "tender.unsubmitted_bids" not in counts
         assert {i["queue"].key: i["count"] for i in queues_for(world["stranger"])}["tender.in_progress"] == 1
@@ -169,7 +172,7 @@ def test_an_officer_sees_its_departments_calls_by_state_and_no_bid(client, world
     assert "他部门己" not in mine
     assert "投标截止" in mine  # the next time event
     challenges = _section(html, "tender.challenges")
-    assert "公示中庚" in challenges and "2026年12月1日 16:00:00" in challenges
+    assert "公示中庚" in challenges and "答复期限：2026年12月1日 16:00" in challenges  # Beijing time, to the minute
     # before the opening the officer learns nothing of the bids on the open call
     assert "55,555.55" not in html and "对手方案" not in html
     open_row = mine.split("公开招标甲", 1)[1].split("</tr>", 1)[0]
