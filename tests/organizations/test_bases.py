@@ -129,7 +129,9 @@ def test_two_officers_recording_one_departure_at_once(app, db, world, make):
         return fn
 
     ok, refused = race(app, [leave(users[OFFICER].id, date(2025, 3, 1)), leave(second.id, date(2025, 4, 1))])
-    assert len(ok) == 1 and len(refused) == 1 and refused[0][1] == "Conflict"
+    # the later one is refused: "changed by someone else" when both read the open residency,
+    # "already graduated" when it read the row after the winner's commit
+    assert len(ok) == 1 and len(refused) == 1 and refused[0][1] in {"Conflict", "ValidationError"}
     db.session.expire_all()
     won = date(2025, 3, 1) if ok == [0] else date(2025, 4, 1)
     assert db.session.get(Residency, ids["res"]).graduated_on == won
