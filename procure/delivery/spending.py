@@ -367,13 +367,21 @@ def spending_list(user, year: int | None = None, department_id: int | None = Non
             .group_by(Project.id, Project.title, Project.fiscal_year, Department.name))
     base = visible(user, "spending.view", base, Contract)
     page = max(1, page)
-    rows = [ProjectRow(*(Decimal(v) if i >= 4 else v for i, v in enumerate(r)))
-            for r in db.session.execute(base.order_by(Project.fiscal_year.desc(), Project.id.desc())
-                                        .limit(PER_PAGE).offset((page - 1) * PER_PAGE))]
+    keys = ("approved", "confirmed", "pending", "amount", "admin")
+    # The page's rows and, on each of them, the count and the sums over every row the filter
+    # selects (window functions over the grouped rows, evaluated before LIMIT): the lines
+    # are aggregated once, not once for the page and again for the totals row.
     inner = base.subquery()
-    n, *sums = db.session.execute(select(func.count(), *(func.coalesce(func.sum(inner.c[k]), 0) for k in
-                                                       ("approved", "confirmed", "pending", "amount", "admin")))
-                                  .select_from(inner)).one()
+    windowed = select(inner, func.count().over().label("n"),
+                      *(func.sum(inner.c[k]).over().label(f"all_{k}") for k in keys))
+    found = db.session.execute(windowed.order_by(inner.c.fiscal_year.desc(), inner.c.id.desc())
+                               .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    rows = [ProjectRow(*(Decimal(v) if i >= 4 else v for i, v in enumerate(r[:9]))) for r in found]
+    if found:
+        n, *sums = found[0][9:]
+    else:  # a page past the last: the totals on their own
+        n, *sums = db.session.execute(select(func.count(), *(func.coalesce(func.sum(inner.c[k]), 0) for k in keys))
+                                      .select_from(inner)).one()
     total = ProjectRow(0, str(_("Total")), 0, "", *(Decimal(v) for v in sums))
     return Page(rows, page, PER_PAGE, int(n)), total
 
