@@ -5,11 +5,16 @@ makes the body scroll sideways (wide tables scroll inside their own wrapper).
 One browser; per role one context (signed in once), in which the language is switched;
 one page per endpoint the role may read (found by the crawler of test_readable_pages).
 Screenshots of each role's home in both languages at both widths are written to
-``ARTIFACTS`` (its path is printed)."""
+``ARTIFACTS`` (its path is printed). With ``PROCURE_SHOTS=all`` a full-page screenshot of
+every page visited is written there too (``role-lang-width-<path slug>.png``; the pages are
+then also visited at 1366 px); ``PROCURE_SHOTS_LANGS`` and ``PROCURE_SHOTS_WIDTHS``
+(comma-separated, e.g. ``zh_CN`` and ``1366``) narrow them. Off by default: CI takes only
+the homes."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +36,11 @@ ROLES = ["admin", "officer", "finance", "expert", "tongxin", "kangle", "anon"]  
 LANGS = ["zh_CN", "en"]
 ARTIFACTS = Path(os.environ.get("PROCURE_ARTIFACTS") or Path(tempfile.gettempdir()) / "procure-role-pages")
 WIDE, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
+#: Opt-in screenshots of every page (issue 12): which languages and widths.
+SHOTS = os.environ.get("PROCURE_SHOTS", "") == "all"
+SHOT_LANGS = set(filter(None, os.environ.get("PROCURE_SHOTS_LANGS", "").split(","))) or set(LANGS)
+SHOT_WIDTHS = {int(w) for w in os.environ.get("PROCURE_SHOTS_WIDTHS", "").split(",") if w.strip()} or {
+    WIDE["width"], PHONE["width"]}
 #: What the pages need of the network: the documents and their style sheet. Images, fonts
 #: and the scripts of the menus (Bootstrap's) are left out: the layout does not depend on
 #: them; the language is switched by submitting the menu's form.
@@ -103,6 +113,16 @@ def site(app, demo_snapshot):
             truncate_all(_db.engine)
 
 
+def _slug(url: str) -> str:
+    """A file-name part for a page's path and query: ``/projects/3/edit`` → ``projects-3-edit``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", url).strip("-") or "root"
+
+
+def _shoot(page, role: str, lang: str, width: int, url: str) -> None:
+    if SHOTS and lang in SHOT_LANGS and width in SHOT_WIDTHS:
+        page.screenshot(path=str(ARTIFACTS / f"{role}-{lang}-{width}-{_slug(url)}.png"), full_page=True)
+
+
 class _Assets:
     """Serve the static files from memory after their first load (routing a context turns
     its HTTP cache off: without this every page would fetch them again); leave out
@@ -171,6 +191,13 @@ def test_role_pages_fit_1366_and_390(browser, site, role):
             page.set_viewport_size(PHONE)
             page.goto(base + home)
             page.screenshot(path=str(ARTIFACTS / f"{role}-{lang}-390.png"), full_page=True)
+            if SHOTS and lang in SHOT_LANGS and WIDE["width"] in SHOT_WIDTHS:
+                page.set_viewport_size(WIDE)
+                for url in pages.values():
+                    resp = page.goto(base + url, wait_until="domcontentloaded")
+                    if resp is not None and resp.status == 200:
+                        _shoot(page, role, lang, WIDE["width"], url)
+                page.set_viewport_size(PHONE)
             for endpoint, url in pages.items():
                 resp = page.goto(base + url, wait_until="domcontentloaded")
                 assert resp is not None and resp.status < 500, f"{url} answered {resp and resp.status}"
@@ -179,6 +206,7 @@ def test_role_pages_fit_1366_and_390(browser, site, role):
                 over = page.evaluate(OVERFLOW_JS)
                 if over:
                     problems.append(f"{lang} 390px {url} ({endpoint}): scrolls sideways {over}")
+                _shoot(page, role, lang, PHONE["width"], url)
     finally:
         context.close()
     print(f"{role}: {len(pages)} pages × {len(LANGS)} languages in {time.monotonic() - started:.1f} s")
