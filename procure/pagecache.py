@@ -35,6 +35,8 @@ from itertools import count
 
 import sqlalchemy as sa
 from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +138,6 @@ def init_app(app, engine) -> None:
 
 
 def _key(store: _Store, user) -> str:
-    from flask_babel import get_locale
-
     raw = f"{store.salt}|{user.id}|{session.get('csrf_token', '')}|{get_locale()}|{request.full_path}"
     return f"procure:page:{store.namespace}:{hashlib.sha1(raw.encode()).hexdigest()}"
 
@@ -147,8 +147,6 @@ def cached(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        from flask_login import current_user
-
         store = current_app.extensions.get("pagecache")
         if (store is None or not current_app.config.get("PAGE_CACHE") or request.method != "GET"
                 or session.get("_flashes") or not current_user.is_authenticated or not store.available()):
