@@ -79,6 +79,8 @@ def _to_draft(user) -> list[WorkItem]:
 register_queue(Queue(
     "contract.sign", "contract.sign", _l("Contracts waiting for your signature"), Contract,
     lambda u: url_for("dashboard.index", _anchor="worklist-contract.to_sign"), where=waiting_for_party))
+
+
 def _others_note(user):
     n = others_count(user)
     return _l("Signed by your side, waiting for the other party's signature: %(n)d.", n=n) if n else None
